@@ -1,0 +1,58 @@
+# Two commands on a fresh clone: `make run` and `make test`. Only Python 3.11+ is needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+PYTEST_ARGS ?=
+# Static checks import the settings: give them the development defaults, not the local .env.
+CHECK_ENV := ENV_FILE= DEBUG=true
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrate clean
+
+help:
+	@echo "make run     start the development server on 127.0.0.1:$(PORT) (SQLite, memory cache)"
+	@echo "make test    run the test suite (uses DATABASE_URL / REDIS_URL when set)"
+	@echo "make lint    ruff, mypy, import contracts, migrations check"
+	@echo "make format  format the code with ruff"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: $(BIN)/python requirements.txt
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+.env:
+	cp .env.example .env
+
+run: $(VENV)/.runtime .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(CHECK_ENV) $(BIN)/mypy .
+	$(BIN)/lint-imports
+	$(CHECK_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(VENV)/.runtime .env
+	$(BIN)/python manage.py migrate --noinput
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

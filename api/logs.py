@@ -1,0 +1,14 @@
+"""Request-scoped logging: the request id travels in a context variable onto every log line."""
+
+import logging
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record: the id of the request being served, or "-"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True

@@ -1,0 +1,81 @@
+"""Outermost middleware: request ids, the access log line, and problem+json for every error."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from api.exceptions import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
+from api.logs import request_id_var
+from api.utils import client_ip
+
+access_logger = logging.getLogger("api.access")
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# Headers a rewritten error response keeps.
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class RequestIdMiddleware:
+    """Tags the request with an id (the client's if well formed), logs one access line.
+
+    The id goes back in `X-Request-ID` and onto every log line of the request (api.logs).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            ip = client_ip(request)
+            access_logger.info(
+                "%s %s %s %.1fms %s",
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                ip,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                    "client_ip": ip,
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class ProblemDetailsMiddleware:
+    """Safety net: an error response under /api/ or /health/ that is not JSON becomes problem+json.
+
+    It catches what no handler of ours renders: Django's debug pages (a 500 or a bad Host with
+    DEBUG=true, which would show a traceback), `HttpResponseNotAllowed`, and any plain error
+    from third-party middleware. JSON bodies (our problems, the health reports) pass untouched.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or not wants_problem(request):
+            return response
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith(("application/json", PROBLEM_CONTENT_TYPE)):
+            return response
+        headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+        return problem_response(request, response.status_code, headers=headers)

@@ -1,0 +1,81 @@
+"""Accounts and devices: the custom User, its profile, and the devices that act for it."""
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models, transaction
+
+
+class User(AbstractUser):
+    """The account. Mobile installs start as guest users created at device registration."""
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        indexes = [models.Index(fields=["date_joined"], name="user_date_joined_idx")]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every user has a profile from the moment it exists, whoever creates it (API, admin,
+        # createsuperuser), so readers never have to handle a missing one.
+        creating = self._state.adding
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if creating:
+                UserProfile.objects.create(user=self)
+
+
+class UserProfile(models.Model):
+    """What a user shows and prefers; created together with its user."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(max_length=150, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    bio = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.display_name or f"profile of user {self.user_id}"
+
+
+class Device(models.Model):
+    """One app install. Its secret is derived from a master key, never stored (SPEC §3)."""
+
+    class Platform(models.TextChoices):
+        IOS = "ios", "iOS"
+        ANDROID = "android", "Android"
+        WEB = "web", "Web"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="devices")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    app_version = models.CharField(max_length=32, blank=True)
+    os_version = models.CharField(max_length=32, blank=True)
+    device_model = models.CharField(max_length=64, blank=True)
+    push_token = models.CharField(max_length=512, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Which master key of DEVICE_SECRET_KEYS the secret was derived from, so keys can rotate.
+    secret_kid = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [
+            # A user's active devices (revocation, the CMS user page).
+            models.Index(fields=["user", "is_active"], name="device_user_active_idx"),
+            # Registrations per day (CMS dashboard).
+            models.Index(fields=["created_at"], name="device_created_idx"),
+            # Stale devices (the cron job that deactivates devices unseen for a while).
+            models.Index(fields=["is_active", "last_seen_at"], name="device_active_seen_idx"),
+            # Devices by platform (CMS dashboard and filters).
+            models.Index(fields=["platform"], name="device_platform_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} device {self.id}"

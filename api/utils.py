@@ -1,0 +1,95 @@
+"""Helpers for features: the client's IP, and cache access that survives a cache outage."""
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpRequest
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's IP address, as far as it can be trusted.
+
+    With `TRUSTED_PROXY_COUNT=0` (the default) it is the socket address: `X-Forwarded-For` is
+    ignored, since any client can send one. With N > 0 proxies in front of the app, each
+    appending the address it saw, it is the N-th address from the right of that header; a
+    header shorter than that, or not an address, falls back to the socket address.
+    """
+    # A placeholder address (not a bind) for servers that pass no socket address.
+    remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < proxies:
+        return remote
+    candidate = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+# Cache helpers (SPEC §6). The cache is an optimisation: when it fails, log and carry on with
+# the fallback rather than fail the request. Security state (nonces, limits, revocations) must
+# NOT use these: it needs errors to surface.
+
+
+def cache_get(key: str, default: T | None = None, *, alias: str = "default") -> Any:
+    """Return the cached value of `key`, or `default` when it is missing or the cache fails."""
+    try:
+        return caches[alias].get(key, default)
+    except Exception as exc:
+        logger.warning("cache get of %r failed, using the default: %r", key, exc)
+        return default
+
+
+def cache_set(
+    key: str, value: Any, timeout: float | None = None, *, alias: str = "default"
+) -> bool:
+    """Store `value` under `key` for `timeout` seconds (None: the cache's default).
+
+    Returns False, after logging, when the cache fails.
+    """
+    try:
+        caches[alias].set(key, value, timeout)
+    except Exception as exc:
+        logger.warning("cache set of %r failed: %r", key, exc)
+        return False
+    return True
+
+
+def cache_delete(key: str, *, alias: str = "default") -> bool:
+    """Remove `key`. Returns False, after logging, when the cache fails."""
+    try:
+        caches[alias].delete(key)
+    except Exception as exc:
+        logger.warning("cache delete of %r failed: %r", key, exc)
+        return False
+    return True
+
+
+_MISSING = object()
+
+
+def get_or_set(
+    key: str, compute: Callable[[], T], timeout: float | None = None, *, alias: str = "default"
+) -> T:
+    """Return the cached value of `key`, else compute it, store it and return it.
+
+    When the cache fails the value is computed and returned all the same; `compute` runs at
+    most once per call.
+    """
+    cached = cache_get(key, _MISSING, alias=alias)
+    if cached is not _MISSING:
+        return cached  # type: ignore[no-any-return]
+    value = compute()
+    cache_set(key, value, timeout, alias=alias)
+    return value

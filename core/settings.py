@@ -1,0 +1,299 @@
+"""Django settings: every value comes from the environment (and `.env`), with a safe default.
+
+The embedded defaults need nothing installed: SQLite and the local-memory cache. Production
+(DEBUG=false) refuses to start with a missing, development or short secret. Each section names
+its variables; `.env.example` and the README's configuration table list them all.
+"""
+
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+# Lets Django's generic classes be subscripted at runtime (ModelAdmin[Device]) for type checks.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# Real environment variables win over the file. ENV_FILE="" reads no file (the tests do this).
+ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    env.read_env(ENV_FILE)
+
+
+# --- Core -------------------------------------------------------------------------------------
+# DEBUG is off unless asked for: a forgotten variable never exposes debug pages.
+DEBUG = env.bool("DEBUG", default=False)
+
+# Development secrets carry this marker; production refuses any secret that does.
+INSECURE_MARKER = "insecure"
+MIN_SECRET_LENGTH = 32
+
+
+def _dev_secret(name: str) -> str:
+    return f"dev-{INSECURE_MARKER}-{name.lower()}-change-me-0123456789"
+
+
+def _secret(name: str) -> str:
+    """The secret `name`, or a development value that production refuses (see below)."""
+    return str(env.str(name, default=_dev_secret(name)))
+
+
+def _key_table(name: str) -> dict[str, str]:
+    """Parse "id:secret,id2:secret2" into an ordered {id: secret}; the first entry is active."""
+    table: dict[str, str] = {}
+    for entry in env.str(name, default=f"dev:{_dev_secret(name)}").split(","):
+        key_id, sep, secret = entry.strip().partition(":")
+        if not sep or not key_id.strip() or not secret.strip():
+            raise ImproperlyConfigured(f'{name} must look like "id:secret,id2:secret2".')
+        table[key_id.strip()] = secret.strip()
+    return table
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+# App keys only authorise device registration; they ship inside the mobile app (SPEC §3).
+APP_HMAC_KEYS = _key_table("APP_HMAC_KEYS")
+# Master keys that device secrets are derived from; the first one is active.
+DEVICE_SECRET_KEYS = _key_table("DEVICE_SECRET_KEYS")
+JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY")
+
+
+def _refuse_weak_secrets() -> None:
+    """With DEBUG=false, stop the process on a missing, development or short secret."""
+    secrets: dict[str, list[str]] = {
+        "SECRET_KEY": [SECRET_KEY],
+        "JWT_SIGNING_KEY": [JWT_SIGNING_KEY],
+        "APP_HMAC_KEYS": list(APP_HMAC_KEYS.values()),
+        "DEVICE_SECRET_KEYS": list(DEVICE_SECRET_KEYS.values()),
+    }
+    for name, values in secrets.items():
+        if name not in env.ENVIRON:
+            raise ImproperlyConfigured(f"{name} is not set; it is required when DEBUG=false.")
+        for value in values:
+            if INSECURE_MARKER in value.lower():
+                raise ImproperlyConfigured(
+                    f"{name} holds a development default; set a real secret when DEBUG=false."
+                )
+            if len(value) < MIN_SECRET_LENGTH:
+                raise ImproperlyConfigured(
+                    f"{name} must be at least {MIN_SECRET_LENGTH} characters when DEBUG=false."
+                )
+
+
+if not DEBUG:
+    _refuse_weak_secrets()
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Where the Django admin lives; an unguessable segment keeps scanners away.
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
+    raise ImproperlyConfigured('ADMIN_URL must be a relative path ending in "/", like "admin/".')
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "api",
+]
+
+MIDDLEWARE = [
+    # Outermost: request id, access log, and problem+json for every error under /api/ and /health/.
+    "api.middleware.RequestIdMiddleware",
+    "api.middleware.ProblemDetailsMiddleware",
+    # Probes are answered here, before host validation and the HTTPS redirect (SPEC §5).
+    "api.health.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "core.urls"
+WSGI_APPLICATION = "core.wsgi.application"
+AUTH_USER_MODEL = "api.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A missing slash is a 404, never a redirect that drops a POST body (SPEC §1).
+APPEND_SLASH = False
+CSRF_FAILURE_VIEW = "api.exceptions.csrf_failure"
+# Django refuses request bodies above this (413 payload_too_large on the API).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+
+# --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"].update(
+    # Persistent connections, checked before reuse so a restarted server costs no request.
+    CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
+    CONN_HEALTH_CHECKS=True,
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    try:
+        import MySQLdb  # noqa: F401  (mysqlclient: C driver, preferred)
+    except ImportError:
+        # PyMySQL installs without a compiler, so a fresh machine can still talk to MySQL.
+        import pymysql
+
+        pymysql.install_as_MySQLdb()
+    DATABASES["default"]["OPTIONS"] = {
+        # 4-byte UTF-8 (emoji) on the wire; the tables follow the database's utf8mb4 default,
+        # which `migrate` checks (api.checks).
+        "charset": "utf8mb4",
+        # Strict mode: MySQL errors on truncation instead of silently cutting data.
+        "init_command": (
+            "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+            "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'"
+        ),
+        "isolation_level": "read committed",
+        "connect_timeout": 5,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+
+# --- Cache: REDIS_URL, unset -> local memory (one process only) ------------------------------
+# https://github.com/jazzband/django-redis#configure-as-cache-backend
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "PARSER_CLASS": "redis.connection._HiredisParser",
+                # Short timeouts: a slow cache must never hold a request for long.
+                "SOCKET_CONNECT_TIMEOUT": 1.0,
+                "SOCKET_TIMEOUT": 1.0,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+# --- Client IP --------------------------------------------------------------------------------
+# Number of reverse proxies in front of the app that append to X-Forwarded-For. 0: use the
+# socket address and ignore the header, which any client can forge.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+
+# --- Django REST framework --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+
+# --- HTTPS hardening: on when DEBUG=false, each switchable for a plain-HTTP loopback run --------
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    # Only behind a TLS-terminating proxy that overwrites this header.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+
+# --- Logging: LOG_FORMAT=json for log shippers, console for people ---------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+# Django's request and dev-server loggers only speak up for 5xx, and never below LOG_LEVEL.
+QUIET_LEVEL = LOG_LEVEL if LOG_LEVEL == "CRITICAL" else "ERROR"
+LOG_FORMAT = env.str("LOG_FORMAT", default="console")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured('LOG_FORMAT must be "json" or "console".')
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "api.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "console": {
+            "format": "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own console and mail handlers would repeat every line: log through root.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # Our access line says it all; Django's own "Not Found: /x" warnings would repeat it.
+        "django.request": {"level": QUIET_LEVEL},
+        "django.server": {"level": QUIET_LEVEL},
+    },
+}

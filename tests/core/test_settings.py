@@ -1,0 +1,115 @@
+"""Settings come from the environment; production refuses weak secrets (SPEC §9)."""
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tests.processes import ROOT, run_manage
+
+SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "APP_HMAC_KEYS", "DEVICE_SECRET_KEYS")
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
+
+
+def production_env() -> dict[str, str]:
+    return {
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "api.example.com",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(40),
+        "APP_HMAC_KEYS": f"ios-1:{secrets.token_urlsafe(32)},android-1:{secrets.token_urlsafe(32)}",
+        "DEVICE_SECRET_KEYS": f"k2:{secrets.token_urlsafe(32)},k1:{secrets.token_urlsafe(32)}",
+        "SECURE_SSL_REDIRECT": "true",
+    }
+
+
+def test_env_example_lists_every_variable_with_a_comment():
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert lines[index - 1].startswith("# "), f"no comment above {line}"
+    documented = set(env_example())
+    settings_source = (ROOT / "core" / "settings.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source)) | set(SECRETS)
+    # ENV_FILE names the file itself, so it cannot live in it.
+    assert documented == read - {"ENV_FILE"}
+
+
+def test_production_with_the_example_secrets_refuses_to_start_naming_the_variable():
+    result = run_manage("check", env={**env_example(), "DEBUG": "false"})
+    assert result.returncode != 0
+    assert "SECRET_KEY holds a development default" in result.stderr
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_production_refuses_a_missing_secret(name):
+    env = production_env()
+    del env[name]
+    result = run_manage("check", env=env, drop=(name,))
+    assert result.returncode != 0
+    assert f"{name} is not set" in result.stderr
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_production_refuses_a_development_secret(name):
+    result = run_manage("check", env=production_env() | {name: env_example()[name]})
+    assert result.returncode != 0
+    assert f"{name} holds a development default" in result.stderr
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_production_refuses_a_short_secret(name):
+    short = "x" * 31
+    value = f"id:{short}" if name.endswith("_KEYS") else short
+    result = run_manage("check", env=production_env() | {name: value})
+    assert result.returncode != 0
+    assert f"{name} must be at least 32 characters" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checks():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_debug_starts_without_any_secret_set():
+    result = run_manage("check", env={"DEBUG": "true"}, drop=SECRETS)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_env_file_is_read_and_real_variables_win(tmp_path: Path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("ADMIN_URL=from-file/\nLOG_LEVEL=LOUD\n")
+    result = run_manage("check", env={"ENV_FILE": str(env_file)}, drop=("LOG_LEVEL",))
+    assert result.returncode != 0
+    assert "LOG_LEVEL must be" in result.stderr
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.ADMIN_URL)",
+        env={"ENV_FILE": str(env_file), "LOG_LEVEL": "INFO"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "from-file/"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ADMIN_URL", "/admin", "ADMIN_URL must be a relative path"),
+        ("APP_HMAC_KEYS", "no-separator", 'APP_HMAC_KEYS must look like "id:secret'),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be"),
+    ],
+)
+def test_malformed_values_are_refused_with_a_clear_message(name, value, message):
+    result = run_manage("check", env={name: value})
+    assert result.returncode != 0
+    assert message in result.stderr

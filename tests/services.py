@@ -1,0 +1,33 @@
+"""Where the real services are, and whether they answer."""
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
+
+
+def redis_server_url() -> str:
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def mysql_server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return url if url.startswith("mysql") else DEFAULT_MYSQL_URL
+
+
+def reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), 1):
+            return True
+    except OSError:
+        return False
+
+
+def closed_port() -> int:
+    """A loopback TCP port with no listener."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

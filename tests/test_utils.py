@@ -1,0 +1,103 @@
+"""Cache helpers that survive a cache outage (SPEC §6), and the client IP (api/utils.py)."""
+
+import logging
+
+import pytest
+from django.core.cache import caches
+from django.test import RequestFactory
+
+from api.utils import cache_delete, cache_get, cache_set, client_ip, get_or_set
+from tests.services import closed_port
+
+
+def redis_cache(url: str) -> dict[str, dict[str, object]]:
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0},
+        }
+    }
+
+
+@pytest.fixture(params=["configured", "redis"])
+def working_cache(request, settings):
+    """The run's configured cache, and the real Redis whatever the run is configured with."""
+    if request.param == "redis":
+        settings.CACHES = redis_cache(request.getfixturevalue("redis_url"))
+        caches["default"].clear()
+
+
+@pytest.fixture
+def broken_cache(settings):
+    """A Redis cache whose port has no listener."""
+    settings.CACHES = redis_cache(f"redis://127.0.0.1:{closed_port()}/0")
+
+
+@pytest.mark.usefixtures("working_cache")
+class TestWorkingCache:
+    def test_set_then_get_round_trips(self):
+        assert cache_set("greeting", {"text": "héllo 😀"}, 60) is True
+        assert cache_get("greeting") == {"text": "héllo 😀"}
+
+    def test_missing_key_returns_the_default(self):
+        assert cache_get("absent") is None
+        assert cache_get("absent", "fallback") == "fallback"
+
+    def test_delete_removes_the_key(self):
+        cache_set("doomed", 1)
+        assert cache_delete("doomed") is True
+        assert cache_get("doomed", "gone") == "gone"
+
+    def test_get_or_set_computes_once_then_serves_the_cache(self):
+        calls = []
+
+        def compute():
+            calls.append(1)
+            return len(calls)
+
+        assert get_or_set("counter", compute, 60) == 1
+        assert get_or_set("counter", compute, 60) == 1
+        assert calls == [1]
+
+    def test_get_or_set_caches_a_none_result(self):
+        calls = []
+        assert get_or_set("nothing", lambda: calls.append(1), 60) is None
+        assert get_or_set("nothing", lambda: calls.append(1), 60) is None
+        assert calls == [1]
+
+
+@pytest.mark.usefixtures("broken_cache")
+class TestCacheOutage:
+    def test_get_returns_the_default_and_logs(self, caplog):
+        with caplog.at_level(logging.WARNING, logger="api.utils"):
+            assert cache_get("key", "fallback") == "fallback"
+        assert "cache get of 'key' failed" in caplog.text
+
+    def test_set_and_delete_report_failure_without_raising(self):
+        assert cache_set("key", "value") is False
+        assert cache_delete("key") is False
+
+    def test_get_or_set_returns_the_computed_value(self):
+        assert get_or_set("key", lambda: 42) == 42
+
+
+@pytest.mark.parametrize(
+    ("proxies", "remote", "forwarded", "expected"),
+    [
+        (0, "198.51.100.1", "", "198.51.100.1"),
+        (0, "198.51.100.1", "203.0.113.9", "198.51.100.1"),
+        (1, "10.0.0.1", "203.0.113.9", "203.0.113.9"),
+        (1, "10.0.0.1", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (2, "10.0.0.1", "6.6.6.6, 203.0.113.9, 10.0.0.2", "203.0.113.9"),
+        (2, "10.0.0.1", "203.0.113.9", "10.0.0.1"),
+        (1, "10.0.0.1", "not-an-ip", "10.0.0.1"),
+        (1, "10.0.0.1", "2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_client_ip_trusts_exactly_the_configured_proxies(
+    settings, proxies, remote, forwarded, expected
+):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
