@@ -163,9 +163,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+# An empty value counts as unset, as in .env.example.
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"].update(
     # Persistent connections, checked before reuse so a restarted server costs no request.
     CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),

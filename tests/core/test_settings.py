@@ -101,6 +101,21 @@ def test_the_env_file_is_read_and_real_variables_win(tmp_path: Path):
     assert result.stdout.strip().splitlines()[-1] == "from-file/"
 
 
+def test_empty_database_and_redis_urls_mean_the_embedded_defaults():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'])",
+        env={"DATABASE_URL": "", "REDIS_URL": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [
+        "django.db.backends.sqlite3",
+        "django.core.cache.backends.locmem.LocMemCache",
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
