@@ -4,11 +4,16 @@ loopback, and are skipped only where there is none (never in CI: FAIL_ON_SKIP=1 
 """
 
 import os
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
+from django.db import connections
 from rest_framework.test import APIClient
 
+from tests.live import LiveServer, start_server
+from tests.processes import run_manage
 from tests.services import mysql_server_url, reachable, redis_server_url
 
 _skipped: list[str] = []
@@ -57,3 +62,50 @@ def mysql_url() -> str:
             pytest.fail(f"DATABASE_URL is set but {url} does not answer")
         pytest.skip(f"needs a MySQL server at {url}")
     return url
+
+
+@pytest.fixture(scope="session")
+def live_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[str]:
+    """URL of a migrated database for live servers, next to the test database.
+
+    The test database is no use to another process: each test runs in a transaction it
+    cannot see. On SQLite this is a file, on MySQL a database `<test database>_live`.
+    """
+    connection = connections["default"]
+    if connection.vendor == "mysql":
+        name = f"{connection.settings_dict['NAME']}_live"
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        url = urlsplit(mysql_server_url())._replace(path=f"/{name}").geturl()
+    else:
+        name = ""
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}"
+    migrated = run_manage("migrate", "--noinput", env={"DATABASE_URL": url})
+    assert migrated.returncode == 0, migrated.stderr
+    yield url
+    if name:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture(scope="session")
+def live_server_factory(live_database, tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
+    """Start (once per distinct environment) a multi-worker gunicorn on the real Redis."""
+    redis = redis_server_url()
+    if not reachable(redis):
+        pytest.skip(f"needs a Redis server at {redis}")
+    servers: dict[tuple[tuple[str, str], ...], LiveServer] = {}
+
+    def start(workers: int = 4, **env: str) -> LiveServer:
+        key = (("workers", str(workers)), *sorted(env.items()))
+        if key not in servers:
+            log = tmp_path_factory.mktemp("gunicorn") / "server.log"
+            servers[key] = start_server(
+                database_url=live_database, redis_url=redis, log=log, workers=workers, env=env
+            )
+        return servers[key]
+
+    yield start
+    for server in servers.values():
+        server.stop()

@@ -9,12 +9,16 @@ DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 
 
 def redis_server_url() -> str:
-    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    """The run's Redis, else TEST_REDIS_URL, else the default one on loopback."""
+    return os.environ.get("REDIS_URL") or os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS_URL
 
 
 def mysql_server_url() -> str:
+    """The run's MySQL database, else TEST_MYSQL_URL, else the default one on loopback."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("mysql") else DEFAULT_MYSQL_URL
+    if url.startswith("mysql"):
+        return url
+    return os.environ.get("TEST_MYSQL_URL") or DEFAULT_MYSQL_URL
 
 
 def reachable(url: str) -> bool:

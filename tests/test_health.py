@@ -1,6 +1,8 @@
 """Health probes (SPEC §5): answered whatever the Host, never redirected, bounded in time."""
 
+import json
 import time
+import urllib.request
 
 import pytest
 
@@ -112,3 +114,12 @@ def test_database_down_fails_ready_but_not_live():
     result = run_python(code, {"DATABASE_URL": database, "LOG_LEVEL": "CRITICAL"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["503", "200", "unhealthy"]
+
+
+def test_probes_answer_on_a_multi_process_server(live_server_factory):
+    server = live_server_factory()
+    for path in PROBES:
+        request = urllib.request.Request(server.url + path, headers={"Host": "10.1.2.3"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+            assert json.loads(response.read())["status"] == "ok"
