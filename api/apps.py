@@ -6,4 +6,5 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        from api import checks  # noqa: F401  (registers the system checks)
+        # Registers the system checks and the signal receivers that publish auth state.
+        from api import auth_state, checks  # noqa: F401

@@ -1,11 +1,32 @@
-"""System checks run by `migrate`: refuse a MySQL database whose tables would not be utf8mb4."""
+"""System checks: a security cache that raises, and (run by `migrate`) a utf8mb4 MySQL database."""
 
 from collections.abc import Iterable
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import connections
+
+
+@register(Tags.caches)
+def check_security_cache_raises(
+    app_configs: Iterable[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Nonces and revocations must fail loudly: a cache that swallows errors would let replays
+    and revoked tokens through while Redis is down."""
+    options = settings.CACHES.get("security", {}).get("OPTIONS", {})
+    ignores = options.get("IGNORE_EXCEPTIONS")
+    if ignores or getattr(settings, "DJANGO_REDIS_IGNORE_EXCEPTIONS", False):
+        return [
+            Error(
+                "The security cache is configured to ignore errors.",
+                hint="Remove IGNORE_EXCEPTIONS / DJANGO_REDIS_IGNORE_EXCEPTIONS; use the "
+                "api.utils cache helpers where an outage should be tolerated.",
+                id="api.E002",
+            )
+        ]
+    return []
 
 
 @register(Tags.database)

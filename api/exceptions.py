@@ -17,7 +17,6 @@ from django.views import csrf, defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +76,74 @@ class PayloadTooLarge(ApiError):
 class ServiceUnavailable(ApiError):
     status_code = 503
     default_code, default_detail = STATUS_DEFAULTS[503]
+
+
+class AuthError(ApiError, exceptions.AuthenticationFailed):
+    """A 401: DRF adds `WWW-Authenticate` from the view's first authentication class."""
+
+    status_code = 401
+    default_code = "authentication_failed"
+    default_detail = "Authentication failed."
+
+
+class SignatureMissing(AuthError):
+    default_code = "signature_missing"
+    default_detail = "This endpoint needs a signed request."
+
+
+class SignatureInvalid(AuthError):
+    default_code = "signature_invalid"
+    default_detail = "Signature does not match."
+
+
+class TimestampOutOfWindow(AuthError):
+    default_code = "timestamp_out_of_window"
+    default_detail = "X-Timestamp is too far from the server's clock; see server_time."
+
+
+class NonceReused(AuthError):
+    default_code = "nonce_reused"
+    default_detail = "This nonce was already used; sign the request again with a fresh one."
+
+
+class DeviceUnknown(AuthError):
+    default_code = "device_unknown"
+    default_detail = "No device with this id; register again."
+
+
+class DeviceRevoked(AuthError):
+    default_code = "device_revoked"
+    default_detail = "This device has been revoked; register again."
+
+
+class UserInactive(AuthError):
+    default_code = "user_inactive"
+    default_detail = "This account is deactivated."
+
+
+class TokenInvalid(AuthError):
+    default_code = "token_invalid"
+    default_detail = "Token is invalid."
+
+
+class TokenExpired(AuthError):
+    default_code = "token_expired"
+    default_detail = "Token has expired."
+
+
+class TokenRevoked(AuthError):
+    default_code = "token_revoked"
+    default_detail = "Token has been revoked; get a new one."
+
+
+class TokenReused(AuthError):
+    default_code = "token_reused"
+    default_detail = "This refresh token was already used; the session is revoked, get a new token."
+
+
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+    default_code, default_detail = STATUS_DEFAULTS[415]
 
 
 def wants_problem(request: HttpRequest) -> bool:
@@ -170,6 +237,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     Unexpected exceptions are logged with their traceback and answered with a bare 500: the
     client never sees exception text, SQL or a traceback, whatever DEBUG says.
     """
+    # Imported here: rest_framework.views loads the authentication classes, which import this.
+    from rest_framework.views import set_rollback
+
     request = context["request"]
     set_rollback()
     api_exc = _as_api_exception(exc)

@@ -64,6 +64,10 @@ class Device(models.Model):
     last_ip = models.GenericIPAddressField(null=True, blank=True)
     # Which master key of DEVICE_SECRET_KEYS the secret was derived from, so keys can rotate.
     secret_kid = models.CharField(max_length=32)
+    # The device's one live refresh chain (the `cid` claim of its tokens) and the id of the one
+    # refresh token of that chain that may still be spent. Both empty: logged out or revoked.
+    token_chain = models.CharField(max_length=32, blank=True, default="", editable=False)
+    refresh_jti = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         indexes = [

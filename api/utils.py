@@ -13,6 +13,9 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Headers of responses that carry a secret or a token: no cache may keep them.
+NO_STORE = {"Cache-Control": "no-store"}
+
 
 def client_ip(request: HttpRequest) -> str:
     """The client's IP address, as far as it can be trusted.

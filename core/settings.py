@@ -5,6 +5,7 @@ The embedded defaults need nothing installed: SQLite and the local-memory cache.
 its variables; `.env.example` and the README's configuration table list them all.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -57,7 +58,10 @@ SECRET_KEY = _secret("SECRET_KEY")
 APP_HMAC_KEYS = _key_table("APP_HMAC_KEYS")
 # Master keys that device secrets are derived from; the first one is active.
 DEVICE_SECRET_KEYS = _key_table("DEVICE_SECRET_KEYS")
-JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY")
+# HS256: a shared secret. RS256/ES256: a private key in PEM ("\n" for line breaks allowed).
+JWT_SIGNING_KEY = str(
+    env.str("JWT_SIGNING_KEY", default=_dev_secret("JWT_SIGNING_KEY"), multiline=True)
+)
 
 
 def _refuse_weak_secrets() -> None:
@@ -68,6 +72,8 @@ def _refuse_weak_secrets() -> None:
         "APP_HMAC_KEYS": list(APP_HMAC_KEYS.values()),
         "DEVICE_SECRET_KEYS": list(DEVICE_SECRET_KEYS.values()),
     }
+    if JWT_SIGNING_KEY == SECRET_KEY:
+        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
     for name, values in secrets.items():
         if name not in env.ENVIRON:
             raise ImproperlyConfigured(f"{name} is not set; it is required when DEBUG=false.")
@@ -171,7 +177,15 @@ DATABASES["default"].update(
     CONN_MAX_AGE=env.int("DB_CONN_MAX_AGE", default=60),
     CONN_HEALTH_CHECKS=True,
 )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Writers take the lock up front and wait for it, instead of failing with "database is
+        # locked" when several dev-server threads or processes write at once.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     try:
         import MySQLdb  # noqa: F401  (mysqlclient: C driver, preferred)
     except ImportError:
@@ -197,23 +211,36 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
 
 # --- Cache: REDIS_URL, unset -> local memory (one process only) ------------------------------
 # https://github.com/jazzband/django-redis#configure-as-cache-backend
+# "default" is the general-purpose cache (use api.utils' helpers, which survive an outage).
+# "security" holds nonces and token revocation state: it must raise on error so that signed
+# endpoints fail closed, so never set IGNORE_EXCEPTIONS on it (api.checks refuses it).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    _redis_cache = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "PARSER_CLASS": "redis.connection._HiredisParser",
+            # Short timeouts: a slow cache must never hold a request for long.
+            "SOCKET_CONNECT_TIMEOUT": 1.0,
+            "SOCKET_TIMEOUT": 1.0,
+        },
+    }
     CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "PARSER_CLASS": "redis.connection._HiredisParser",
-                # Short timeouts: a slow cache must never hold a request for long.
-                "SOCKET_CONNECT_TIMEOUT": 1.0,
-                "SOCKET_TIMEOUT": 1.0,
-            },
-        }
+        "default": _redis_cache,
+        "security": {**_redis_cache, "KEY_PREFIX": "sec"},
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "security": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "security",
+            # Room for every nonce of the replay window; LocMem evicts beyond this.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+    }
 
 
 # --- Client IP --------------------------------------------------------------------------------
@@ -222,11 +249,48 @@ else:
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 
+# --- Device authentication and tokens (SPEC §3) ------------------------------------------------
+# How far X-Timestamp may be from the server's clock, in seconds; nonces are kept twice as long.
+SIGNATURE_MAX_SKEW = env.int("SIGNATURE_MAX_SKEW", default=300)
+# Signed endpoints refuse larger bodies (413).
+SIGNED_BODY_MAX_BYTES = 64 * 1024
+# HS256 with JWT_SIGNING_KEY; RS256/ES256 with JWT_SIGNING_KEY the private and
+# JWT_VERIFYING_KEY the public key (PEM).
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
+JWT_VERIFYING_KEY = str(env.str("JWT_VERIFYING_KEY", default="", multiline=True))
+if JWT_ALGORITHM not in ("HS256", "RS256", "ES256"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be HS256, RS256 or ES256.")
+if JWT_ALGORITHM != "HS256" and not JWT_VERIFYING_KEY:
+    raise ImproperlyConfigured(
+        f"JWT_VERIFYING_KEY (the public key) is required with {JWT_ALGORITHM}."
+    )
+JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60)
+JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600)
+JWT_ISSUER = env.str("JWT_ISSUER", default="django-backend-template")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mobile-app")
+
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+SIMPLE_JWT = {
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "VERIFYING_KEY": JWT_VERIFYING_KEY or None,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+    "LEEWAY": 0,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TTL),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TTL),
+    "USER_ID_CLAIM": "sub",
+    "TOKEN_TYPE_CLAIM": "token_type",
+    "JTI_CLAIM": "jti",
+    "UPDATE_LAST_LOGIN": False,
+}
+
+
 # --- Django REST framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,0 +1,22 @@
+from typing import Any
+
+from rest_framework import serializers
+
+
+class TokenIssueInputSerializer(serializers.Serializer[dict[str, Any]]):
+    """get-token body: `{}`, or device details to update on the way."""
+
+    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+
+
+class TokenRefreshInputSerializer(serializers.Serializer[dict[str, Any]]):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenPairOutputSerializer(serializers.Serializer[Any]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds the access token is valid.")
+    refresh_expires_in = serializers.IntegerField(help_text="Seconds the refresh token is valid.")

@@ -1,0 +1,116 @@
+"""Tokens and revocation: the one place that changes who may act for a user.
+
+The API, the CMS, the admin and cron jobs all call these, so a device is revoked or a user
+deactivated the same way everywhere. Every change reaches the shared auth state (api.auth_state)
+inside its transaction, so other processes see it on their next request.
+"""
+
+import dataclasses
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from api import auth_state
+from api.auth_state import DeviceState
+from api.exceptions import DeviceRevoked, TokenInvalid, TokenReused, TokenRevoked
+from api.models import Device, User
+from api.tokens import TokenPair, decode_refresh, issue_pair, new_chain_id
+
+
+def token_issue(
+    *,
+    device: DeviceState,
+    ip: str | None,
+    push_token: str | None = None,
+    app_version: str | None = None,
+) -> TokenPair:
+    """Start a new refresh chain for the device; the previous chain and its tokens die."""
+    chain = new_chain_id()
+    device_id = uuid.UUID(device.device_id)
+    pair = issue_pair(user_id=device.user_id, device_id=device_id, chain=chain)
+    changes: dict[str, object] = {
+        "token_chain": chain,
+        "refresh_jti": pair.refresh_jti,
+        "last_seen_at": timezone.now(),
+        "last_ip": ip,
+    }
+    if push_token is not None:
+        changes["push_token"] = push_token
+    if app_version is not None:
+        changes["app_version"] = app_version
+    with transaction.atomic():
+        if not Device.objects.filter(pk=device_id, is_active=True).update(**changes):
+            raise DeviceRevoked()
+        auth_state.publish_device_state(dataclasses.replace(device, token_chain=chain))
+    return pair
+
+
+def token_refresh(*, device: DeviceState, refresh: str) -> TokenPair:
+    """Rotate: spend `refresh` and return a new pair of the same chain.
+
+    Rotation is one conditional UPDATE, so of two concurrent refreshes with one token exactly
+    one wins. A spent token of the live chain means a copy exists elsewhere: the chain is
+    revoked, with its access tokens, and the caller gets `token_reused`.
+    """
+    claims = decode_refresh(refresh)
+    if str(claims.device_id) != device.device_id or claims.user_id != device.user_id:
+        raise TokenInvalid("This refresh token belongs to another device.")
+    if claims.chain != device.token_chain:
+        raise TokenRevoked()
+    pair = issue_pair(user_id=device.user_id, device_id=claims.device_id, chain=claims.chain)
+    rotated = Device.objects.filter(
+        pk=claims.device_id, is_active=True, token_chain=claims.chain, refresh_jti=claims.jti
+    ).update(refresh_jti=pair.refresh_jti, last_seen_at=timezone.now())
+    if rotated:
+        return pair
+    if _chain_end(device, chain=claims.chain):
+        raise TokenReused()
+    raise TokenRevoked()
+
+
+def device_logout(*, device: DeviceState) -> None:
+    """End the device's refresh chain: its refresh and access tokens stop working at once."""
+    if device.token_chain:
+        _chain_end(device, chain=device.token_chain)
+
+
+def _chain_end(device: DeviceState, *, chain: str) -> bool:
+    """Revoke `chain` if it is still the device's live one; False if it no longer was."""
+    with transaction.atomic():
+        ended = Device.objects.filter(pk=device.device_id, token_chain=chain).update(
+            token_chain="", refresh_jti=""
+        )
+        if ended:
+            auth_state.publish_device_state(dataclasses.replace(device, token_chain=""))
+    return bool(ended)
+
+
+@transaction.atomic
+def device_revoke(*, device: Device) -> None:
+    """Deactivate a device for good: its tokens and signed requests are refused from now on."""
+    device.is_active = False
+    device.token_chain = ""
+    device.refresh_jti = ""
+    device.save(update_fields=["is_active", "token_chain", "refresh_jti"])
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Deactivate a user: every device of theirs is refused from the next request on.
+
+    Their refresh chains end too, so reactivating the account does not revive old tokens.
+    """
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    for device in Device.objects.filter(user=user).exclude(token_chain=""):
+        device.token_chain = ""
+        device.refresh_jti = ""
+        device.save(update_fields=["token_chain", "refresh_jti"])
+
+
+@transaction.atomic
+def user_activate(*, user: User) -> None:
+    """Reactivate a user; their devices get tokens again with get-token."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])

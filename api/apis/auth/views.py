@@ -1,0 +1,54 @@
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.apis.auth.serializers import (
+    TokenIssueInputSerializer,
+    TokenPairOutputSerializer,
+    TokenRefreshInputSerializer,
+)
+from api.apis.auth.services import device_logout, token_issue, token_refresh
+from api.authentication import DeviceSignatureAuthentication, IsDeviceSigned, request_device
+from api.utils import NO_STORE, client_ip
+
+
+class _DeviceSignedView(APIView):
+    authentication_classes = [DeviceSignatureAuthentication]
+    permission_classes = [IsDeviceSigned]
+    throttle_scope = "auth_token"
+
+
+class TokenIssueView(_DeviceSignedView):
+    """POST /api/v1/auth/get-token/ (device-signed): a new access and refresh token."""
+
+    def post(self, request: Request) -> Response:
+        serializer = TokenIssueInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = token_issue(
+            device=request_device(request), ip=client_ip(request), **serializer.validated_data
+        )
+        return Response(TokenPairOutputSerializer(pair.as_response()).data, headers=NO_STORE)
+
+
+class TokenRefreshView(_DeviceSignedView):
+    """POST /api/v1/auth/refresh-token/ (device-signed): rotate the refresh token."""
+
+    def post(self, request: Request) -> Response:
+        serializer = TokenRefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = token_refresh(
+            device=request_device(request), refresh=serializer.validated_data["refresh"]
+        )
+        return Response(TokenPairOutputSerializer(pair.as_response()).data, headers=NO_STORE)
+
+
+class LogoutView(APIView):
+    """POST /api/v1/auth/logout/ (bearer): revoke every token of the calling device."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "auth_token"
+
+    def post(self, request: Request) -> Response:
+        device_logout(device=request_device(request))
+        return Response(status=204)

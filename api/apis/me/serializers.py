@@ -1,0 +1,74 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from api.models import Device, User, UserProfile
+from api.validators import validate_locale, validate_timezone
+
+
+class MeUserOutputSerializer(serializers.ModelSerializer[User]):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "is_staff", "date_joined"]
+
+
+class MeProfileOutputSerializer(serializers.ModelSerializer[UserProfile]):
+    class Meta:
+        model = UserProfile
+        fields = ["display_name", "avatar_url", "locale", "timezone", "bio", "updated_at"]
+
+
+class MeDeviceOutputSerializer(serializers.ModelSerializer[Device]):
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "platform",
+            "app_version",
+            "os_version",
+            "device_model",
+            "push_token",
+            "locale",
+            "timezone",
+            "created_at",
+            "last_seen_at",
+        ]
+
+
+class MeOutputSerializer(serializers.Serializer[Device]):
+    """The caller: their user, profile and the device making the request."""
+
+    user = MeUserOutputSerializer()
+    profile = MeProfileOutputSerializer(source="user.profile")
+    device = MeDeviceOutputSerializer(source="*")
+
+
+class MeProfileInputSerializer(serializers.Serializer[dict[str, Any]]):
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    locale = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+    )
+    timezone = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
+    )
+    bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class MeDeviceInputSerializer(serializers.Serializer[dict[str, Any]]):
+    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    locale = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+    )
+    timezone = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
+    )
+
+
+class MeUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
+    """PATCH /me/: any subset of the profile and of the calling device's settings."""
+
+    profile = MeProfileInputSerializer(required=False)
+    device = MeDeviceInputSerializer(required=False)

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from api.apis.onboarding.views import DeviceRegisterView
+
+urlpatterns = [
+    path("device/register/", DeviceRegisterView.as_view(), name="device-register"),
+]

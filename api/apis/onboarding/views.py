@@ -1,0 +1,27 @@
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.apis.onboarding.serializers import (
+    DeviceRegisterInputSerializer,
+    DeviceRegisterOutputSerializer,
+)
+from api.apis.onboarding.services import device_register
+from api.authentication import AppSignatureAuthentication, IsAppSigned
+from api.utils import NO_STORE, client_ip
+
+
+class DeviceRegisterView(APIView):
+    """POST /api/v1/device/register/ (app-signed): a new device and its secret."""
+
+    authentication_classes = [AppSignatureAuthentication]
+    permission_classes = [IsAppSigned]
+    throttle_scope = "auth_token"
+
+    def post(self, request: Request) -> Response:
+        serializer = DeviceRegisterInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        registered = device_register(**serializer.validated_data, ip=client_ip(request))
+        body = DeviceRegisterOutputSerializer(registered).data
+        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)

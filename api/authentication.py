@@ -1,0 +1,183 @@
+"""DRF authentication classes: app-signed, device-signed and bearer (SPEC §3).
+
+Signed endpoints use `AppSignatureAuthentication` (registration) or
+`DeviceSignatureAuthentication`; everything else uses `BearerAuthentication`, the default. None
+of them runs an SQL query when the auth state is cached (api.auth_state).
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from api import auth_state
+from api.auth_state import DeviceState, UserState
+from api.exceptions import (
+    DeviceRevoked,
+    DeviceUnknown,
+    SignatureInvalid,
+    TokenInvalid,
+    TokenRevoked,
+    UserInactive,
+)
+from api.signature import derive_device_secret, verify_signed_request
+from api.tokens import TokenClaims, decode_access
+
+if TYPE_CHECKING:
+    # Not at run time: rest_framework.views imports this module (DEFAULT_AUTHENTICATION_CLASSES).
+    from rest_framework.views import APIView
+
+
+@dataclass(frozen=True)
+class ApiUser:
+    """The authenticated user of an API request, built without a database query.
+
+    Views that need the full `User` row load it (see api/apis/me/selectors.py).
+    """
+
+    id: int
+    device_id: uuid.UUID
+    is_staff: bool
+    is_superuser: bool
+    is_active: bool = True
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(frozen=True)
+class AppKey:
+    """`request.auth` of an app-signed request: which app key signed it."""
+
+    key_id: str
+
+
+@dataclass(frozen=True)
+class SignedDevice:
+    """`request.auth` of a device-signed request."""
+
+    device: DeviceState
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """`request.auth` of a bearer request: the verified claims and the device's state."""
+
+    claims: TokenClaims
+    device: DeviceState
+
+
+def request_device(request: Request) -> DeviceState:
+    """The device acting in an authenticated request (signed or bearer)."""
+    if not isinstance(request.auth, (SignedDevice, BearerToken)):
+        raise NotAuthenticated()
+    return request.auth.device
+
+
+def _require_active(device: DeviceState, user: UserState) -> None:
+    if not device.active:
+        raise DeviceRevoked()
+    if not user.active:
+        raise UserInactive()
+
+
+def _api_user(device: DeviceState, user: UserState) -> ApiUser:
+    return ApiUser(
+        id=device.user_id,
+        device_id=uuid.UUID(device.device_id),
+        is_staff=user.staff,
+        is_superuser=user.superuser,
+    )
+
+
+class _SignedRequestAuthentication(BaseAuthentication):
+    def authenticate_header(self, request: Request) -> str:
+        return 'Device-HMAC realm="api"'
+
+
+class AppSignatureAuthentication(_SignedRequestAuthentication):
+    """Requests signed with an app key of APP_HMAC_KEYS (device registration only)."""
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, AppKey]:
+        def resolve(key_id: str) -> tuple[str, AppKey]:
+            secret = settings.APP_HMAC_KEYS.get(key_id)
+            if secret is None:
+                raise SignatureInvalid("Unknown app key id.")
+            return secret, AppKey(key_id)
+
+        return AnonymousUser(), verify_signed_request(request._request, resolve)
+
+
+class DeviceSignatureAuthentication(_SignedRequestAuthentication):
+    """Requests signed with a device secret; X-Key-Id is the device id."""
+
+    def authenticate(self, request: Request) -> tuple[ApiUser, SignedDevice]:
+        def resolve(key_id: str) -> tuple[str, tuple[DeviceState, UserState]]:
+            try:
+                device_id = uuid.UUID(key_id)
+            except ValueError:
+                raise DeviceUnknown() from None
+            state = auth_state.load(device_id)
+            if state is None:
+                raise DeviceUnknown()
+            device, user = state
+            _require_active(device, user)
+            master = settings.DEVICE_SECRET_KEYS.get(device.secret_kid)
+            if master is None:
+                # Its master key was retired: the device must register again.
+                raise DeviceRevoked("This device's key was retired; register again.")
+            return derive_device_secret(master, device.device_id), state
+
+        device, user = verify_signed_request(request._request, resolve)
+        return _api_user(device, user), SignedDevice(device)
+
+
+class BearerAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <access token>`; revocation is checked on every request."""
+
+    def authenticate(self, request: Request) -> tuple[ApiUser, BearerToken] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise TokenInvalid("Authorization must be 'Bearer <access token>'.")
+        claims = decode_access(raw.strip())
+        state = auth_state.load(claims.device_id, claims.user_id)
+        if state is None:
+            raise TokenRevoked()
+        device, user = state
+        if device.user_id != claims.user_id:
+            raise TokenInvalid()
+        _require_active(device, user)
+        if device.token_chain != claims.chain:
+            raise TokenRevoked()
+        return _api_user(device, user), BearerToken(claims, device)
+
+    def authenticate_header(self, request: Request) -> str:
+        if request.META.get("HTTP_AUTHORIZATION"):
+            return 'Bearer realm="api", error="invalid_token"'
+        return 'Bearer realm="api"'
+
+
+class IsAppSigned(BasePermission):
+    """The request was signed with an app key."""
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return isinstance(request.auth, AppKey)
+
+
+class IsDeviceSigned(BasePermission):
+    """The request was signed with a device secret."""
+
+    def has_permission(self, request: Request, view: "APIView") -> bool:
+        return isinstance(request.auth, SignedDevice)

@@ -1,0 +1,85 @@
+"""JWTs with djangorestframework-simplejwt: issue a pair for a device, decode with strict checks.
+
+Claims (SPEC §3): token_type, jti, iat, exp, iss, aud, sub (user id, a string), did (device id),
+and cid, the refresh chain the token belongs to, which is how a revoked chain's access tokens
+are refused at once. simplejwt checks the signature with the one configured algorithm, exp, iss,
+aud and token_type.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from api.exceptions import TokenExpired, TokenInvalid
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+    refresh_jti: str
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "access": self.access,
+            "refresh": self.refresh,
+            "token_type": "Bearer",
+            "expires_in": settings.JWT_ACCESS_TTL,
+            "refresh_expires_in": settings.JWT_REFRESH_TTL,
+        }
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """The verified claims this app relies on."""
+
+    jti: str
+    user_id: int
+    device_id: uuid.UUID
+    chain: str
+
+
+def new_chain_id() -> str:
+    return uuid.uuid4().hex
+
+
+def issue_pair(*, user_id: int, device_id: uuid.UUID, chain: str) -> TokenPair:
+    """A new refresh token of `chain` and an access token derived from it."""
+    refresh = RefreshToken()
+    refresh["sub"] = str(user_id)
+    refresh["did"] = str(device_id)
+    refresh["cid"] = chain
+    # The access token copies sub, did and cid, with its own jti, type and lifetime.
+    return TokenPair(str(refresh.access_token), str(refresh), refresh["jti"])
+
+
+def _decode(token_class: type[Token], raw: str) -> TokenClaims:
+    try:
+        token = token_class(raw)  # type: ignore[arg-type]
+    except ExpiredTokenError as exc:
+        raise TokenExpired() from exc
+    except TokenError as exc:
+        raise TokenInvalid() from exc
+    try:
+        return TokenClaims(
+            jti=str(token["jti"]),
+            user_id=int(token["sub"]),
+            device_id=uuid.UUID(str(token["did"])),
+            chain=str(token["cid"]),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise TokenInvalid() from exc
+
+
+def decode_access(raw: str) -> TokenClaims:
+    """Verify an access token (401 token_expired / token_invalid otherwise)."""
+    return _decode(AccessToken, raw)
+
+
+def decode_refresh(raw: str) -> TokenClaims:
+    """Verify a refresh token (401 token_expired / token_invalid otherwise)."""
+    return _decode(RefreshToken, raw)

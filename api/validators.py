@@ -1,0 +1,27 @@
+"""Field validators shared by the API's serializers."""
+
+import re
+import zoneinfo
+from functools import cache
+
+from rest_framework.exceptions import ValidationError
+
+# BCP 47-ish: a language, then optional script/region/variant subtags ("en", "en-US", "zh-Hant-TW").
+LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    """An IANA time zone name such as "Europe/Amsterdam" (empty is allowed)."""
+    if value and value not in _timezones():
+        raise ValidationError("Not an IANA time zone name, such as Europe/Amsterdam.", "invalid")
+
+
+def validate_locale(value: str) -> None:
+    """A BCP 47 language tag such as "en-US" (empty is allowed)."""
+    if value and not LOCALE_PATTERN.fullmatch(value):
+        raise ValidationError("Not a language tag, such as en-US.", "invalid")

@@ -1,0 +1,143 @@
+"""The whole flow, and rotation, reuse detection and revocation (SPEC §3 Endpoints)."""
+
+import pytest
+from django.test import RequestFactory
+from rest_framework.request import Request
+
+from api.apis.auth.services import device_revoke, user_activate, user_deactivate
+from api.authentication import BearerAuthentication
+from api.models import Device, User
+from tests.asserts import assert_problem
+from tests.signing import GET_TOKEN, LOGOUT, ME, REFRESH, bearer, device_signed, get_token, register
+
+pytestmark = pytest.mark.django_db
+
+
+def refresh(client, device, token):
+    return device_signed(client, device, REFRESH, {"refresh": token})
+
+
+def test_register_get_token_me_refresh_me_logout(client):
+    device = register(client, platform="android", app_version="2.0.0")
+    tokens = get_token(client, device)
+    me = bearer(client, tokens["access"], "GET", ME)
+    assert me.status_code == 200
+    assert me.json()["device"]["id"] == device.id
+
+    rotated = refresh(client, device, tokens["refresh"])
+    assert rotated.status_code == 200
+    assert rotated["Cache-Control"] == "no-store"
+    new = rotated.json()
+    assert new["refresh"] != tokens["refresh"]
+    assert bearer(client, new["access"], "GET", ME).status_code == 200
+
+    logout = bearer(client, new["access"], "POST", LOGOUT)
+    assert logout.status_code == 204
+    assert_problem(bearer(client, new["access"], "GET", ME), 401, "token_revoked")
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
+    assert_problem(refresh(client, device, new["refresh"]), 401, "token_revoked")
+    row = Device.objects.get(pk=device.id)
+    assert row.token_chain == ""
+    assert row.refresh_jti == ""
+
+
+def test_get_token_updates_last_seen_push_token_and_app_version(client):
+    device = register(client, app_version="1.0.0")
+    before = Device.objects.get(pk=device.id).last_seen_at
+    get_token(client, device, push_token="apns-new", app_version="1.1.0")
+    row = Device.objects.get(pk=device.id)
+    assert row.push_token == "apns-new"
+    assert row.app_version == "1.1.0"
+    assert before is not None
+    assert row.last_seen_at is not None
+    assert row.last_seen_at > before
+
+
+def test_get_token_starts_a_new_chain_and_ends_the_old_one(client):
+    device = register(client)
+    first = get_token(client, device)
+    second = get_token(client, device)
+    assert bearer(client, second["access"], "GET", ME).status_code == 200
+    assert_problem(bearer(client, first["access"], "GET", ME), 401, "token_revoked")
+    assert_problem(refresh(client, device, first["refresh"]), 401, "token_revoked")
+    assert refresh(client, device, second["refresh"]).status_code == 200
+
+
+def test_access_tokens_of_the_chain_survive_rotation(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    refresh(client, device, tokens["refresh"])
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+
+
+def test_reuse_of_a_spent_refresh_token_revokes_the_chain(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    newest = refresh(client, device, tokens["refresh"]).json()
+    reuse = refresh(client, device, tokens["refresh"])
+    assert_problem(reuse, 401, "token_reused")
+    assert_problem(refresh(client, device, newest["refresh"]), 401, "token_revoked")
+    assert_problem(bearer(client, newest["access"], "GET", ME), 401, "token_revoked")
+    recovered = get_token(client, device)
+    assert bearer(client, recovered["access"], "GET", ME).status_code == 200
+
+
+def test_refresh_without_a_token_is_a_validation_error(client):
+    device = register(client)
+    problem = assert_problem(device_signed(client, device, REFRESH, {}), 400, "validation_error")
+    assert problem["errors"][0]["field"] == "refresh"
+
+
+def test_refresh_needs_the_device_signature(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    response = client.post(REFRESH, {"refresh": tokens["refresh"]}, format="json")
+    assert_problem(response, 401, "signature_missing")
+    assert refresh(client, device, tokens["refresh"]).status_code == 200
+
+
+def test_logout_needs_a_bearer_token(client):
+    assert_problem(client.post(LOGOUT), 401, "not_authenticated")
+
+
+def test_revoked_device_loses_access_on_the_next_request(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    device_revoke(device=Device.objects.get(pk=device.id))
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "device_revoked")
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_revoked")
+
+
+def test_deactivated_user_loses_access_on_the_next_request_and_reactivation_needs_new_tokens(
+    client,
+):
+    device = register(client)
+    tokens = get_token(client, device)
+    user = User.objects.get(pk=device.user_id)
+    user_deactivate(user=user)
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+    user_activate(user=user)
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
+    assert bearer(client, get_token(client, device)["access"], "GET", ME).status_code == 200
+
+
+def test_deactivation_in_the_admin_form_takes_effect_at_once(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    user = User.objects.get(pk=device.user_id)
+    user.is_active = False
+    user.save()
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+
+
+def test_staff_status_takes_effect_on_the_next_request_without_a_new_token(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    assert bearer(client, tokens["access"], "GET", ME).json()["user"]["is_staff"] is False
+    user = User.objects.get(pk=device.user_id)
+    user.is_staff = True
+    user.save()
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"))
+    authenticated = BearerAuthentication().authenticate(request)
+    assert authenticated is not None
+    assert authenticated[0].is_staff is True

@@ -1,0 +1,322 @@
+"""The server's checks of a signed request, in the order of SPEC §3, on get-token."""
+
+import time
+import uuid
+
+import pytest
+
+from api.models import Device
+from tests.asserts import assert_problem
+from tests.factories import DeviceFactory
+from tests.services import closed_port
+from tests.signing import GET_TOKEN, REFRESH, device_signed, register, signed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def device(client):
+    return register(client)
+
+
+def assert_nothing_issued(device_id: str) -> None:
+    row = Device.objects.get(pk=device_id)
+    assert row.token_chain == ""
+    assert row.refresh_jti == ""
+
+
+def test_a_signed_get_token_succeeds(client, device):
+    response = device_signed(client, device, GET_TOKEN, {})
+    assert response.status_code == 200
+    assert Device.objects.get(pk=device.id).token_chain != ""
+
+
+def test_an_identical_replay_is_nonce_reused(client, device):
+    first = device_signed(client, device, GET_TOKEN, {}, timestamp=int(time.time()), nonce="n" * 20)
+    chain = Device.objects.get(pk=device.id).token_chain
+    replay = device_signed(
+        client,
+        device,
+        GET_TOKEN,
+        {},
+        timestamp=int(first.request["HTTP_X_TIMESTAMP"]),
+        nonce="n" * 20,
+    )
+    assert first.status_code == 200
+    assert_problem(replay, 401, "nonce_reused")
+    assert Device.objects.get(pk=device.id).token_chain == chain
+
+
+def test_the_same_nonce_with_a_new_timestamp_and_valid_signature_is_nonce_reused(client, device):
+    now = int(time.time())
+    assert (
+        device_signed(
+            client, device, GET_TOKEN, {}, timestamp=now - 5, nonce="same-nonce-123456"
+        ).status_code
+        == 200
+    )
+    chain = Device.objects.get(pk=device.id).token_chain
+    again = device_signed(client, device, GET_TOKEN, {}, timestamp=now, nonce="same-nonce-123456")
+    assert_problem(again, 401, "nonce_reused")
+    assert Device.objects.get(pk=device.id).token_chain == chain
+
+
+def test_a_bad_signature_does_not_burn_the_nonce(client, device):
+    bad = device_signed(
+        client, device, GET_TOKEN, {}, nonce="unburnt-nonce-0001", signature="0" * 64
+    )
+    assert_problem(bad, 401, "signature_invalid")
+    good = device_signed(client, device, GET_TOKEN, {}, nonce="unburnt-nonce-0001")
+    assert good.status_code == 200
+
+
+def send_at_offset(client, device, offset: int):
+    """A request stamped `offset` seconds from now, retried if the clock ticked meanwhile."""
+    for _ in range(3):
+        before = int(time.time())
+        response = device_signed(client, device, GET_TOKEN, {}, timestamp=before + offset)
+        if int(time.time()) == before:
+            return response, before
+    raise AssertionError("the clock kept ticking during the request")
+
+
+@pytest.mark.parametrize("offset", [300, -300])
+def test_timestamps_at_the_skew_limit_are_accepted(client, device, offset):
+    response, _ = send_at_offset(client, device, offset)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("offset", [301, -301])
+def test_timestamps_past_the_skew_are_refused_with_server_time(client, device, offset):
+    response, now = send_at_offset(client, device, offset)
+    problem = assert_problem(response, 401, "timestamp_out_of_window")
+    assert problem["server_time"] == now
+    assert_nothing_issued(device.id)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        str(int(time.time() * 1000)),
+        "-100",
+        f"{int(time.time())}.5",
+        f" {int(time.time())}",
+        f"{int(time.time())} ",
+        "1e9",
+        "abc",
+    ],
+    ids=[
+        "milliseconds",
+        "negative",
+        "float",
+        "leading-space",
+        "trailing-space",
+        "exponent",
+        "text",
+    ],
+)
+def test_malformed_timestamps_are_signature_invalid(client, device, timestamp):
+    response = device_signed(client, device, GET_TOKEN, {}, HTTP_X_TIMESTAMP=timestamp)
+    problem = assert_problem(response, 401, "signature_invalid")
+    assert "whole seconds" in problem["detail"]
+    assert_nothing_issued(device.id)
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("HTTP_X_SIGNATURE", "A" * 64),
+        ("HTTP_X_SIGNATURE", "ab" * 16),
+        ("HTTP_X_NONCE", "short-nonce-15c"),
+        ("HTTP_X_NONCE", "n" * 65),
+        ("HTTP_X_NONCE", "has.a.dot.in.it.0001"),
+        ("HTTP_X_NONCE", "padded=nonce=000001"),
+        ("HTTP_X_KEY_ID", "has space"),
+    ],
+)
+def test_malformed_headers_are_signature_invalid(client, device, header, value):
+    response = device_signed(client, device, GET_TOKEN, {}, **{header: value})
+    assert_problem(response, 401, "signature_invalid")
+    assert_nothing_issued(device.id)
+
+
+def test_uppercase_hex_of_the_right_signature_is_refused(client, device):
+    from deviceauth.signing import sign_request
+
+    headers = sign_request(
+        key_id=device.id, secret=device.secret, method="POST", target=GET_TOKEN, body=b"{}"
+    )
+    response = device_signed(
+        client,
+        device,
+        GET_TOKEN,
+        {},
+        timestamp=int(headers["X-Timestamp"]),
+        nonce=headers["X-Nonce"],
+        signature=headers["X-Signature"].upper(),
+    )
+    assert_problem(response, 401, "signature_invalid")
+
+
+@pytest.mark.parametrize("header", ["X-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature"])
+def test_each_missing_header_is_signature_missing(client, device, header):
+    response = device_signed(client, device, GET_TOKEN, {}, drop=(header,))
+    problem = assert_problem(response, 401, "signature_missing")
+    assert header in problem["detail"]
+    assert response["WWW-Authenticate"] == 'Device-HMAC realm="api"'
+    assert_nothing_issued(device.id)
+
+
+def test_one_altered_body_byte_is_signature_invalid(client, device):
+    from deviceauth.signing import sign_request
+
+    headers = sign_request(
+        key_id=device.id,
+        secret=device.secret,
+        method="POST",
+        target=GET_TOKEN,
+        body=b'{"app_version":"1.0"}',
+    )
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    response = client.generic(
+        "POST", GET_TOKEN, b'{"app_version":"1.1"}', content_type="application/json", **meta
+    )
+    assert_problem(response, 401, "signature_invalid")
+    assert_nothing_issued(device.id)
+
+
+def test_a_signature_for_another_path_is_refused(client, device):
+    from deviceauth.signing import sign_request
+
+    headers = sign_request(
+        key_id=device.id, secret=device.secret, method="POST", target=REFRESH, body=b"{}"
+    )
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    response = client.generic("POST", GET_TOKEN, b"{}", content_type="application/json", **meta)
+    assert_problem(response, 401, "signature_invalid")
+
+
+def test_a_signature_for_another_method_is_refused(client, device):
+    from deviceauth.signing import sign_request
+
+    headers = sign_request(
+        key_id=device.id, secret=device.secret, method="PUT", target=GET_TOKEN, body=b"{}"
+    )
+    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
+    response = client.generic("POST", GET_TOKEN, b"{}", content_type="application/json", **meta)
+    assert_problem(response, 401, "signature_invalid")
+
+
+def test_method_override_headers_are_ignored(client, device):
+    response = device_signed(
+        client,
+        device,
+        GET_TOKEN,
+        {},
+        HTTP_X_HTTP_METHOD_OVERRIDE="GET",
+        HTTP_X_METHOD_OVERRIDE="DELETE",
+    )
+    assert response.status_code == 200
+
+
+def test_another_devices_secret_is_signature_invalid(client, device):
+    other = register(client)
+    response = signed(client, GET_TOKEN, {}, key_id=device.id, secret=other.secret)
+    assert_problem(response, 401, "signature_invalid")
+    assert_nothing_issued(device.id)
+    assert_nothing_issued(other.id)
+
+
+@pytest.mark.parametrize("key_id", [str(uuid.uuid4()), "not-a-uuid"])
+def test_an_unknown_device_is_device_unknown(client, key_id):
+    response = signed(client, GET_TOKEN, {}, key_id=key_id, secret="x" * 43)
+    assert_problem(response, 401, "device_unknown")
+
+
+def test_a_deactivated_device_is_device_revoked(client, device):
+    from api.apis.auth.services import device_revoke
+
+    device_revoke(device=Device.objects.get(pk=device.id))
+    response = device_signed(client, device, GET_TOKEN, {})
+    assert_problem(response, 401, "device_revoked")
+    assert_nothing_issued(device.id)
+
+
+def test_a_deactivated_user_is_user_inactive(client, device):
+    from api.apis.auth.services import user_deactivate
+    from api.models import User
+
+    user_deactivate(user=User.objects.get(pk=device.user_id))
+    response = device_signed(client, device, GET_TOKEN, {})
+    assert_problem(response, 401, "user_inactive")
+    assert_nothing_issued(device.id)
+
+
+def test_a_device_whose_master_key_was_retired_must_register_again(client, settings):
+    row = DeviceFactory(secret_kid="k2019")
+    response = signed(client, GET_TOKEN, {}, key_id=str(row.id), secret="x" * 43)
+    assert_problem(response, 401, "device_revoked")
+
+
+def test_devices_keep_working_after_a_new_master_key_is_added(client, device, settings):
+    settings.DEVICE_SECRET_KEYS = {
+        "k2027": "a-brand-new-master-key-0123456789abcdef",
+        **settings.DEVICE_SECRET_KEYS,
+    }
+    assert device_signed(client, device, GET_TOKEN, {}).status_code == 200
+    newer = register(client)
+    assert Device.objects.get(pk=newer.id).secret_kid == "k2027"
+    assert device_signed(client, newer, GET_TOKEN, {}).status_code == 200
+
+
+def test_checks_run_in_order_timestamp_before_device(client):
+    response = signed(
+        client,
+        GET_TOKEN,
+        {},
+        key_id=str(uuid.uuid4()),
+        secret="x" * 43,
+        timestamp=int(time.time()) - 3600,
+    )
+    assert_problem(response, 401, "timestamp_out_of_window")
+
+
+def test_checks_run_in_order_device_before_signature(client, device):
+    from api.apis.auth.services import device_revoke
+
+    device_revoke(device=Device.objects.get(pk=device.id))
+    response = device_signed(client, device, GET_TOKEN, {}, signature="0" * 64)
+    assert_problem(response, 401, "device_revoked")
+
+
+def test_a_body_over_64_kib_is_413(client, device):
+    body = b'{"push_token": "' + b"x" * (65 * 1024) + b'"}'
+    response = device_signed(client, device, GET_TOKEN, body)
+    assert_problem(response, 413, "payload_too_large")
+    assert_nothing_issued(device.id)
+
+
+def test_a_text_plain_body_is_415(client, device):
+    response = device_signed(client, device, GET_TOKEN, b"{}", content_type="text/plain")
+    assert_problem(response, 415, "unsupported_media_type")
+    assert_nothing_issued(device.id)
+
+
+def test_invalid_json_with_a_valid_signature_is_parse_error(client, device):
+    response = device_signed(client, device, GET_TOKEN, b'{"push_token": ')
+    assert_problem(response, 400, "parse_error")
+    assert_nothing_issued(device.id)
+
+
+def test_nonce_store_down_is_503_and_no_token_is_issued(client, device, settings):
+    security = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+    settings.CACHES = {**settings.CACHES, "security": security}
+    response = device_signed(client, device, GET_TOKEN, {})
+    problem = assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
+    assert "access" not in problem
+    assert_nothing_issued(device.id)

@@ -1,0 +1,217 @@
+"""Bearer tokens (SPEC §3 Tokens): claims, and every way a forged or misused token is refused."""
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.asserts import assert_problem
+from tests.signing import ME, REFRESH, bearer, device_signed, get_token, register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def device(client):
+    return register(client)
+
+
+@pytest.fixture
+def tokens(client, device):
+    return get_token(client, device)
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def forge(claims: dict[str, Any], key: str, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def test_token_response_shape(tokens, settings):
+    assert set(tokens) == {"access", "refresh", "token_type", "expires_in", "refresh_expires_in"}
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == settings.JWT_ACCESS_TTL == 900
+    assert tokens["refresh_expires_in"] == settings.JWT_REFRESH_TTL == 30 * 24 * 3600
+
+
+def test_claims_follow_the_spec(tokens, device, settings):
+    header = jwt.get_unverified_header(tokens["access"])
+    assert header["alg"] == "HS256"
+    for kind in ("access", "refresh"):
+        claims = claims_of(tokens[kind])
+        assert claims["token_type"] == kind
+        assert claims["sub"] == str(device.user_id)
+        assert claims["did"] == device.id
+        assert claims["iss"] == settings.JWT_ISSUER
+        assert claims["aud"] == settings.JWT_AUDIENCE
+        assert len(claims["jti"]) == 32
+        assert claims["iat"] <= time.time() + 1
+    access, refresh = claims_of(tokens["access"]), claims_of(tokens["refresh"])
+    assert access["exp"] - access["iat"] == 900
+    assert refresh["exp"] - refresh["iat"] == 30 * 24 * 3600
+    assert access["jti"] != refresh["jti"]
+    assert access["cid"] == refresh["cid"]
+
+
+def test_tokens_are_signed_with_the_jwt_key_not_the_secret_key(tokens, settings):
+    jwt.decode(
+        tokens["access"],
+        settings.JWT_SIGNING_KEY,
+        algorithms=["HS256"],
+        audience=settings.JWT_AUDIENCE,
+    )
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(
+            tokens["access"],
+            settings.SECRET_KEY,
+            algorithms=["HS256"],
+            audience=settings.JWT_AUDIENCE,
+        )
+
+
+def test_a_valid_access_token_authenticates(client, tokens):
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+
+
+def test_no_token_is_not_authenticated_with_a_bearer_challenge(client):
+    response = client.get(ME)
+    assert_problem(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def forged_cases(tokens, settings):
+    claims = claims_of(tokens["access"])
+    key = settings.JWT_SIGNING_KEY
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    head, _, signature = tokens["access"].split(".")
+    edited = dict(claims, sub=str(int(claims["sub"]) + 1))
+    edited_payload = base64.urlsafe_b64encode(json.dumps(edited).encode()).rstrip(b"=").decode()
+    return {
+        "alg-none": forge(claims, "", "none"),
+        "another-key": forge(claims, "another-signing-key-0123456789abcdef"),
+        "secret-key": forge(claims, settings.SECRET_KEY),
+        "rs256-swap": forge(claims, rsa_pem.decode(), "RS256"),
+        "wrong-iss": forge(dict(claims, iss="someone-else"), key),
+        "wrong-aud": forge(dict(claims, aud="another-app"), key),
+        "no-aud": forge({k: v for k, v in claims.items() if k != "aud"}, key),
+        "no-iss": forge({k: v for k, v in claims.items() if k != "iss"}, key),
+        "wrong-type": forge(dict(claims, token_type="id"), key),
+        "edited-payload": f"{head}.{edited_payload}.{signature}",
+        "garbage": "not.a.jwt",
+        "refresh-as-bearer": tokens["refresh"],
+    }
+
+
+CASES = [
+    "alg-none",
+    "another-key",
+    "secret-key",
+    "rs256-swap",
+    "wrong-iss",
+    "wrong-aud",
+    "no-aud",
+    "no-iss",
+    "wrong-type",
+    "edited-payload",
+    "garbage",
+    "refresh-as-bearer",
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_forged_or_misused_tokens_are_token_invalid(client, tokens, settings, case):
+    token = forged_cases(tokens, settings)[case]
+    response = bearer(client, token, "GET", ME)
+    assert_problem(response, 401, "token_invalid")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+
+
+def test_an_expired_token_is_token_expired(client, tokens, settings):
+    claims = claims_of(tokens["access"])
+    expired = forge(
+        dict(claims, iat=int(time.time()) - 1000, exp=int(time.time()) - 1),
+        settings.JWT_SIGNING_KEY,
+    )
+    assert_problem(bearer(client, expired, "GET", ME), 401, "token_expired")
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Token abc", "Bearer  "])
+def test_malformed_authorization_headers_are_token_invalid(client, header):
+    response = client.get(ME, HTTP_AUTHORIZATION=header)
+    assert_problem(response, 401, "token_invalid")
+
+
+def test_an_access_token_at_refresh_is_token_invalid(client, device, tokens):
+    response = device_signed(client, device, REFRESH, {"refresh": tokens["access"]})
+    assert_problem(response, 401, "token_invalid")
+
+
+def test_a_refresh_token_of_device_a_signed_by_device_b_is_token_invalid(client, device, tokens):
+    other = register(client)
+    get_token(client, other)
+    response = device_signed(client, other, REFRESH, {"refresh": tokens["refresh"]})
+    problem = assert_problem(response, 401, "token_invalid")
+    assert "another device" in problem["detail"]
+    # Device A's own chain is untouched.
+    assert device_signed(client, device, REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
+
+
+def test_a_token_for_a_deleted_device_is_revoked(client, device, tokens):
+    from api.models import Device
+
+    Device.objects.filter(pk=device.id).delete()
+    from django.core.cache import caches
+
+    caches["security"].clear()
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
+
+
+def test_rs256_with_a_key_pair(tmp_path):
+    """JWT_ALGORITHM=RS256 signs with the private key and verifies with the public key."""
+    from tests.processes import DJANGO_SETUP, run_python
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    code = DJANGO_SETUP + (
+        "import uuid\n"
+        "from api.tokens import issue_pair, decode_access\n"
+        "pair = issue_pair(user_id=7, device_id=uuid.uuid4(), chain='c' * 32)\n"
+        "print(decode_access(pair.access).user_id, pair.access)\n"
+    )
+    env = {
+        "JWT_ALGORITHM": "RS256",
+        "JWT_SIGNING_KEY": private,
+        "JWT_VERIFYING_KEY": public,
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    user_id, token = result.stdout.split()
+    assert user_id == "7"
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    jwt.decode(token, public, algorithms=["RS256"], options={"verify_aud": False})
+
+
+def test_rs256_without_a_public_key_refuses_to_start():
+    from tests.processes import run_manage
+
+    result = run_manage("check", env={"JWT_ALGORITHM": "RS256"})
+    assert result.returncode != 0
+    assert "JWT_VERIFYING_KEY" in result.stderr

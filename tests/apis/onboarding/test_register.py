@@ -1,0 +1,117 @@
+"""POST /api/v1/device/register/ (SPEC §3): app-signed, creates a guest user and a device."""
+
+import uuid
+
+import pytest
+
+from api.models import Device, User
+from api.signature import derive_device_secret
+from tests.asserts import assert_problem
+from tests.signing import REGISTER, app_signed, signed
+
+pytestmark = pytest.mark.django_db
+
+FULL = {
+    "platform": "android",
+    "app_version": "1.4.0",
+    "os_version": "15",
+    "device_model": "Pixel 😀 9",
+    "push_token": "fcm-token-123",
+    "locale": "nl-NL",
+    "timezone": "Europe/Amsterdam",
+}
+
+
+def test_registration_creates_a_guest_user_with_profile_and_device(client, settings):
+    response = app_signed(client, REGISTER, FULL)
+    assert response.status_code == 201
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert set(body) == {"device_id", "device_secret", "user_id", "created_at"}
+    assert body["created_at"].endswith("Z")
+    device = Device.objects.select_related("user__profile").get(pk=body["device_id"])
+    assert device.user_id == body["user_id"]
+    assert device.user.username.startswith("guest-")
+    assert not device.user.has_usable_password()
+    assert device.user.profile.locale == "nl-NL"
+    assert device.user.profile.timezone == "Europe/Amsterdam"
+    assert device.device_model == "Pixel 😀 9"
+    assert device.platform == "android"
+    assert device.last_ip == "127.0.0.1"
+    kid, master = next(iter(settings.DEVICE_SECRET_KEYS.items()))
+    assert device.secret_kid == kid
+    assert body["device_secret"] == derive_device_secret(master, body["device_id"])
+
+
+def test_the_secret_is_not_stored_anywhere(client):
+    body = app_signed(client, REGISTER, {"platform": "ios"}).json()
+    device = Device.objects.get(pk=body["device_id"])
+    stored = [str(getattr(device, field.attname)) for field in Device._meta.concrete_fields]
+    assert body["device_secret"] not in stored
+
+
+def test_the_server_chooses_the_device_id(client):
+    chosen = str(uuid.uuid4())
+    body = app_signed(
+        client, REGISTER, {"platform": "ios", "device_id": chosen, "id": chosen}
+    ).json()
+    assert body["device_id"] != chosen
+    assert uuid.UUID(body["device_id"]).version == 4
+
+
+def test_each_registration_is_a_new_device_and_user(client):
+    first = app_signed(client, REGISTER, {"platform": "ios"}).json()
+    second = app_signed(client, REGISTER, {"platform": "ios"}).json()
+    assert first["device_id"] != second["device_id"]
+    assert first["user_id"] != second["user_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({}, "platform", "required"),
+        ({"platform": "windows"}, "platform", "invalid_choice"),
+        ({"platform": "ios", "app_version": "x" * 33}, "app_version", "max_length"),
+        ({"platform": "ios", "os_version": "x" * 33}, "os_version", "max_length"),
+        ({"platform": "ios", "device_model": "x" * 65}, "device_model", "max_length"),
+        ({"platform": "ios", "push_token": "x" * 513}, "push_token", "max_length"),
+        ({"platform": "ios", "locale": "x" * 17}, "locale", "max_length"),
+        ({"platform": "ios", "locale": "not a locale"}, "locale", "invalid"),
+        ({"platform": "ios", "timezone": "Mars/Olympus"}, "timezone", "invalid"),
+        ([1, 2], None, "invalid"),
+    ],
+)
+def test_invalid_fields_are_refused_and_nothing_is_created(client, body, field, code):
+    response = app_signed(client, REGISTER, body)
+    problem = assert_problem(response, 400, "validation_error")
+    assert {"field": field, "code": code} in [
+        {"field": error["field"], "code": error["code"]} for error in problem["errors"]
+    ]
+    assert Device.objects.count() == 0
+    assert User.objects.count() == 0
+
+
+def test_an_unknown_app_key_is_signature_invalid(client):
+    response = signed(client, REGISTER, {"platform": "ios"}, key_id="android-9", secret="whatever")
+    assert_problem(response, 401, "signature_invalid")
+    assert response["WWW-Authenticate"] == 'Device-HMAC realm="api"'
+    assert Device.objects.count() == 0
+
+
+def test_a_device_secret_cannot_register(client):
+    registered = app_signed(client, REGISTER, {"platform": "ios"}).json()
+    response = signed(
+        client,
+        REGISTER,
+        {"platform": "ios"},
+        key_id=registered["device_id"],
+        secret=registered["device_secret"],
+    )
+    assert_problem(response, 401, "signature_invalid")
+    assert Device.objects.count() == 1
+
+
+def test_an_unsigned_registration_is_signature_missing(client):
+    response = client.post(REGISTER, {"platform": "ios"}, format="json")
+    assert_problem(response, 401, "signature_missing")
+    assert Device.objects.count() == 0

@@ -1,0 +1,99 @@
+"""Signed and bearer requests through Django's test client, built with the reference client's
+signing code (clients/python), so every test also exercises what mobile developers copy."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from deviceauth.signing import sign_request
+from rest_framework.test import APIClient
+
+# The keys of clients/signature-vectors.json, which the test environment configures.
+APP_KEY_ID = "ios-2026"
+APP_SECRET = "app-secret-for-tests-only-0123456789"
+
+REGISTER = "/api/v1/device/register/"
+GET_TOKEN = "/api/v1/auth/get-token/"
+REFRESH = "/api/v1/auth/refresh-token/"
+LOGOUT = "/api/v1/auth/logout/"
+ME = "/api/v1/me/"
+
+
+@dataclass(frozen=True)
+class Device:
+    id: str
+    secret: str
+    user_id: int
+
+
+def encode(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    return json.dumps(body).encode()
+
+
+def signed(
+    client: APIClient,
+    path: str,
+    body: Any = None,
+    *,
+    key_id: str,
+    secret: str,
+    method: str = "POST",
+    content_type: str = "application/json",
+    **overrides: Any,
+) -> Any:
+    """Send a signed request. `overrides` replace the computed values: timestamp, nonce,
+    signature (header values) or drop=("X-Nonce", ...) to leave headers out."""
+    raw = encode(body)
+    headers = sign_request(
+        key_id=key_id,
+        secret=secret,
+        method=method,
+        target=path,
+        body=raw,
+        timestamp=overrides.pop("timestamp", None),
+        nonce=overrides.pop("nonce", None),
+    )
+    if "signature" in overrides:
+        headers["X-Signature"] = overrides.pop("signature")
+    for name in overrides.pop("drop", ()):
+        headers.pop(name)
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    meta.update(overrides)
+    return client.generic(method, path, raw, content_type=content_type, **meta)  # type: ignore[arg-type]
+
+
+def app_signed(client: APIClient, path: str, body: Any = None, **kwargs: Any) -> Any:
+    return signed(client, path, body, key_id=APP_KEY_ID, secret=APP_SECRET, **kwargs)
+
+
+def device_signed(
+    client: APIClient, device: Device, path: str, body: Any = None, **kwargs: Any
+) -> Any:
+    return signed(client, path, body, key_id=device.id, secret=device.secret, **kwargs)
+
+
+def register(client: APIClient, **fields: Any) -> Device:
+    response = app_signed(client, REGISTER, {"platform": "ios", **fields})
+    assert response.status_code == 201, response.content
+    body = response.json()
+    return Device(body["device_id"], body["device_secret"], body["user_id"])
+
+
+def get_token(client: APIClient, device: Device, **fields: Any) -> dict[str, Any]:
+    response = device_signed(client, device, GET_TOKEN, fields)
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def bearer(client: APIClient, access: str, method: str, path: str, body: Any = None) -> Any:
+    return client.generic(
+        method,
+        path,
+        encode(body),  # type: ignore[arg-type]
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access}",
+    )

@@ -1,0 +1,51 @@
+"""Budgets of the authentication hot path (api/authentication.py, api/auth_state.py)."""
+
+import pytest
+from django.core.cache import caches
+from django.test import RequestFactory
+from rest_framework.request import Request
+
+from api.authentication import BearerAuthentication
+from tests.signing import GET_TOKEN, ME, bearer, device_signed, get_token, register
+
+
+def authenticate(access: str):
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}"))
+    return BearerAuthentication().authenticate(request)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authenticating_a_bearer_request_costs_no_sql_query(client, django_assert_num_queries):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    with django_assert_num_queries(0):
+        user, token = authenticate(access)
+    assert user.id == device.user_id
+    assert str(token.device.device_id) == device.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cold_auth_state_costs_one_query_then_none(client, django_assert_num_queries):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    caches["security"].clear()
+    with django_assert_num_queries(1):
+        authenticate(access)
+    with django_assert_num_queries(0):
+        authenticate(access)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_get_token_costs_at_most_three_queries(client, django_assert_max_num_queries):
+    device = register(client)
+    with django_assert_max_num_queries(3):
+        response = device_signed(client, device, GET_TOKEN, {})
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_me_costs_one_query(client, django_assert_num_queries):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    with django_assert_num_queries(1):
+        assert bearer(client, access, "GET", ME).status_code == 200
