@@ -6,5 +6,6 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        # Registers the system checks and the signal receivers that publish auth state.
-        from api import auth_state, checks  # noqa: F401
+        # Registers the system checks, the signal receivers that publish auth state, and the
+        # OpenAPI extensions of our authentication classes.
+        from api import auth_state, checks, schema  # noqa: F401

@@ -83,6 +83,11 @@ def request_device(request: Request) -> DeviceState:
     return request.auth.device
 
 
+def request_user_id(request: Request) -> int:
+    """The id of the user acting in an authenticated request."""
+    return request_device(request).user_id
+
+
 def _require_active(device: DeviceState, user: UserState) -> None:
     if not device.active:
         raise DeviceRevoked()

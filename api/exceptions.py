@@ -31,6 +31,7 @@ STATUS_DEFAULTS: dict[int, tuple[str, str]] = {
     404: ("not_found", "No resource at this URL."),
     405: ("method_not_allowed", "This method is not allowed on this resource."),
     406: ("not_acceptable", "No acceptable representation of this resource."),
+    409: ("conflict", "The request conflicts with the current state of the resource."),
     413: ("payload_too_large", "Request body is too large."),
     415: ("unsupported_media_type", "Unsupported media type in the request."),
     429: ("throttled", "Too many requests."),
@@ -139,6 +140,16 @@ class TokenRevoked(AuthError):
 class TokenReused(AuthError):
     default_code = "token_reused"
     default_detail = "This refresh token was already used; the session is revoked, get a new token."
+
+
+class PermissionDenied(ApiError):
+    status_code = 403
+    default_code, default_detail = STATUS_DEFAULTS[403]
+
+
+class Conflict(ApiError):
+    status_code = 409
+    default_code, default_detail = STATUS_DEFAULTS[409]
 
 
 class UnsupportedMediaType(ApiError):

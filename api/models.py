@@ -83,3 +83,43 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} device {self.id}"
+
+
+# --- Example API (api/apis/example/): the reference feature to copy, then delete -------------
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="items")
+    # PROTECT: deleting a category that still has items is refused (409), not a cascade.
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="items")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    is_published = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list endpoint: published items, newest first, optionally by category.
+            models.Index(fields=["is_published", "-created_at"], name="item_published_idx"),
+            models.Index(fields=["category", "-created_at"], name="item_category_idx"),
+            models.Index(fields=["owner", "-created_at"], name="item_owner_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -25,3 +25,8 @@ def validate_locale(value: str) -> None:
     """A BCP 47 language tag such as "en-US" (empty is allowed)."""
     if value and not LOCALE_PATTERN.fullmatch(value):
         raise ValidationError("Not a language tag, such as en-US.", "invalid")
+
+
+# Largest value of a BIGINT primary key; larger ids in paths or filters are refused up front
+# (SQLite cannot even bind them).
+MAX_ID = 2**63 - 1

@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "api",
 ]
 
@@ -293,11 +295,41 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "COERCE_DECIMAL_TO_STRING": True,
+}
+
+
+# --- API docs (SPEC §7): schema, Swagger UI and ReDoc under /<API_DOCS_PATH>/ ----------------
+# Unset: no docs at all (404). An unguessable segment keeps them out of scanners' way.
+API_DOCS_PATH = env.str("API_DOCS_PATH", default="").strip("/")
+# true: only staff signed in (through the admin) may read them.
+API_DOCS_STAFF_ONLY = env.bool("API_DOCS_STAFF_ONLY", default=False)
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Django Backend Template API",
+    "DESCRIPTION": (
+        "Device-authenticated REST API for a mobile app. Registration, get-token and "
+        "refresh-token are HMAC-signed (see the README's API Authentication Flow); everything "
+        "else takes `Authorization: Bearer <access token>`. Every error is RFC 9457 problem "
+        "details with a stable `code`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # api.converters.IdConverter: a positive BIGINT.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 999999999999999999}
+    },
+    # Swagger UI and ReDoc from the sidecar package: served by us, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 

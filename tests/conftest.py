@@ -109,3 +109,19 @@ def live_server_factory(live_database, tmp_path_factory) -> Iterator[Callable[..
     yield start
     for server in servers.values():
         server.stop()
+
+
+@pytest.fixture
+def session(client, db):
+    """A signed-in device of an ordinary user."""
+    from tests.signing import open_session
+
+    return open_session(client)
+
+
+@pytest.fixture
+def staff_session(client, db):
+    """A signed-in device of a staff user."""
+    from tests.signing import open_session
+
+    return open_session(client, staff=True)

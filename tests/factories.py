@@ -3,7 +3,7 @@
 from factory import LazyAttribute, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
-from api.models import Device, User
+from api.models import Category, Device, Item, User
 
 
 class UserFactory(DjangoModelFactory[User]):  # type: ignore[misc]
@@ -24,3 +24,22 @@ class DeviceFactory(DjangoModelFactory[Device]):  # type: ignore[misc]
     os_version = "18.1"
     device_model = "iPhone16,1"
     secret_kid = "k2026"
+
+
+class CategoryFactory(DjangoModelFactory[Category]):  # type: ignore[misc]
+    class Meta:
+        model = Category
+
+    name = Sequence(lambda n: f"Category {n}")
+    slug = Sequence(lambda n: f"category-{n}")
+
+
+class ItemFactory(DjangoModelFactory[Item]):  # type: ignore[misc]
+    class Meta:
+        model = Item
+
+    owner = SubFactory(UserFactory)
+    category = SubFactory(CategoryFactory)
+    title = Sequence(lambda n: f"Item {n}")
+    price = "9.99"
+    is_published = True

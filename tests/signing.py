@@ -97,3 +97,34 @@ def bearer(client: APIClient, access: str, method: str, path: str, body: Any = N
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {access}",
     )
+
+
+@dataclass
+class Session:
+    """A registered device with an access token: sends bearer requests."""
+
+    client: APIClient
+    device: Device
+    access: str
+
+    @property
+    def user_id(self) -> int:
+        return self.device.user_id
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        return bearer(self.client, self.access, method, path, body)
+
+    def get(self, path: str) -> Any:
+        return self.call("GET", path)
+
+
+def open_session(client: APIClient, *, staff: bool = False) -> Session:
+    """Register a device, optionally make its user staff, and get a token."""
+    from api.models import User
+
+    device = register(client)
+    if staff:
+        user = User.objects.get(pk=device.user_id)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return Session(client, device, get_token(client, device)["access"])

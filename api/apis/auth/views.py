@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ class _DeviceSignedView(APIView):
 class TokenIssueView(_DeviceSignedView):
     """POST /api/v1/auth/get-token/ (device-signed): a new access and refresh token."""
 
+    @extend_schema(request=TokenIssueInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
         serializer = TokenIssueInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -34,6 +36,7 @@ class TokenIssueView(_DeviceSignedView):
 class TokenRefreshView(_DeviceSignedView):
     """POST /api/v1/auth/refresh-token/ (device-signed): rotate the refresh token."""
 
+    @extend_schema(request=TokenRefreshInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
         serializer = TokenRefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -49,6 +52,7 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
     throttle_scope = "auth_token"
 
+    @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         device_logout(device=request_device(request))
         return Response(status=204)

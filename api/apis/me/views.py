@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,11 +12,13 @@ from api.authentication import request_device
 class MeView(APIView):
     """GET /api/v1/me/: the caller. PATCH: update their profile and device settings."""
 
+    @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
         device = request_device(request)
         me = me_get(user_id=device.user_id, device_id=device.device_id)
         return Response(MeOutputSerializer(me).data)
 
+    @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
     def patch(self, request: Request) -> Response:
         serializer = MeUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

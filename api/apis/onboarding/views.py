@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +20,9 @@ class DeviceRegisterView(APIView):
     permission_classes = [IsAppSigned]
     throttle_scope = "auth_token"
 
+    @extend_schema(
+        request=DeviceRegisterInputSerializer, responses={201: DeviceRegisterOutputSerializer}
+    )
     def post(self, request: Request) -> Response:
         serializer = DeviceRegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

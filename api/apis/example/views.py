@@ -1,0 +1,169 @@
+"""HTTP only: parse, call a selector or service, serialize. Policies are declared on the view."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.apis.example import selectors, services
+from api.apis.example.serializers import (
+    CategoryInputSerializer,
+    CategoryOutputSerializer,
+    ItemFilterSerializer,
+    ItemInputSerializer,
+    ItemOutputSerializer,
+    ItemSearchSerializer,
+)
+from api.authentication import request_user_id
+from api.pagination import StandardPagination, paginated_response
+
+
+class IsStaffOrReadOnly(BasePermission):
+    """Anyone authenticated reads; only staff write."""
+
+    message = "Only staff can change categories."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or bool(user.is_staff)
+
+
+def _validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class CategoryListView(APIView):
+    """GET: every category (paginated). POST: create one (staff)."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    throttle_scopes = {"get": "content_listing", "post": "admin"}
+    pagination_class = StandardPagination
+
+    @extend_schema(responses=CategoryOutputSerializer(many=True), operation_id="categories_list")
+    def get(self, request: Request) -> Response:
+        return paginated_response(
+            queryset=selectors.category_list(),
+            serializer_class=CategoryOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer})
+    def post(self, request: Request) -> Response:
+        category = services.category_create(**_validated(CategoryInputSerializer, request.data))
+        return Response(CategoryOutputSerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class CategoryDetailView(APIView):
+    """GET one category; PUT / PATCH / DELETE it (staff)."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    throttle_scopes = {"put": "admin", "patch": "admin", "delete": "admin"}
+    extra_problems = {"delete": (409,)}
+
+    @extend_schema(responses=CategoryOutputSerializer)
+    def get(self, request: Request, category_id: int) -> Response:
+        category = selectors.category_get(category_id=category_id)
+        return Response(CategoryOutputSerializer(category).data)
+
+    @extend_schema(request=CategoryInputSerializer, responses=CategoryOutputSerializer)
+    def put(self, request: Request, category_id: int) -> Response:
+        return self._update(request, category_id, partial=False)
+
+    @extend_schema(
+        request=CategoryInputSerializer(partial=True), responses=CategoryOutputSerializer
+    )
+    def patch(self, request: Request, category_id: int) -> Response:
+        return self._update(request, category_id, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, category_id: int) -> Response:
+        services.category_delete(category=selectors.category_get(category_id=category_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _update(self, request: Request, category_id: int, *, partial: bool) -> Response:
+        category = selectors.category_get(category_id=category_id)
+        data = _validated(
+            CategoryInputSerializer, request.data, partial=partial, instance_id=category.pk
+        )
+        category = services.category_update(category=category, data=data)
+        return Response(CategoryOutputSerializer(category).data)
+
+
+class ItemListView(APIView):
+    """GET: published items and your drafts, filtered and ordered. POST: create one."""
+
+    throttle_scopes = {"get": "content_listing"}
+    pagination_class = StandardPagination
+
+    @extend_schema(parameters=[ItemFilterSerializer], responses=ItemOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = _validated(ItemFilterSerializer, request.query_params)
+        return paginated_response(
+            queryset=selectors.item_list(viewer_id=request_user_id(request), **filters),
+            serializer_class=ItemOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+    @extend_schema(request=ItemInputSerializer, responses={201: ItemOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data = _validated(ItemInputSerializer, request.data)
+        item = services.item_create(owner_id=request_user_id(request), **data)
+        return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+
+
+class ItemSearchView(APIView):
+    """GET /items/search/?q=: published items and your drafts whose text contains q."""
+
+    throttle_scope = "search"
+    pagination_class = StandardPagination
+
+    @extend_schema(parameters=[ItemSearchSerializer], responses=ItemOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = _validated(ItemSearchSerializer, request.query_params)
+        return paginated_response(
+            queryset=selectors.item_search(viewer_id=request_user_id(request), q=query["q"]),
+            serializer_class=ItemOutputSerializer,
+            request=request,
+            view=self,
+        )
+
+
+class ItemDetailView(APIView):
+    """GET an item you may see; PUT / PATCH / DELETE your own."""
+
+    extra_problems = {"put": (403,), "patch": (403,), "delete": (403,)}
+
+    @extend_schema(responses=ItemOutputSerializer)
+    def get(self, request: Request, item_id: int) -> Response:
+        item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
+        return Response(ItemOutputSerializer(item).data)
+
+    @extend_schema(request=ItemInputSerializer, responses=ItemOutputSerializer)
+    def put(self, request: Request, item_id: int) -> Response:
+        return self._update(request, item_id, partial=False)
+
+    @extend_schema(request=ItemInputSerializer(partial=True), responses=ItemOutputSerializer)
+    def patch(self, request: Request, item_id: int) -> Response:
+        return self._update(request, item_id, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, item_id: int) -> Response:
+        item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
+        services.item_delete(item=item, editor_id=request_user_id(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _update(self, request: Request, item_id: int, *, partial: bool) -> Response:
+        item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
+        data = _validated(ItemInputSerializer, request.data, partial=partial)
+        item = services.item_update(item=item, editor_id=request_user_id(request), data=data)
+        return Response(ItemOutputSerializer(item).data)

@@ -1,0 +1,32 @@
+"""Page-number pagination for every list (SPEC §2): `page`, `page_size` (default 20, max 100)."""
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+if TYPE_CHECKING:
+    # Not at run time: DRF's generic views import this module through their settings.
+    from rest_framework.views import APIView
+
+
+class StandardPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def paginated_response(
+    *,
+    queryset: QuerySet[Any],
+    serializer_class: type[BaseSerializer[Any]],
+    request: Request,
+    view: "APIView",
+) -> Response:
+    """`{"count", "next", "previous", "results"}` for one page of `queryset`."""
+    paginator = StandardPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)

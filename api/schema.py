@@ -1,0 +1,164 @@
+"""OpenAPI schema (drf-spectacular): auth schemes and the problem+json errors of each operation.
+
+Every operation lists the errors it can answer with, derived from how its view is declared:
+its authentication (signed or bearer), whether it takes a body, query or path parameters, its
+permissions, and `extra_problems` on the view for what only its services know (403 owner, 409).
+"""
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import permissions, serializers
+
+from api.authentication import IsAppSigned, IsDeviceSigned
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# What each status means here, with the codes a client can meet (SPEC §2).
+PROBLEM_DESCRIPTIONS = {
+    400: "Invalid request: `validation_error` (see `errors`), `parse_error` or `bad_request`.",
+    401: "Not authenticated: `not_authenticated`, `token_invalid`, `token_expired`, "
+    "`token_revoked`, `token_reused`, `device_revoked`, `user_inactive`.",
+    403: "`permission_denied`.",
+    404: "`not_found` (also for a page number past the end).",
+    409: "`conflict`.",
+    413: "`payload_too_large`.",
+    415: "`unsupported_media_type`: send `application/json`.",
+    429: "`throttled`: wait `Retry-After` seconds.",
+    503: "`service_unavailable`: retry after `Retry-After` seconds.",
+}
+SIGNED_401 = (
+    "Signature refused: `signature_missing`, `signature_invalid`, `timestamp_out_of_window` "
+    "(with `server_time`), `nonce_reused`, `device_unknown`, `device_revoked`, `user_inactive`, "
+    "and on refresh `token_invalid`, `token_expired`, `token_revoked`, `token_reused`."
+)
+RETRY_AFTER = {
+    "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds to wait."}
+}
+# Permissions that only say "authenticated the right way": they never answer 403.
+AUTHENTICATION_ONLY = (
+    permissions.AllowAny,
+    permissions.IsAuthenticated,
+    IsAppSigned,
+    IsDeviceSigned,
+)
+PAGINATION_PARAMETERS = {"page", "page_size"}
+SIGNATURE_DESCRIPTION = (
+    "Signed request (README: API Authentication Flow): X-Signature is the lower-case hex "
+    "HMAC-SHA256 of the string to sign, keyed with the {secret}."
+)
+
+
+def _signature_headers(prefix: str, key_id: str, secret: str) -> dict[str, tuple[str, str]]:
+    return {
+        f"{prefix}KeyId": ("X-Key-Id", key_id),
+        f"{prefix}Timestamp": ("X-Timestamp", "Unix time in whole seconds."),
+        f"{prefix}Nonce": ("X-Nonce", "16-64 characters of [A-Za-z0-9_-], new for every request."),
+        f"{prefix}Signature": ("X-Signature", SIGNATURE_DESCRIPTION.format(secret=secret)),
+    }
+
+
+class ProblemErrorSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField(allow_null=True, help_text="Dotted path; null for the body.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer[Any]):
+    """RFC 9457 problem details, the body of every error."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        # Declared here because `errors` is also the name of a Serializer attribute.
+        return {
+            "type": serializers.CharField(default="about:blank"),
+            "title": serializers.CharField(help_text="The HTTP reason phrase."),
+            "status": serializers.IntegerField(),
+            "detail": serializers.CharField(),
+            "code": serializers.CharField(help_text="Stable, machine-readable."),
+            "request_id": serializers.CharField(allow_null=True),
+            "errors": ProblemErrorSerializer(
+                many=True, required=False, help_text="Field errors of a validation_error."
+            ),
+            "server_time": serializers.IntegerField(
+                required=False, help_text="With timestamp_out_of_window: the server's Unix time."
+            ),
+        }
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+class _SignatureScheme(OpenApiAuthenticationExtension):
+    """The four signature headers, all required together (one AND-ed security requirement)."""
+
+    headers: dict[str, tuple[str, str]]
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        return [
+            {"type": "apiKey", "in": "header", "name": header, "description": description}
+            for header, description in self.headers.values()
+        ]
+
+
+class AppSignatureScheme(_SignatureScheme):
+    target_class = "api.authentication.AppSignatureAuthentication"
+    headers = _signature_headers("app", "The app key id.", "app secret")
+    name = list(headers)
+
+
+class DeviceSignatureScheme(_SignatureScheme):
+    target_class = "api.authentication.DeviceSignatureAuthentication"
+    headers = _signature_headers("device", "The device id.", "device secret")
+    name = list(headers)
+
+
+class ProblemAutoSchema(AutoSchema):
+    """Adds the problem+json responses an operation can return."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> Any:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        problem = self.resolve_serializer(ProblemSerializer, "response").ref
+        for status, description in sorted(self._problem_statuses(operation).items()):
+            response: dict[str, Any] = {
+                "description": description,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": problem}},
+            }
+            if status in (429, 503):
+                response["headers"] = RETRY_AFTER
+            operation["responses"].setdefault(str(status), response)
+        return operation
+
+    def _problem_statuses(self, operation: dict[str, Any]) -> dict[int, str]:
+        statuses = {429}
+        signed = any(
+            isinstance(p, (IsAppSigned, IsDeviceSigned)) for p in self.view.get_permissions()
+        )
+        if signed:
+            statuses |= {401, 413, 415, 503}
+        elif operation.get("security") and {} not in operation["security"]:
+            statuses.add(401)
+        if "requestBody" in operation:
+            statuses |= {400, 413, 415}
+        parameters = operation.get("parameters", [])
+        query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
+        if query - PAGINATION_PARAMETERS:
+            statuses.add(400)
+        if "page" in query or any(parameter["in"] == "path" for parameter in parameters):
+            statuses.add(404)
+        if self.method not in permissions.SAFE_METHODS and any(
+            not isinstance(p, AUTHENTICATION_ONLY) for p in self.view.get_permissions()
+        ):
+            statuses.add(403)
+        statuses.update(getattr(self.view, "extra_problems", {}).get(self.method.lower(), ()))
+        described = {status: PROBLEM_DESCRIPTIONS[status] for status in statuses}
+        if signed:
+            described[401] = SIGNED_401
+        return described

@@ -1,0 +1,211 @@
+"""Items: owners write their own; lists filter, order and paginate in constant queries."""
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pytest
+
+from api.models import Item
+from tests.asserts import assert_problem
+from tests.factories import CategoryFactory, ItemFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/items/"
+SEARCH = "/api/v1/items/search/"
+
+
+def detail(item_id: int) -> str:
+    return f"/api/v1/items/{item_id}/"
+
+
+def test_create_returns_the_item_with_a_two_place_price_string(session):
+    category = CategoryFactory()
+    response = session.call(
+        "POST",
+        LIST,
+        {"category": category.pk, "title": "Lamp 💡", "price": "12.5", "is_published": True},
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["owner"] == session.user_id
+    assert body["category"] == category.pk
+    assert body["price"] == "12.50"
+    assert body["created_at"].endswith("Z")
+    assert set(body) == {
+        "id",
+        "owner",
+        "category",
+        "title",
+        "description",
+        "price",
+        "is_published",
+        "created_at",
+        "updated_at",
+    }
+
+
+def test_a_four_byte_utf8_title_round_trips(session):
+    title = "Guitar 🎸 𝄞 — ünïcode"
+    category = CategoryFactory()
+    item_id = session.call(
+        "POST", LIST, {"category": category.pk, "title": title, "price": "1"}
+    ).json()["id"]
+    assert Item.objects.get(pk=item_id).title.encode() == title.encode()
+    assert session.get(detail(item_id)).json()["title"] == title
+
+
+def test_the_owner_field_cannot_be_set(session):
+    category = CategoryFactory()
+    body = session.call(
+        "POST", LIST, {"category": category.pk, "title": "T", "price": "1", "owner": 999}
+    ).json()
+    assert body["owner"] == session.user_id
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        ({"title": "T", "price": "1"}, "category", "required"),
+        ({"category": 999999, "title": "T", "price": "1"}, "category", "does_not_exist"),
+        ({"category": 10**30, "title": "T", "price": "1"}, "category", "does_not_exist"),
+        ({"category": "x", "title": "T", "price": "1"}, "category", "invalid"),
+        ({"title": "T", "price": "-1"}, "price", "min_value"),
+        ({"title": "T", "price": "1.234"}, "price", "max_decimal_places"),
+        ({"title": "T", "price": "100000000"}, "price", "max_whole_digits"),
+        ({"title": "x" * 201, "price": "1"}, "title", "max_length"),
+    ],
+)
+def test_invalid_items_are_refused_and_nothing_is_written(session, payload, field, code):
+    CategoryFactory()
+    problem = assert_problem(session.call("POST", LIST, payload), 400, "validation_error")
+    assert {"field": field, "code": code} in [
+        {"field": e["field"], "code": e["code"]} for e in problem["errors"]
+    ]
+    assert Item.objects.count() == 0
+
+
+def test_only_the_owner_can_change_or_delete(session):
+    theirs = ItemFactory(title="Theirs")
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = session.call(
+            method,
+            detail(theirs.pk),
+            {"title": "Mine now", "category": theirs.category_id, "price": "1"},
+        )
+        assert_problem(response, 403, "permission_denied")
+    theirs.refresh_from_db()
+    assert theirs.title == "Theirs"
+
+
+def test_the_owner_updates_and_deletes(session):
+    category = CategoryFactory()
+    item_id = session.call(
+        "POST", LIST, {"category": category.pk, "title": "Old", "price": "1"}
+    ).json()["id"]
+    patched = session.call("PATCH", detail(item_id), {"title": "New"})
+    assert patched.json()["title"] == "New"
+    assert (
+        session.call(
+            "PUT",
+            detail(item_id),
+            {"category": category.pk, "title": "Put", "price": "2.00", "is_published": True},
+        ).json()["price"]
+        == "2.00"
+    )
+    assert session.call("DELETE", detail(item_id)).status_code == 204
+    assert not Item.objects.filter(pk=item_id).exists()
+
+
+def test_drafts_are_visible_to_their_owner_only(session):
+    draft = ItemFactory(is_published=False)
+    assert_problem(session.get(detail(draft.pk)), 404, "not_found")
+    assert session.get(LIST).json()["count"] == 0
+    mine = ItemFactory(is_published=False, owner_id=session.user_id)
+    assert session.get(detail(mine.pk)).status_code == 200
+    assert [i["id"] for i in session.get(LIST).json()["results"]] == [mine.pk]
+
+
+def test_filters_and_ordering(session):
+    books, art = CategoryFactory(), CategoryFactory()
+    cheap = ItemFactory(category=books, price=Decimal("1.00"))
+    dear = ItemFactory(category=books, price=Decimal("50.00"))
+    ItemFactory(category=art)
+    own_draft = ItemFactory(category=books, owner_id=session.user_id, is_published=False)
+
+    def ids(query: str) -> list[int]:
+        return [item["id"] for item in session.get(LIST + query).json()["results"]]
+
+    assert set(ids(f"?category={books.pk}")) == {cheap.pk, dear.pk, own_draft.pk}
+    assert ids(f"?owner={session.user_id}") == [own_draft.pk]
+    assert ids("?published=false") == [own_draft.pk]
+    assert ids(f"?category={books.pk}&published=true&ordering=-price") == [dear.pk, cheap.pk]
+    assert ids(f"?category={books.pk}&published=true&ordering=price") == [cheap.pk, dear.pk]
+
+
+def test_pagination_pages_and_limits(session):
+    ItemFactory.create_batch(25)
+    first = session.get(LIST).json()
+    assert first["count"] == 25
+    assert len(first["results"]) == 20
+    assert first["next"].endswith("/api/v1/items/?page=2")
+    assert len(session.get(LIST + "?page=2").json()["results"]) == 5
+    assert len(session.get(LIST + "?page_size=5").json()["results"]) == 5
+    assert len(session.get(LIST + "?page_size=1000").json()["results"]) == 25
+    assert_problem(session.get(LIST + "?page=3"), 404, "not_found")
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_the_list_costs_the_same_queries_whatever_the_page_size(
+    session, django_assert_num_queries, size
+):
+    ItemFactory.create_batch(size)
+    # One COUNT and one SELECT of the page; authentication costs none.
+    with django_assert_num_queries(2):
+        response = session.get(f"{LIST}?page_size={size}")
+    assert len(response.json()["results"]) == size
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?category=1%20OR%201=1",
+        "?owner=1;DROP%20TABLE%20api_item",
+        "?ordering=price;DELETE",
+        "?ordering=owner__password",
+        "?published=1%27%20OR%20%271%27=%271",
+        "?category=99999999999999999999",
+    ],
+)
+def test_sql_looking_filters_are_400_not_500(session, query):
+    ItemFactory()
+    assert_problem(session.get(LIST + query), 400, "validation_error")
+    assert Item.objects.count() == 1
+
+
+@pytest.mark.parametrize("q", ["' OR '1'='1", "%", "_", "\\", "1; DROP TABLE api_item; --", "😀"])
+def test_sql_looking_search_returns_no_extra_rows(session, q):
+    ItemFactory(title="Plain lamp", description="Nothing special")
+    response = session.get(f"{SEARCH}?{urlencode({'q': q})}")
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+    assert Item.objects.count() == 1
+
+
+def test_a_nul_byte_in_search_is_400(session):
+    assert_problem(session.get(SEARCH + "?q=a%00b"), 400, "validation_error")
+
+
+def test_search_finds_title_and_description_case_insensitively(session):
+    lamp = ItemFactory(title="Desk LAMP")
+    shade = ItemFactory(description="fits any lamp")
+    ItemFactory(title="Chair")
+    ItemFactory(title="Hidden lamp", is_published=False)
+    ids = {item["id"] for item in session.get(SEARCH + "?q=lamp").json()["results"]}
+    assert ids == {lamp.pk, shade.pk}
+
+
+@pytest.mark.parametrize("query", ["", "?q=", "?q=" + "x" * 101])
+def test_search_needs_a_sensible_q(session, query):
+    problem = assert_problem(session.get(SEARCH + query), 400, "validation_error")
+    assert problem["errors"][0]["field"] == "q"

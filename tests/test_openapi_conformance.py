@@ -1,0 +1,178 @@
+"""Schemathesis against a live multi-worker server: every operation of the OpenAPI schema, with
+generated inputs, signed or with a bearer token as the operation requires. The server never
+answers 5xx, and every answer (status, content type, body) is one the schema documents."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from deviceauth import DeviceClient
+from deviceauth.signing import sign_request
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from tests.live import LiveServer
+from tests.processes import run_manage
+from tests.signing import APP_KEY_ID, APP_SECRET
+
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+DOCS_PATH = "docs-conformance"
+# Limits generous enough that the run itself is never throttled.
+GENEROUS = {
+    f"RATE_LIMIT_{scope}": "1000000/min"
+    for scope in (
+        "BURST",
+        "SUSTAINED",
+        "AUTH_TOKEN",
+        "DATA_MODIFICATION",
+        "CONTENT_LISTING",
+        "SEARCH",
+        "ADMIN",
+    )
+}
+
+
+# Operations that valid generated input can pass (the others need ids or tokens it cannot guess).
+SUCCEED_WITH_GENERATED_DATA = {
+    "POST /api/v1/device/register/",
+    "POST /api/v1/auth/get-token/",
+    "POST /api/v1/auth/logout/",
+    "GET /api/v1/me/",
+    "PATCH /api/v1/me/",
+    "GET /api/v1/categories/",
+    "POST /api/v1/categories/",
+    "GET /api/v1/items/",
+    "GET /api/v1/items/search/",
+}
+
+
+@dataclass
+class Credentials:
+    server: LiveServer
+    signer: DeviceClient  # signs get-token and refresh-token
+    staff: DeviceClient  # bearer requests, as a staff user so category writes get through
+    leaver: DeviceClient  # logs out; gets a fresh token first each time
+
+
+@pytest.fixture(scope="module")
+def credentials(live_server_factory) -> Credentials:
+    server = live_server_factory(workers=2, API_DOCS_PATH=DOCS_PATH, **GENEROUS)
+
+    def device() -> DeviceClient:
+        client = DeviceClient(server.url, app_key_id=APP_KEY_ID, app_secret=APP_SECRET)
+        client.register(platform="ios")
+        return client
+
+    signer, staff, leaver = device(), device(), device()
+    assert staff.credentials is not None
+    promoted = run_manage(
+        "shell",
+        "-c",
+        f"from api.models import User; u = User.objects.get(pk={staff.credentials.user_id}); "
+        "u.is_staff = True; u.save()",
+        env={key: server.env[key] for key in ("DATABASE_URL", "REDIS_URL")},
+    )
+    assert promoted.returncode == 0, promoted.stderr
+    staff.get_token()
+    signer.get_token()
+    return Credentials(server, signer, staff, leaver)
+
+
+@pytest.fixture(scope="module")
+def api_schema(credentials: Credentials) -> Any:
+    return schemathesis.openapi.from_url(
+        f"{credentials.server.url}/{DOCS_PATH}/schema/?format=json"
+    )
+
+
+def _operation_labels() -> list[str]:
+    """Every operation of the schema this code generates, one test each."""
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    return [
+        f"{method.upper()} {path}"
+        for path, methods in generated["paths"].items()
+        for method in methods
+    ]
+
+
+def authorize(prepared: requests.PreparedRequest, case: Any, credentials: Credentials) -> None:
+    """Sign the exact bytes about to be sent, or add a bearer token, as the operation requires."""
+    schemes = {
+        name
+        for requirement in case.operation.definition.raw.get("security", [])
+        for name in requirement
+    }
+    body = prepared.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    if "appKeyId" in schemes or "deviceKeyId" in schemes:
+        if "appKeyId" in schemes:
+            key_id, secret = APP_KEY_ID, APP_SECRET
+        else:
+            assert credentials.signer.credentials is not None
+            key_id = credentials.signer.credentials.device_id
+            secret = credentials.signer.credentials.device_secret
+        prepared.headers.update(
+            sign_request(
+                key_id=key_id,
+                secret=secret,
+                method=prepared.method or "",
+                target=prepared.path_url,
+                body=body,
+            )
+        )
+    elif "bearerAuth" in schemes:
+        client = credentials.staff
+        if case.operation.path == "/api/v1/auth/logout/":
+            client = credentials.leaver
+            client.get_token()
+        assert client.tokens is not None
+        prepared.headers["Authorization"] = f"Bearer {client.tokens.access}"
+
+
+@pytest.mark.parametrize("label", _operation_labels())
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+def test_every_operation_conforms_to_the_schema(
+    api_schema: Any, credentials: Credentials, label: str, mode: GenerationMode
+) -> None:
+    operation = api_schema.find_operation_by_label(label)
+    statuses: list[int] = []
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    def conforms(case: Any) -> None:
+        statuses.append(send_and_validate(case, credentials))
+
+    conforms()
+    if mode == GenerationMode.POSITIVE and label in SUCCEED_WITH_GENERATED_DATA:
+        # Proof that signing and tokens worked, not only that the 401s were documented.
+        assert any(200 <= status < 300 for status in statuses), statuses
+
+
+def send_and_validate(case: Any, credentials: Credentials) -> int:
+    kwargs = case.as_transport_kwargs(base_url=credentials.server.url)
+    request = requests.Request(
+        method=kwargs["method"],
+        url=kwargs["url"],
+        headers=kwargs.get("headers"),
+        params=kwargs.get("params"),
+        cookies=kwargs.get("cookies"),
+        json=kwargs.get("json"),
+        data=kwargs.get("data"),
+    )
+    prepared = request.prepare()
+    authorize(prepared, case, credentials)
+    with requests.Session() as http:
+        response = http.send(prepared, timeout=30)
+    case.validate_response(response, checks=CHECKS)
+    return int(response.status_code)
