@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("api.apis.me.urls")),
     # The reference feature to copy, then delete (README: Adding a Feature).
     path("", include("api.apis.example.urls")),
+    # startapi: new features above this line
 ]
 
 urlpatterns = [
