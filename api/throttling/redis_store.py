@@ -66,14 +66,15 @@ class RedisRateLimitStore:
     Errors propagate: whether an outage blocks or passes requests is the caller's policy.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, script: str = SLIDING_WINDOW_SCRIPT) -> None:
+        self._source = script
         self._script: Script | None = None
 
     def decide(self, client: str, limits: Sequence[Limit]) -> Decision:
         # django-redis's raw client: it raises on error, unlike a cache set to ignore them.
         connection = get_redis_connection("default")
         if self._script is None:
-            self._script = connection.register_script(SLIDING_WINDOW_SCRIPT)
+            self._script = connection.register_script(self._source)
         # 64 random bits: unique among the admissions of a window, even within one microsecond.
         args: list[str | int] = [secrets.token_hex(8)]
         for limit in limits:

@@ -44,13 +44,20 @@ def rate_limit_exempt(view: View) -> View:
     return view
 
 
+def _view_class(view: Callable[..., Any]) -> type | None:
+    # DRF's as_view() sets `cls` (its ViewSets set nothing else); Django's sets `view_class`.
+    return getattr(view, "cls", None) or getattr(view, "view_class", None)
+
+
+def _view_name(view: Callable[..., Any]) -> str:
+    return getattr(_view_class(view) or view, "__qualname__", repr(view))
+
+
 def _declared(view: Callable[..., Any], name: str) -> Any:
     """`name` as set on the view function (by a decorator) or else on its class."""
     if hasattr(view, name):
         return getattr(view, name)
-    # DRF's as_view() sets `cls` (ViewSets set nothing else); Django's sets `view_class`.
-    view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
-    return getattr(view_class, name, None)
+    return getattr(_view_class(view), name, None)
 
 
 def _as_scopes(declaration: Any, where: str) -> tuple[str, ...]:
@@ -81,7 +88,7 @@ def _lookup_key(view: Callable[..., Any], by_key: Mapping[str, Any], method: str
 
 def declared_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
     """The scopes `view` declares for a `method` request (without the ones always added)."""
-    name = getattr(view, "__qualname__", repr(view))
+    name = _view_name(view)
     scopes = _as_scopes(_declared(view, "throttle_scope"), f"throttle_scope of {name}")
     by_key = _declared(view, "throttle_scopes")
     if by_key is None:
