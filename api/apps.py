@@ -7,3 +7,4 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from api import checks  # noqa: F401  (registers the system checks)
+        from api.throttling import checks as throttling_checks  # noqa: F401

@@ -49,7 +49,8 @@ def _view_class(view: Callable[..., Any]) -> type | None:
     return getattr(view, "cls", None) or getattr(view, "view_class", None)
 
 
-def _view_name(view: Callable[..., Any]) -> str:
+def view_name(view: Callable[..., Any]) -> str:
+    """The view's class name, or the function's, for error messages."""
     return getattr(_view_class(view) or view, "__qualname__", repr(view))
 
 
@@ -88,7 +89,7 @@ def _lookup_key(view: Callable[..., Any], by_key: Mapping[str, Any], method: str
 
 def declared_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
     """The scopes `view` declares for a `method` request (without the ones always added)."""
-    name = _view_name(view)
+    name = view_name(view)
     scopes = _as_scopes(_declared(view, "throttle_scope"), f"throttle_scope of {name}")
     by_key = _declared(view, "throttle_scopes")
     if by_key is None:
