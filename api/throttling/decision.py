@@ -47,7 +47,9 @@ class Decision:
 
 
 class RateLimitStore(Protocol):
+    """Where admissions are kept: Redis, or this process's memory."""
+
     def decide(self, client: str, limits: Sequence[Limit]) -> Decision:
-        """Admit the request of `client` if every limit has room, recording it in each; else
-        record nothing. Raises when the store is unreachable."""
+        """Admit a request of `client` if every limit has room, and record it in each; else
+        record nothing. Raises when the store cannot be reached."""
         ...

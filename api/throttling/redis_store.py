@@ -80,11 +80,12 @@ class RedisRateLimitStore:
         for limit in limits:
             args += [limit.quota, limit.window * MICROSECONDS]
         keys = [window_key(client, limit.scope) for limit in limits]
-        admitted, *states = self._script(keys=keys, args=args, client=connection)
+        admitted, *per_scope = self._script(keys=keys, args=args, client=connection)
+        remaining, reset = per_scope[0::2], per_scope[1::2]
         return Decision(
             admitted=admitted == 1,
             states=tuple(
-                ScopeState(limit, int(states[2 * i]), int(states[2 * i + 1]) / MICROSECONDS)
+                ScopeState(limit, int(remaining[i]), int(reset[i]) / MICROSECONDS)
                 for i, limit in enumerate(limits)
             ),
         )
