@@ -3,7 +3,7 @@
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from api.throttling.decision import Decision, Limit, ScopeState
 
@@ -14,8 +14,7 @@ SWEEP_INTERVAL = 60.0
 class MemoryRateLimitStore:
     """Sliding windows in a dict under one lock: the semantics of the Redis script, per process."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         # "<client>:<scope>" -> (window in seconds, admission times, oldest first)
         self._windows: dict[str, tuple[int, deque[float]]] = {}
@@ -23,7 +22,7 @@ class MemoryRateLimitStore:
 
     def decide(self, client: str, limits: Sequence[Limit]) -> Decision:
         with self._lock:
-            now = self._clock()
+            now = time.monotonic()
             self._sweep(now)
             windows = [self._admissions(f"{client}:{limit.scope}", limit, now) for limit in limits]
             admitted = all(
