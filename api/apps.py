@@ -9,3 +9,4 @@ class ApiConfig(AppConfig):
         # Registers the system checks, the signal receivers that publish auth state, and the
         # OpenAPI extensions of our authentication classes.
         from api import auth_state, checks, schema  # noqa: F401
+        from api.throttling import checks as throttling_checks  # noqa: F401

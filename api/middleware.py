@@ -16,7 +16,7 @@ access_logger = logging.getLogger("api.access")
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # Headers a rewritten error response keeps.
-KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLimit-Policy")
 
 
 class RequestIdMiddleware:

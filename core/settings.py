@@ -5,6 +5,7 @@ The embedded defaults need nothing installed: SQLite and the local-memory cache.
 its variables; `.env.example` and the README's configuration table list them all.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,6 +120,8 @@ MIDDLEWARE = [
     "api.middleware.ProblemDetailsMiddleware",
     # Probes are answered here, before host validation and the HTTPS redirect (SPEC §5).
     "api.health.HealthCheckMiddleware",
+    # Rate limits, decided in its process_view: before the CSRF check and DRF authentication.
+    "api.throttling.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -286,6 +289,54 @@ SIMPLE_JWT = {
     "JTI_CLAIM": "jti",
     "UPDATE_LAST_LOGIN": False,
 }
+
+
+# --- Rate limiting (SPEC §4; the README's "Rate limiting") ----------------------------------
+# Decided per client IP (see TRUSTED_PROXY_COUNT) by api.throttling.RateLimitMiddleware, before
+# authentication; views declare their scopes (`throttle_scope`), the numbers live here. DRF's own
+# throttles are not used: they run after authentication and race under concurrency.
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
+# "N/unit" or "N/<k><unit>": at most N requests in any sliding window of k units (N, k >= 1).
+RATE_PATTERN = re.compile(
+    r"(?P<quota>[1-9][0-9]*)/(?P<count>[1-9][0-9]*)?(?P<unit>s|sec|min|hour|day)"
+)
+RATE_UNIT_SECONDS = {"s": 1, "sec": 1, "min": 60, "hour": 3600, "day": 86400}
+
+
+def _rates(table: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Parse {scope: "N/unit"} into {scope: (N, window in seconds)}; refuse a malformed rate."""
+    parsed: dict[str, tuple[int, int]] = {}
+    for scope, rate in table.items():
+        match = RATE_PATTERN.fullmatch(rate.strip())
+        if match is None:
+            raise ImproperlyConfigured(
+                f'RATE_LIMIT_{scope.upper()}="{rate}" is not a rate: use N/s|sec|min|hour|day '
+                "or N/<k><unit> with N and k at least 1, e.g. 60/min, 5/10s, 100/2hour."
+            )
+        window = int(match["count"] or 1) * RATE_UNIT_SECONDS[match["unit"]]
+        parsed[scope] = (int(match["quota"]), window)
+    return parsed
+
+
+# Scope -> (requests, window in seconds). The scopes and their defaults are SPEC §4's.
+RATE_LIMITS = _rates(
+    {
+        # Every endpoint but health: short floods.
+        "burst": env.str("RATE_LIMIT_BURST", default="60/min"),
+        # Every endpoint but health: long-running scrapers.
+        "sustained": env.str("RATE_LIMIT_SUSTAINED", default="1000/hour"),
+        # Device registration, get-token, refresh-token, logout.
+        "auth_token": env.str("RATE_LIMIT_AUTH_TOKEN", default="5/min"),
+        # POST/PUT/PATCH/DELETE outside auth (added to such requests automatically).
+        "data_modification": env.str("RATE_LIMIT_DATA_MODIFICATION", default="30/min"),
+        # List endpoints.
+        "content_listing": env.str("RATE_LIMIT_CONTENT_LISTING", default="30/min"),
+        # Search endpoints.
+        "search": env.str("RATE_LIMIT_SEARCH", default="20/min"),
+        # Staff operations: CMS actions, staff-only API writes.
+        "admin": env.str("RATE_LIMIT_ADMIN", default="100/hour"),
+    }
+)
 
 
 # --- Django REST framework --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.core.cache import caches
 from django.db import connections
 from rest_framework.test import APIClient
 
+from api.throttling.middleware import memory_store
 from tests.live import LiveServer, start_server
 from tests.processes import run_manage
 from tests.services import mysql_server_url, reachable, redis_server_url
@@ -32,8 +33,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    """Each test starts with an empty cache (on Redis: FLUSHDB of the configured database)."""
+    """Each test starts with an empty cache (on Redis: FLUSHDB of the configured database, rate
+    limits included) and with no request counted by the in-process rate limiter."""
     caches["default"].clear()
+    memory_store.clear()
 
 
 @pytest.fixture

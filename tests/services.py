@@ -35,3 +35,23 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def redis_caches(url: str) -> dict[str, dict[str, object]]:
+    """CACHES with both aliases on the Redis at `url`, as settings build them for REDIS_URL."""
+    cache: dict[str, object] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0},
+    }
+    return {"default": cache, "security": {**cache, "KEY_PREFIX": "sec"}}
+
+
+# CACHES of the embedded default: both aliases in process memory.
+LOCAL_MEMORY_CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "security": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "security",
+    },
+}

@@ -9,21 +9,11 @@ import pytest
 from api.health import run_checks
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_python
-from tests.services import closed_port
+from tests.services import closed_port, redis_caches
 
 pytestmark = pytest.mark.django_db
 
 PROBES = ["/health/", "/health/ready/", "/health/live/"]
-
-
-def redis_cache_at(url: str) -> dict[str, dict[str, object]]:
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0},
-        }
-    }
 
 
 def test_live_answers_ok(client):
@@ -52,7 +42,7 @@ def test_full_report_checks_database_and_cache(client):
 
 
 def test_full_report_on_the_real_redis(client, settings, redis_url):
-    settings.CACHES = redis_cache_at(redis_url)
+    settings.CACHES = redis_caches(redis_url)
     response = client.get("/health/")
     assert response.status_code == 200
     assert response.json()["checks"]["cache"]["status"] == "ok"
@@ -78,7 +68,7 @@ def test_probes_accept_only_get_and_head(client, path):
 
 
 def test_cache_down_is_reported_quickly_and_other_probes_still_pass(client, settings):
-    settings.CACHES = redis_cache_at(f"redis://127.0.0.1:{closed_port()}/0")
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     started = time.monotonic()
     response = client.get("/health/")
     assert time.monotonic() - started < 3

@@ -7,31 +7,21 @@ from django.core.cache import caches
 from django.test import RequestFactory
 
 from api.utils import cache_delete, cache_get, cache_set, client_ip, get_or_set
-from tests.services import closed_port
-
-
-def redis_cache(url: str) -> dict[str, dict[str, object]]:
-    return {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0},
-        }
-    }
+from tests.services import closed_port, redis_caches
 
 
 @pytest.fixture(params=["configured", "redis"])
 def working_cache(request, settings):
     """The run's configured cache, and the real Redis whatever the run is configured with."""
     if request.param == "redis":
-        settings.CACHES = redis_cache(request.getfixturevalue("redis_url"))
+        settings.CACHES = redis_caches(request.getfixturevalue("redis_url"))
         caches["default"].clear()
 
 
 @pytest.fixture
 def broken_cache(settings):
     """A Redis cache whose port has no listener."""
-    settings.CACHES = redis_cache(f"redis://127.0.0.1:{closed_port()}/0")
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
 
 
 @pytest.mark.usefixtures("working_cache")

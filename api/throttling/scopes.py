@@ -1,0 +1,115 @@
+"""Which rate-limit scopes apply to a request: the declaration contract views are written against.
+
+- A view class sets `throttle_scope = "search"` (a scope or a tuple of scopes) for all its methods,
+  and/or `throttle_scopes = {"list": "content_listing", ...}` keyed by ViewSet action, or by
+  lower-case HTTP method on views that are not ViewSets.
+- A function view is decorated with `@throttle_scopes("admin")`; `@rate_limit_exempt` takes any
+  view out of limiting.
+- `burst` and `sustained` always apply; `data_modification` applies to POST/PUT/PATCH/DELETE
+  unless the view's declared scopes include `auth_token`.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+ALWAYS = ("burst", "sustained")
+AUTH_SCOPE = "auth_token"
+WRITE_SCOPE = "data_modification"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def throttle_scopes(*scopes: str) -> Callable[[View], View]:
+    """Declare the scopes of a function view, for every method: `@throttle_scopes("admin")`.
+
+    Put it outermost (above `@api_view`, which keeps no attributes of the function it wraps).
+    On a class it sets the class's `throttle_scope`.
+    """
+    if not scopes or not all(isinstance(scope, str) for scope in scopes):
+        raise TypeError('throttle_scopes() takes scope names, e.g. @throttle_scopes("admin")')
+
+    def declare(view: View) -> View:
+        view.throttle_scope = scopes  # type: ignore[attr-defined]
+        return view
+
+    return declare
+
+
+def rate_limit_exempt(view: View) -> View:
+    """Take a view out of rate limiting altogether: no scope applies, not even `burst`."""
+    view.rate_limit_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view_class(view: Callable[..., Any]) -> type | None:
+    # DRF's as_view() sets `cls` (its ViewSets set nothing else); Django's sets `view_class`.
+    return getattr(view, "cls", None) or getattr(view, "view_class", None)
+
+
+def view_name(view: Callable[..., Any]) -> str:
+    """The view's class name, or the function's, for error messages."""
+    return getattr(_view_class(view) or view, "__qualname__", repr(view))
+
+
+def _declared(view: Callable[..., Any], name: str) -> Any:
+    """`name` as set on the view function (by a decorator) or else on its class."""
+    if hasattr(view, name):
+        return getattr(view, name)
+    return getattr(_view_class(view), name, None)
+
+
+def _as_scopes(declaration: Any, where: str) -> tuple[str, ...]:
+    if declaration is None:
+        return ()
+    if isinstance(declaration, str):
+        return (declaration,)
+    if isinstance(declaration, Iterable) and not isinstance(declaration, Mapping):
+        scopes = tuple(declaration)
+        if all(isinstance(scope, str) for scope in scopes):
+            return scopes
+    raise ImproperlyConfigured(f"{where} must be a scope or a tuple of scopes, not {declaration!r}")
+
+
+def _lookup_key(view: Callable[..., Any], by_key: Mapping[str, Any], method: str) -> str | None:
+    """The key of `throttle_scopes` a `method` request uses: its ViewSet action, or its method."""
+    # ViewSet routes map methods to actions, {"get": "list", "post": "create"}. HEAD is served
+    # like GET (by DRF's ViewSets and Django's views alike), so it takes GET's entry by default.
+    actions: Mapping[str, str] | None = getattr(view, "actions", None)
+    if actions is not None:
+        if method == "head" and "head" not in actions:
+            method = "get"
+        return actions.get(method)
+    if method == "head" and "head" not in by_key:
+        return "get"
+    return method
+
+
+def declared_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
+    """The scopes `view` declares for a `method` request (without the ones always added)."""
+    name = view_name(view)
+    scopes = _as_scopes(_declared(view, "throttle_scope"), f"throttle_scope of {name}")
+    by_key = _declared(view, "throttle_scopes")
+    if by_key is None:
+        return scopes
+    if not isinstance(by_key, Mapping):
+        raise ImproperlyConfigured(f"throttle_scopes of {name} must be a dict, not {by_key!r}")
+    key = _lookup_key(view, by_key, method.lower())
+    return scopes + _as_scopes(by_key.get(key), f"throttle_scopes[{key!r}] of {name}")
+
+
+def applicable_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
+    """Every scope that limits a `method` request to `view`, the callable its URL resolved to.
+
+    Empty for an exempt view. Order: burst, sustained, then the declared ones, then
+    data_modification for writes outside auth endpoints.
+    """
+    if _declared(view, "rate_limit_exempt"):
+        return ()
+    declared = declared_scopes(view, method)
+    scopes = [*ALWAYS, *declared]
+    if method.upper() in WRITE_METHODS and AUTH_SCOPE not in declared:
+        scopes.append(WRITE_SCOPE)
+    return tuple(dict.fromkeys(scopes))

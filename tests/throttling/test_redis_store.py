@@ -1,0 +1,133 @@
+"""The Redis store: one command per request, keys that expire and stay small, and an outage
+that lets requests through (SPEC §4)."""
+
+import logging
+import time
+import uuid
+
+import pytest
+from django.core.cache import caches
+from django_redis import get_redis_connection
+from redis import Redis
+
+from api.throttling.decision import Limit
+from api.throttling.middleware import OutageLog
+from api.throttling.redis_store import SLIDING_WINDOW_SCRIPT, RedisRateLimitStore
+from tests.asserts import assert_problem
+from tests.services import closed_port, redis_caches
+from tests.throttling.asserts import (
+    assert_throttled,
+    has_rate_limit_fields,
+)
+
+pytestmark = pytest.mark.urls("tests.throttling.urls")
+
+OPEN = "/api/v1/test/open/"
+
+
+@pytest.fixture
+def on_redis(settings, redis_url) -> Redis:
+    """Limits on the real Redis; a separate client to look at what they store."""
+    settings.CACHES = redis_caches(redis_url)
+    caches["security"].clear()
+    return Redis.from_url(redis_url)
+
+
+@pytest.fixture
+def sent_commands(on_redis, monkeypatch) -> list[str]:
+    """The name of every command sent from now on over the connection the limiter uses."""
+    connection = get_redis_connection("security")
+    send = connection.execute_command
+    sent: list[str] = []
+
+    def counting(*args, **options):
+        sent.append(str(args[0]))
+        return send(*args, **options)
+
+    monkeypatch.setattr(connection, "execute_command", counting)
+    return sent
+
+
+def test_every_scope_of_a_request_is_decided_in_one_redis_command(client, sent_commands):
+    client.get(OPEN)  # on a Redis that has never seen the script, the first request loads it
+    sent_commands.clear()
+    # burst, sustained, admin, search and data_modification
+    response = client.post("/api/v1/test/by-method/")
+    assert response.status_code == 201
+    assert has_rate_limit_fields(response)
+    assert sent_commands == ["EVALSHA"]
+
+
+def test_a_redis_without_the_script_gets_it_loaded_once(sent_commands):
+    # A script Redis has never seen, as after a restart or a failover.
+    store = RedisRateLimitStore(script=f"{SLIDING_WINDOW_SCRIPT}-- {uuid.uuid4().hex}\n")
+    limits = [Limit("burst", 5, 60)]
+    assert store.decide("192.0.2.1", limits).admitted
+    assert sent_commands == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
+    sent_commands.clear()
+    assert store.decide("192.0.2.1", limits).states[0].remaining == 3
+    assert sent_commands == ["EVALSHA"]
+
+
+def test_windows_share_the_clients_hash_tag_expire_and_hold_at_most_the_quota(
+    client, rates, on_redis
+):
+    rates(burst=(3, 60), sustained=(1000, 3600))
+    for _ in range(6):
+        client.post(OPEN, REMOTE_ADDR="203.0.113.9")
+    keys = sorted(key.decode() for key in on_redis.scan_iter("ratelimit:*"))
+    assert keys == [
+        "ratelimit:{203.0.113.9}:burst",
+        "ratelimit:{203.0.113.9}:data_modification",
+        "ratelimit:{203.0.113.9}:sustained",
+    ]
+    # Only admitted requests are recorded, so no window holds more than its quota.
+    assert [on_redis.zcard(key) for key in keys] == [3, 3, 3]
+    assert 59_000 < on_redis.pttl("ratelimit:{203.0.113.9}:burst") <= 60_000
+    assert 3_599_000 < on_redis.pttl("ratelimit:{203.0.113.9}:sustained") <= 3_600_000
+
+
+@pytest.mark.django_db
+def test_with_redis_down_requests_pass_and_the_outage_is_logged_once(
+    client, settings, rates, caplog
+):
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    rates(burst=(1, 60), auth_token=(1, 60))
+    with caplog.at_level(logging.ERROR, logger="api.throttling"):
+        for _ in range(5):
+            response = client.get(OPEN)
+            assert response.status_code == 200
+            assert not has_rate_limit_fields(response)
+            assert_problem(client.post("/api/v1/test/get-token/"), 401, "signature_invalid")
+    outage = [record for record in caplog.records if record.name.startswith("api.throttling")]
+    assert len(outage) == 1
+    assert outage[0].levelname == "ERROR"
+    assert "Rate limiting is failing open" in outage[0].getMessage()
+    health = client.get("/health/")
+    assert health.status_code == 503
+    assert health.json()["checks"]["cache"]["status"] == "unhealthy"
+
+
+def test_limits_apply_again_once_redis_answers(client, settings, rates, redis_url):
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    rates(burst=(1, 60))
+    assert client.get(OPEN).status_code == 200
+    assert client.get(OPEN).status_code == 200
+    settings.CACHES = redis_caches(redis_url)
+    caches["security"].clear()
+    assert client.get(OPEN).status_code == 200
+    assert_throttled(client.get(OPEN), "burst", retry_after=range(59, 61))
+
+
+def test_the_outage_log_reports_again_after_its_interval_with_the_requests_let_through(caplog):
+    outage_log = OutageLog(interval=0.5)
+    error = ConnectionError("Connection refused")
+    with caplog.at_level(logging.ERROR, logger="api.throttling"):
+        for _ in range(3):
+            outage_log.report(error)
+        time.sleep(0.6)
+        outage_log.report(error)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2
+    assert "1 request(s) passed unlimited" in messages[0]
+    assert "3 request(s) passed unlimited" in messages[1]
