@@ -112,6 +112,8 @@ MIDDLEWARE = [
     # Probes are answered here, before host validation and the HTTPS redirect (SPEC §5).
     "api.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn: no web server needed in the image (see STORAGES).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -157,8 +159,18 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+
+# --- Static files: collected at build time, served by WhiteNoise -----------------------------
+# https://whitenoise.readthedocs.io/en/stable/django.html
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes content-hashed, gzipped copies and a manifest, so WhiteNoise can let
+    # clients cache them forever. With DEBUG=false pages need that manifest: run collectstatic
+    # before serving (the Docker image does it at build time).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 
 # --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
