@@ -207,6 +207,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 
 
+# --- Start-up: what the container entrypoint (entrypoint.sh) does before the server starts ----
+# Seconds `manage.py wait_for_db` waits for the database to accept connections before failing.
+DB_WAIT_TIMEOUT = env.int("DB_WAIT_TIMEOUT", default=60)
+
+
 # --- Cache: REDIS_URL, unset -> local memory (one process only) ------------------------------
 # https://github.com/jazzband/django-redis#configure-as-cache-backend
 REDIS_URL = env.str("REDIS_URL", default="")
