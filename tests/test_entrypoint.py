@@ -12,12 +12,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.databases import mysql_connect, query, scratch_database
 from tests.live import free_port
 from tests.processes import ROOT, environment
+from tests.relay import TcpRelay
 from tests.services import closed_port
 
 ENTRYPOINT = str(ROOT / "entrypoint.sh")
@@ -69,23 +71,34 @@ def fresh_database(mysql_url):
         yield url
 
 
-def test_waits_migrates_then_serves_until_ready(fresh_database):
-    port = free_port()
+def test_waits_for_the_database_migrates_then_serves_until_ready(fresh_database):
+    # The database answers only once a relay to the real server opens, two seconds in.
+    server_address = urlsplit(fresh_database)
+    relay_port, http_port = closed_port(), free_port()
+    credentials = server_address.netloc.rpartition("@")[0]
+    late_database = server_address._replace(netloc=f"{credentials}@127.0.0.1:{relay_port}")
     env = entrypoint_env(
-        fresh_database,
+        late_database.geturl(),
         RUN_MIGRATIONS="1",
         WEB_CONCURRENCY="1",
-        GUNICORN_CMD_ARGS=f"--bind=127.0.0.1:{port}",
+        GUNICORN_CMD_ARGS=f"--bind=127.0.0.1:{http_port}",
     )
     server = start(env=env)
+    relay = None
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/health/ready/", server)
+        time.sleep(2)
+        assert server.poll() is None, stop(server)
+        relay = TcpRelay(relay_port, (server_address.hostname or "", server_address.port or 3306))
+        wait_until_ready(f"http://127.0.0.1:{http_port}/health/ready/", server)
     finally:
         output = stop(server)
-    name = fresh_database.rsplit("/", 1)[1]
-    assert f"Database 127.0.0.1:3306/{name} is up" in output
+        if relay:
+            relay.close()
+    target = f"127.0.0.1:{relay_port}{server_address.path}"
+    assert f"Waiting up to 60 s for database {target}" in output
+    assert f"Database {target} is up (after " in output
     assert "Applying api.0001_initial... OK" in output
-    assert f"Listening at: http://127.0.0.1:{port}" in output
+    assert f"Listening at: http://127.0.0.1:{http_port}" in output
     assert query(fresh_database, "SELECT COUNT(*) FROM django_migrations")[0][0] > 0
 
 
