@@ -8,12 +8,13 @@ PYTEST_ARGS ?=
 CHECK_ENV := ENV_FILE= DEBUG=true
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate clean
+.PHONY: help run test lint lint-deploy format migrate clean
 
 help:
 	@echo "make run     start the development server on 127.0.0.1:$(PORT) (SQLite, memory cache)"
 	@echo "make test    run the test suite (uses DATABASE_URL / REDIS_URL when set)"
 	@echo "make lint    ruff, mypy, import contracts, migrations check"
+	@echo "make lint-deploy  Dockerfile, shell scripts, workflow, compose, Kubernetes (needs npm)"
 	@echo "make format  format the code with ruff"
 
 $(BIN)/python:
@@ -28,6 +29,11 @@ $(VENV)/.runtime: $(BIN)/python requirements.txt
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install -qq -r requirements-dev.txt
+	@touch $@
+
+# The deployment-file checkers (.ci/lint-deploy); big, so only for those who run them.
+$(VENV)/.ci: $(VENV)/.runtime requirements-ci.txt
+	$(BIN)/pip install -qq -r requirements-ci.txt
 	@touch $@
 
 .env:
@@ -47,6 +53,9 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports
 	$(CHECK_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 
+lint-deploy: $(VENV)/.ci
+	.ci/lint-deploy
+
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -55,4 +64,4 @@ migrate: $(VENV)/.runtime .env
 	$(BIN)/python manage.py migrate --noinput
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .ci/node_modules

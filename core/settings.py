@@ -123,6 +123,8 @@ MIDDLEWARE = [
     # Rate limits, decided in its process_view: before the CSRF check and DRF authentication.
     "api.throttling.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from gunicorn: no web server needed in the image (see STORAGES).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -168,8 +170,18 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+
+# --- Static files: collected at build time, served by WhiteNoise -----------------------------
+# https://whitenoise.readthedocs.io/en/stable/django.html
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes content-hashed, gzipped copies and a manifest, so WhiteNoise can let
+    # clients cache them forever. With DEBUG=false pages need that manifest: run collectstatic
+    # before serving (the Docker image does it at build time).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 
 # --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
@@ -212,6 +224,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         **DATABASES["default"].get("OPTIONS", {}),
     }
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+
+# --- Start-up: what the container entrypoint (entrypoint.sh) does before the server starts ----
+# Seconds `manage.py wait_for_db` waits for the database to accept connections before failing.
+DB_WAIT_TIMEOUT = env.int("DB_WAIT_TIMEOUT", default=60)
 
 
 # --- Cache: REDIS_URL, unset -> local memory (one process only) ------------------------------

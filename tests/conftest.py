@@ -5,6 +5,7 @@ loopback, and are skipped only where there is none (never in CI: FAIL_ON_SKIP=1 
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,6 +38,22 @@ def _clean_cache() -> None:
     limits included) and with no request counted by the in-process rate limiter."""
     caches["default"].clear()
     memory_store.clear()
+
+
+@pytest.fixture(scope="session")
+def _empty_static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("staticfiles")
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings, _empty_static_root) -> None:
+    """Pages render without a collectstatic run: plain static URLs, not the hashed manifest,
+    and an existing (empty) STATIC_ROOT so that WhiteNoise does not warn about a missing one."""
+    settings.STATIC_ROOT = _empty_static_root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

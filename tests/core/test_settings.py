@@ -32,16 +32,29 @@ def production_env() -> dict[str, str]:
     }
 
 
+def variables_read() -> set[str]:
+    """Every variable the code reads: the settings, gunicorn.conf.py and entrypoint.sh."""
+    settings_source = (ROOT / "core" / "settings.py").read_text()
+    in_settings = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', settings_source))
+    gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
+    in_gunicorn = set(
+        re.findall(r"(?:_env_int|environ\.get)\(\s*[\"']([A-Z0-9_]+)", gunicorn_source)
+    )
+    in_entrypoint = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "entrypoint.sh").read_text()))
+    # A pattern that stopped matching would silently shrink the check.
+    assert {"DEBUG", "DB_WAIT_TIMEOUT"} <= in_settings
+    assert {"PORT", "WEB_CONCURRENCY"} <= in_gunicorn
+    assert "RUN_MIGRATIONS" in in_entrypoint
+    return in_settings | set(SECRETS) | in_gunicorn | in_entrypoint
+
+
 def test_env_example_lists_every_variable_with_a_comment():
     lines = (ROOT / ".env.example").read_text().splitlines()
     for index, line in enumerate(lines):
         if line and not line.startswith("#"):
             assert lines[index - 1].startswith("# "), f"no comment above {line}"
-    documented = set(env_example())
-    settings_source = (ROOT / "core" / "settings.py").read_text()
-    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source)) | set(SECRETS)
     # ENV_FILE names the file itself, so it cannot live in it.
-    assert documented == read - {"ENV_FILE"}
+    assert set(env_example()) == variables_read() - {"ENV_FILE"}
 
 
 def test_production_with_the_example_secrets_refuses_to_start_naming_the_variable():

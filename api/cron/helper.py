@@ -1,0 +1,123 @@
+"""Running a cron job: one run at a time across replicas (a lock in the cache), timed, logged.
+
+On Redis the lock is redis-py's Lock: SET NX PX with a random token, released by a Lua
+compare-and-delete, so a run whose lock lapsed never deletes the lock of the run after it.
+On any other cache it is the cache's atomic `add` with a token; with the embedded local-memory
+cache that only excludes runs within one process, so replicas need REDIS_URL.
+"""
+
+import enum
+import logging
+import time
+import uuid
+from typing import Protocol
+
+from django.core.cache import caches
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
+from redis.exceptions import LockNotOwnedError
+
+from api.cron.registry import CronJob
+
+logger = logging.getLogger("api.cron")
+
+
+class Outcome(enum.Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another run held the lock
+
+
+class JobLock(Protocol):
+    def acquire(self) -> bool:
+        """True if this run now holds the lock; never waits."""
+
+    def release(self) -> bool:
+        """Give the lock up; False if it had lapsed (and may belong to another run now)."""
+
+
+class RedisJobLock:
+    def __init__(self, key: str, timeout: int) -> None:
+        self._lock = get_redis_connection("default").lock(key, timeout=timeout, blocking=False)
+
+    def acquire(self) -> bool:
+        return bool(self._lock.acquire())
+
+    def release(self) -> bool:
+        try:
+            self._lock.release()
+        except LockNotOwnedError:
+            return False
+        return True
+
+
+class CacheJobLock:
+    def __init__(self, key: str, timeout: int) -> None:
+        self.key = key
+        self.timeout = timeout
+        self.token = uuid.uuid4().hex
+
+    def acquire(self) -> bool:
+        return bool(caches["default"].add(self.key, self.token, self.timeout))
+
+    def release(self) -> bool:
+        cache = caches["default"]
+        # Not atomic as on Redis; good enough for the in-process cache this is used with.
+        if cache.get(self.key) != self.token:
+            return False
+        cache.delete(self.key)
+        return True
+
+
+def job_lock(name: str, timeout: int) -> JobLock:
+    """The lock of the job `name`, lapsing after `timeout` seconds."""
+    key = f"cron:lock:{name}"
+    if isinstance(caches["default"], RedisCache):
+        return RedisJobLock(key, timeout)
+    return CacheJobLock(key, timeout)
+
+
+def run_job(job: CronJob) -> Outcome:
+    """Run `job` unless another run holds its lock; log the outcome and the duration."""
+    extra: dict[str, object] = {"job": job.name}
+    lock = job_lock(job.name, job.lock_timeout)
+    if not lock.acquire():
+        logger.warning(
+            "Cron job %s skipped: another run holds its lock.",
+            job.name,
+            extra=extra | {"outcome": Outcome.SKIPPED.value},
+        )
+        return Outcome.SKIPPED
+    logger.info("Cron job %s started.", job.name, extra=extra)
+    started = time.perf_counter()
+    try:
+        result = job.run()
+    except Exception:
+        seconds = time.perf_counter() - started
+        logger.exception(
+            "Cron job %s failed after %.3f s.",
+            job.name,
+            seconds,
+            extra=extra | {"outcome": Outcome.FAILED.value, "duration_ms": round(seconds * 1000)},
+        )
+        outcome = Outcome.FAILED
+    else:
+        seconds = time.perf_counter() - started
+        logger.info(
+            "Cron job %s succeeded in %.3f s%s",
+            job.name,
+            seconds,
+            "." if result is None else f": {result}",
+            extra=extra
+            | {"outcome": Outcome.SUCCEEDED.value, "duration_ms": round(seconds * 1000)},
+        )
+        outcome = Outcome.SUCCEEDED
+    if not lock.release():
+        logger.error(
+            "Cron job %s ran past its lock timeout (%d s): another run may have overlapped. "
+            "Raise lock_timeout in its @cron_job.",
+            job.name,
+            job.lock_timeout,
+            extra=extra,
+        )
+    return outcome

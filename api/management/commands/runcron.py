@@ -1,0 +1,44 @@
+"""`manage.py runcron <job>`: run one registered cron job (api/cron), for a scheduler to call.
+
+Exit status: 0 when the job succeeded or was skipped because another run holds its lock,
+1 when it failed or is unknown, so that the scheduler's own alerting sees failures.
+"""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from api.cron.helper import Outcome, run_job
+from api.cron.registry import load_jobs
+
+
+class Command(BaseCommand):
+    help = "Run a cron job once (one replica at a time). --list shows the jobs."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("job", nargs="?", help="Name of the job to run.")
+        parser.add_argument(
+            "--list", action="store_true", dest="list_jobs", help="List the jobs and exit."
+        )
+        parser.add_argument(
+            "--all", action="store_true", dest="all_jobs", help="Run every job, one by one."
+        )
+
+    def handle(
+        self, *args: Any, job: str | None, list_jobs: bool, all_jobs: bool, **options: Any
+    ) -> None:
+        jobs = load_jobs()
+        if list_jobs:
+            for name in jobs:
+                self.stdout.write(name)
+            return
+        if all_jobs == (job is not None):
+            raise CommandError("Name one job, or use --all (or --list to see them).")
+        names = list(jobs) if all_jobs else [str(job)]
+        for name in names:
+            if name not in jobs:
+                known = ", ".join(jobs) or "none"
+                raise CommandError(f"Unknown cron job {name!r}. Known jobs: {known}.")
+        failed = [name for name in names if run_job(jobs[name]) is Outcome.FAILED]
+        if failed:
+            raise CommandError(f"Cron job failed: {', '.join(failed)} (see the log above).")

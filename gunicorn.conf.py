@@ -1,0 +1,39 @@
+"""Gunicorn settings for the Docker image: `gunicorn -c gunicorn.conf.py core.wsgi`.
+
+Each number comes from the environment, with a default that suits a small container; the
+README's configuration table lists them. Command-line flags and GUNICORN_CMD_ARGS still win.
+"""
+
+import os
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+# All interfaces inside the container, on the port most platforms pass in PORT.
+bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
+# Worker processes. No formula on cpu_count(): in a container that is the host's cores, not
+# the pod's CPU limit. Scale out with more pods rather than more workers.
+workers = _env_int("WEB_CONCURRENCY", 2)
+# Threads per worker: requests waiting on MySQL or Redis overlap instead of queueing.
+worker_class = "gthread"
+threads = _env_int("GUNICORN_THREADS", 4)
+# A request running longer than this gets its worker killed and replaced.
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# Time in-flight requests get after SIGTERM; below Kubernetes' 30 s before SIGKILL.
+graceful_timeout = 25
+# Replace each worker after about this many requests, so a slow leak cannot grow for ever.
+max_requests = 2000
+max_requests_jitter = 200
+# Worker heartbeats in memory: a disk-backed /tmp can stall workers (and the image's root
+# filesystem is read-only in Kubernetes).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+# Nothing here uses gunicornc, and the socket would need a writable $HOME.
+control_socket_disable = True
+
+# One JSON object a line per request on stdout (core/gunicorn_logging.py), errors on stderr.
+accesslog = "-"
+errorlog = "-"
+logger_class = "core.gunicorn_logging.JsonAccessLogger"
+loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()

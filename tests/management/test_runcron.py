@@ -1,0 +1,115 @@
+"""`manage.py runcron`: runs one job in its own process, exit status for the scheduler."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.cron.jobs import runs, wait_for_runs
+from tests.processes import DJANGO_SETUP, ROOT, environment, run_manage, run_python
+
+TEST_JOBS = ["test_fails", "test_succeeds", "test_waits_for_release"]
+
+
+def runcron_code(*args: str) -> str:
+    """manage.py runcron `args`, with the test jobs registered first."""
+    return (
+        DJANGO_SETUP
+        + "import tests.cron.jobs\n"
+        + "from django.core.management import execute_from_command_line\n"
+        + f"execute_from_command_line(['manage.py', 'runcron', *{list(args)!r}])\n"
+    )
+
+
+def runcron(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_python(runcron_code(*args), env=env)
+
+
+def json_logs(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_list_names_every_job():
+    result = runcron("--list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == TEST_JOBS
+
+
+def test_the_app_alone_lists_its_own_jobs_only():
+    result = run_manage("runcron", "--list")
+    assert result.returncode == 0, result.stderr
+    assert not set(result.stdout.split()) & set(TEST_JOBS)
+
+
+def test_an_unknown_job_exits_non_zero_naming_the_known_ones():
+    result = runcron("no_such_job")
+    assert result.returncode == 1
+    assert (
+        "CommandError: Unknown cron job 'no_such_job'. "
+        "Known jobs: test_fails, test_succeeds, test_waits_for_release." in result.stderr
+    )
+
+
+@pytest.mark.parametrize("args", [(), ("--all", "test_succeeds")])
+def test_one_job_or_all_must_be_asked_for(args):
+    result = runcron(*args)
+    assert result.returncode == 1
+    assert "Name one job, or use --all" in result.stderr
+
+
+def test_a_successful_run_exits_zero_and_logs_its_duration():
+    result = runcron("test_succeeds", env={"LOG_FORMAT": "json"})
+    assert result.returncode == 0, result.stderr
+    started, finished = json_logs(result.stdout)
+    assert started["message"] == "Cron job test_succeeds started."
+    assert finished["message"].startswith("Cron job test_succeeds succeeded in ")
+    assert finished["level"] == "INFO"
+    assert finished["logger"] == "api.cron"
+    assert finished["job"] == "test_succeeds"
+    assert finished["outcome"] == "succeeded"
+    assert isinstance(finished["duration_ms"], int)
+
+
+def test_a_failing_run_exits_non_zero_with_the_traceback_in_the_log():
+    result = runcron("test_fails", env={"LOG_FORMAT": "json"})
+    assert result.returncode == 1
+    failed = json_logs(result.stdout)[-1]
+    assert failed["level"] == "ERROR"
+    assert failed["outcome"] == "failed"
+    assert "RuntimeError: the job broke" in failed["exc_info"]
+    assert "CommandError: Cron job failed: test_fails (see the log above)." in result.stderr
+
+
+def test_all_runs_every_job_and_fails_if_one_did(tmp_path):
+    (tmp_path / "release").touch()
+    result = runcron("--all", env={"CRON_TEST_DIR": str(tmp_path)})
+    assert result.returncode == 1
+    assert "Cron job test_succeeds succeeded" in result.stdout
+    assert runs(tmp_path) == 1
+    assert "Cron job failed: test_fails" in result.stderr
+
+
+def test_a_second_process_is_kept_out_while_the_first_runs(tmp_path, redis_url):
+    env = {"CRON_TEST_DIR": str(tmp_path), "REDIS_URL": redis_url}
+    first = subprocess.Popen(
+        [sys.executable, "-c", runcron_code("test_waits_for_release")],
+        cwd=ROOT,
+        env=environment(env, ()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_runs(tmp_path, 1)
+        second = runcron("test_waits_for_release", env=env)
+        (tmp_path / "release").touch()
+        first_output, _ = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert second.returncode == 0, second.stderr
+    assert "Cron job test_waits_for_release skipped: another run holds its lock." in second.stdout
+    assert first.returncode == 0, first_output
+    assert "Cron job test_waits_for_release succeeded" in first_output
+    assert runs(tmp_path) == 1
