@@ -289,6 +289,9 @@ if JWT_ALGORITHM != "HS256" and not JWT_VERIFYING_KEY:
 JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60)
 JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600)
 JWT_ISSUER = env.str("JWT_ISSUER", default="django-backend-template")
+# Devices unseen (no get-token or refresh) this many days are revoked by the cron job
+# deactivate_stale_devices; their apps register again.
+DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90)
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mobile-app")
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html

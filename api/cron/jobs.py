@@ -8,4 +8,26 @@ Keep the work in a service function and call it from here, so the CMS or a test 
 Schedule each job where it runs (deploy/k8s/base/cronjobs.yaml, docker-compose.yml's cron).
 """
 
-from api.cron.registry import cron_job  # noqa: F401  (for the jobs defined here)
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+
+from api.apis.auth.services import devices_deactivate_stale, refresh_chains_end_expired
+from api.cron.registry import cron_job
+
+
+@cron_job("deactivate_stale_devices")
+def deactivate_stale_devices() -> str:
+    """Revoke devices unseen for DEVICE_STALE_DAYS: a lost phone's secret stops working."""
+    revoked = devices_deactivate_stale(unseen_for=timedelta(days=settings.DEVICE_STALE_DAYS))
+    return f"{revoked} device(s) unseen for {settings.DEVICE_STALE_DAYS} days revoked"
+
+
+@cron_job("purge_auth_state")
+def purge_auth_state() -> str:
+    """Drop authentication state that expired: refresh chains past their lifetime, and the
+    expired sessions of the admin and CMS. (Nonces and cached state expire in Redis.)"""
+    chains = refresh_chains_end_expired()
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    return f"{chains} expired refresh chain(s) ended; expired sessions cleared"

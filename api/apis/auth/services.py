@@ -7,7 +7,9 @@ inside its transaction, so other processes see it on their next request.
 
 import dataclasses
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -107,6 +109,38 @@ def user_deactivate(*, user: User) -> None:
         device.token_chain = ""
         device.refresh_jti = ""
         device.save(update_fields=["token_chain", "refresh_jti"])
+
+
+def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) -> int:
+    """Revoke the active devices not seen (no get-token, refresh or registration) for
+    `unseen_for`; returns how many. Their apps must register again."""
+    cutoff = timezone.now() - unseen_for
+    stale = Device.objects.filter(is_active=True, last_seen_at__lt=cutoff)
+    revoked = 0
+    while batch := list(stale.order_by("pk")[:batch_size]):
+        for device in batch:
+            device_revoke(device=device)
+        revoked += len(batch)
+    return revoked
+
+
+def refresh_chains_end_expired(*, batch_size: int = 500) -> int:
+    """Clear the refresh chains whose newest refresh token has expired; returns how many.
+
+    The tokens are dead already (their `exp` passed); this keeps no stale session in the
+    database. A chain's newest token was issued when the device was last seen.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.JWT_REFRESH_TTL)
+    expired = Device.objects.exclude(token_chain="").filter(last_seen_at__lt=cutoff)
+    ended = 0
+    while batch := list(expired.order_by("pk")[:batch_size]):
+        with transaction.atomic():
+            for device in batch:
+                device.token_chain = ""
+                device.refresh_jti = ""
+                device.save(update_fields=["token_chain", "refresh_jti"])
+        ended += len(batch)
+    return ended
 
 
 @transaction.atomic
