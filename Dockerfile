@@ -42,7 +42,7 @@ COPY . .
 # environment, and sign nothing.
 RUN DEBUG=false \
     SECRET_KEY=collectstatic-only-throwaway-value-0000000000 \
-    JWT_SIGNING_KEY=collectstatic-only-throwaway-value-0000000000 \
+    JWT_SIGNING_KEY=collectstatic-only-throwaway-jwt-value-00000000 \
     APP_HMAC_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
     DEVICE_SECRET_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
     python manage.py collectstatic --noinput --verbosity 0 \

@@ -174,7 +174,8 @@ USE_TZ = True
 # --- Static files: collected at build time, served by WhiteNoise -----------------------------
 # https://whitenoise.readthedocs.io/en/stable/django.html
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (the image runs it at build time).
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # collectstatic writes content-hashed, gzipped copies and a manifest, so WhiteNoise can let

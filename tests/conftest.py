@@ -110,7 +110,18 @@ def live_database(tmp_path_factory, django_db_setup, django_db_blocker) -> Itera
 
 
 @pytest.fixture(scope="session")
-def live_server_factory(live_database, tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
+def live_static_root(tmp_path_factory) -> str:
+    """Static files collected for live servers, as the image's build step collects them."""
+    root = tmp_path_factory.mktemp("static")
+    collected = run_manage("collectstatic", "--noinput", env={"STATIC_ROOT": str(root)})
+    assert collected.returncode == 0, collected.stderr
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def live_server_factory(
+    live_database, live_static_root, tmp_path_factory
+) -> Iterator[Callable[..., LiveServer]]:
     """Start (once per distinct environment) a multi-worker gunicorn on the real Redis."""
     redis = redis_server_url()
     if not reachable(redis):
@@ -122,7 +133,11 @@ def live_server_factory(live_database, tmp_path_factory) -> Iterator[Callable[..
         if key not in servers:
             log = tmp_path_factory.mktemp("gunicorn") / "server.log"
             servers[key] = start_server(
-                database_url=live_database, redis_url=redis, log=log, workers=workers, env=env
+                database_url=live_database,
+                redis_url=redis,
+                log=log,
+                workers=workers,
+                env={"STATIC_ROOT": live_static_root, **env},
             )
         return servers[key]
 

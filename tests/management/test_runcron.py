@@ -11,6 +11,7 @@ from tests.cron.jobs import runs, wait_for_runs
 from tests.processes import DJANGO_SETUP, ROOT, environment, run_manage, run_python
 
 TEST_JOBS = ["test_fails", "test_succeeds", "test_waits_for_release"]
+APP_JOBS = ["deactivate_stale_devices", "purge_auth_state"]
 
 
 def runcron_code(*args: str) -> str:
@@ -34,21 +35,21 @@ def json_logs(output: str) -> list[dict[str, Any]]:
 def test_list_names_every_job():
     result = runcron("--list")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == TEST_JOBS
+    assert result.stdout.split() == sorted(APP_JOBS + TEST_JOBS)
 
 
 def test_the_app_alone_lists_its_own_jobs_only():
     result = run_manage("runcron", "--list")
     assert result.returncode == 0, result.stderr
-    assert not set(result.stdout.split()) & set(TEST_JOBS)
+    assert result.stdout.split() == APP_JOBS
 
 
 def test_an_unknown_job_exits_non_zero_naming_the_known_ones():
     result = runcron("no_such_job")
     assert result.returncode == 1
     assert (
-        "CommandError: Unknown cron job 'no_such_job'. "
-        "Known jobs: test_fails, test_succeeds, test_waits_for_release." in result.stderr
+        "CommandError: Unknown cron job 'no_such_job'. Known jobs: deactivate_stale_devices, "
+        "purge_auth_state, test_fails, test_succeeds, test_waits_for_release." in result.stderr
     )
 
 
@@ -82,13 +83,16 @@ def test_a_failing_run_exits_non_zero_with_the_traceback_in_the_log():
     assert "CommandError: Cron job failed: test_fails (see the log above)." in result.stderr
 
 
-def test_all_runs_every_job_and_fails_if_one_did(tmp_path):
+def test_all_runs_every_job_and_fails_if_one_did(tmp_path, live_database):
     (tmp_path / "release").touch()
-    result = runcron("--all", env={"CRON_TEST_DIR": str(tmp_path)})
+    # The app's jobs need a migrated database: the one the live servers use.
+    env = {"CRON_TEST_DIR": str(tmp_path), "DATABASE_URL": live_database}
+    result = runcron("--all", env=env)
     assert result.returncode == 1
-    assert "Cron job test_succeeds succeeded" in result.stdout
+    for job in ("deactivate_stale_devices", "purge_auth_state", "test_succeeds"):
+        assert f"Cron job {job} succeeded" in result.stdout
     assert runs(tmp_path) == 1
-    assert "Cron job failed: test_fails" in result.stderr
+    assert "Cron job failed: test_fails (see the log above)." in result.stderr
 
 
 def test_a_second_process_is_kept_out_while_the_first_runs(tmp_path, redis_url):
