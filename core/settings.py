@@ -5,6 +5,7 @@ The embedded defaults need nothing installed: SQLite and the local-memory cache.
 its variables; `.env.example` and the README's configuration table list them all.
 """
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,6 +119,8 @@ MIDDLEWARE = [
     # Probes are answered here, before host validation and the HTTPS redirect (SPEC §5).
     "api.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the CMS stylesheet) straight from the WSGI process, after the HTTPS redirect.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -163,8 +166,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- Static files: served by WhiteNoise ---------------------------------------------------------
+# https://whitenoise.readthedocs.io/en/stable/django.html
+# Production serves what `manage.py collectstatic` gathered into STATIC_ROOT. With
+# WHITENOISE_USE_FINDERS (on in DEBUG and in the tests) the files come straight from each app's
+# static/ folder, so nothing needs collecting first.
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
+if WHITENOISE_USE_FINDERS:
+    # STATIC_ROOT only exists after collectstatic; the finders serve the files until then.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 
 # --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
