@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -118,14 +118,13 @@ def devices_by_platform() -> list[PlatformCount]:
 
 
 def registrations_per_day(*, days: int = 30, today: date | None = None) -> list[DayCount]:
-    """Device registrations per UTC day, oldest first, `days` days up to today, gaps as zero.
-
-    A registration creates a device (and its guest user), so this counts devices by creation day.
+    """Device registrations per day (in TIME_ZONE), oldest first, `days` days up to today, gaps
+    as zero. A registration creates a device (and its guest user): devices by creation day.
     """
-    today = today or timezone.now().date()
+    today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     # A range on the column itself (not on its date) lets the database use its index.
-    since = datetime.combine(first, time.min, tzinfo=UTC)
+    since = timezone.make_aware(datetime.combine(first, time.min))
     counted = dict(
         Device.objects.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at"))
