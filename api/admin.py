@@ -1,13 +1,28 @@
-"""Django admin for accounts and devices: list columns, search and filters that staff need."""
+"""Django admin for accounts and devices: list columns, search and filters that staff need.
 
-from collections.abc import Mapping
-from typing import Any
+Deactivating a user and revoking a device are admin actions that go through the same services as
+the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
+flips them without ending the sessions that depend on them.
+"""
 
-from django.contrib import admin
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from api.cms.services import (
+    ActionRefused,
+    staff_device_revoke,
+    staff_user_activate,
+    staff_user_deactivate,
+)
 from api.models import Device, User, UserProfile
+
+Target = TypeVar("Target", User, Device)
 
 # Avatar URLs typed without a scheme are https, not http.
 URL_FIELD_OVERRIDES: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
@@ -31,6 +46,25 @@ class DeviceInline(admin.TabularInline[Device, User]):
     readonly_fields = fields
 
 
+def _run_action(
+    request: HttpRequest,
+    objects: QuerySet[Target],
+    action: Callable[[User, Target], bool],
+    *,
+    done: str,
+) -> None:
+    """Run a staff action on each selected object; say how many changed and which were refused."""
+    actor = request.user
+    assert isinstance(actor, User)
+    changed = 0
+    for target in objects:
+        try:
+            changed += action(actor, target)
+        except ActionRefused as refusal:
+            messages.error(request, f"{target}: {refusal}")
+    messages.success(request, f"{changed} {done}.")
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin[User]):
     inlines = (UserProfileInline, DeviceInline)
@@ -38,6 +72,27 @@ class UserAdmin(DjangoUserAdmin[User]):
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "devices__platform")
     search_fields = ("username", "email", "first_name", "last_name", "profile__display_name")
     ordering = ("-date_joined",)
+    # Changed only through the actions, which also end the user's sessions.
+    readonly_fields = ("is_active",)
+    actions = ("deactivate_users", "activate_users")
+
+    @admin.action(description="Deactivate selected users", permissions=["change"])
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        _run_action(
+            request,
+            queryset,
+            lambda actor, user: staff_user_deactivate(actor=actor, user=user),
+            done="user(s) deactivated",
+        )
+
+    @admin.action(description="Reactivate selected users", permissions=["change"])
+    def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        _run_action(
+            request,
+            queryset,
+            lambda actor, user: staff_user_activate(actor=actor, user=user),
+            done="user(s) reactivated",
+        )
 
 
 @admin.register(UserProfile)
@@ -66,7 +121,18 @@ class DeviceAdmin(admin.ModelAdmin[Device]):
     list_select_related = ("user",)
     list_filter = ("platform", "is_active", "created_at", "last_seen_at")
     search_fields = ("=id", "user__username", "user__email", "device_model", "app_version")
-    readonly_fields = ("id", "created_at", "last_seen_at", "last_ip", "secret_kid")
+    # is_active: a revoked device stays revoked; revoking goes through the action.
+    readonly_fields = ("id", "is_active", "created_at", "last_seen_at", "last_ip", "secret_kid")
     raw_id_fields = ("user",)
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
+    actions = ("revoke_devices",)
+
+    @admin.action(description="Revoke selected devices", permissions=["change"])
+    def revoke_devices(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:
+        _run_action(
+            request,
+            queryset,
+            lambda actor, device: staff_device_revoke(actor=actor, device=device),
+            done="device(s) revoked",
+        )

@@ -1,4 +1,5 @@
-"""Every route of the app: the admin at ADMIN_URL and each API feature under /api/v1/."""
+"""Every route of the app: the admin at ADMIN_URL, the staff CMS at /cms/ and each API feature
+under /api/v1/."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -20,6 +21,7 @@ api_v1 = [
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("cms/", include("api.cms.urls")),
 ]
 
 if settings.API_DOCS_PATH:

@@ -1,10 +1,14 @@
-"""Field validators shared by the API's serializers."""
+"""Field validators shared by the API's serializers and the CMS's forms.
+
+They raise Django's `ValidationError`, which both understand: DRF turns it into a field error
+with the same code, a Django form shows it next to the field.
+"""
 
 import re
 import zoneinfo
 from functools import cache
 
-from rest_framework.exceptions import ValidationError
+from django.core.exceptions import ValidationError
 
 # BCP 47-ish: a language, then optional script/region/variant subtags ("en", "en-US", "zh-Hant-TW").
 LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")

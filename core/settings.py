@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A strict Content-Security-Policy on the staff CMS pages (/cms/).
+    "api.cms.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"

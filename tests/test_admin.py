@@ -1,8 +1,10 @@
-"""The Django admin: every model listed with working search and filters."""
+"""The Django admin: every model listed with working search and filters, and the staff actions."""
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 
+from api.models import User
 from tests.factories import DeviceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +65,61 @@ def test_admin_is_refused_to_non_staff():
     response = client.get("/admin/api/user/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def run_action(client: Client, path: str, action: str, objects):
+    return client.post(
+        path,
+        {"action": action, "_selected_action": [str(obj.pk) for obj in objects]},
+        follow=True,
+    )
+
+
+def test_the_deactivate_action_goes_through_the_service_and_the_admin_log(staff_client):
+    device = DeviceFactory(token_chain="c" * 32, refresh_jti="r" * 32)
+    other = UserFactory()
+    response = run_action(staff_client, "/admin/api/user/", "deactivate_users", [device.user])
+    assert response.status_code == 200
+    assert "1 user(s) deactivated." in response.content.decode()
+    device.refresh_from_db()
+    assert not device.user.is_active
+    # user_deactivate ends the sessions, which flipping the flag alone would not.
+    assert device.token_chain == ""
+    other.refresh_from_db()
+    assert other.is_active
+    [entry] = LogEntry.objects.filter(object_id=str(device.user.pk))
+    assert entry.change_message == "Deactivated the account."
+
+
+def test_the_activate_action_reactivates(staff_client):
+    user = UserFactory(is_active=False)
+    run_action(staff_client, "/admin/api/user/", "activate_users", [user])
+    user.refresh_from_db()
+    assert user.is_active
+    assert LogEntry.objects.get(object_id=str(user.pk)).change_message == "Reactivated the account."
+
+
+def test_the_deactivate_action_refuses_the_acting_account(staff_client):
+    me = User.objects.get(is_superuser=True)
+    response = run_action(staff_client, "/admin/api/user/", "deactivate_users", [me])
+    assert "You cannot deactivate your own account." in response.content.decode()
+    me.refresh_from_db()
+    assert me.is_active
+
+
+def test_the_revoke_action_revokes_devices_through_the_service(staff_client):
+    revoked, kept = DeviceFactory(token_chain="c" * 32), DeviceFactory()
+    response = run_action(staff_client, "/admin/api/device/", "revoke_devices", [revoked])
+    assert "1 device(s) revoked." in response.content.decode()
+    revoked.refresh_from_db()
+    kept.refresh_from_db()
+    assert (revoked.is_active, revoked.token_chain, kept.is_active) == (False, "", True)
+    assert LogEntry.objects.get(object_id=str(revoked.pk)).change_message == "Revoked the device."
+
+
+def test_the_active_flags_are_read_only_in_the_change_forms(staff_client):
+    device = DeviceFactory()
+    page = staff_client.get(f"/admin/api/user/{device.user.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page
+    page = staff_client.get(f"/admin/api/device/{device.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page

@@ -1,0 +1,35 @@
+"""CMS POSTs count against the `admin` rate-limit scope (SPEC §4): a staff session that runs
+amok, or a password guesser at the login form, is slowed down; reading pages is not."""
+
+import pytest
+from django.test import Client
+
+from api.models import User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_actions_are_limited_by_the_admin_scope(staff_client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (2, 3600)}
+    target = UserFactory()
+    path = f"/cms/users/{target.pk}/deactivate/"
+    assert staff_client.post(path).status_code == 302
+    assert staff_client.post(f"/cms/users/{target.pk}/activate/").status_code == 302
+    refused = staff_client.post(path)
+    assert refused.status_code == 429
+    assert refused["Content-Type"].startswith("text/html")
+    assert int(refused["Retry-After"]) >= 1
+    assert User.objects.get(pk=target.pk).is_active
+    # Pages still load: GETs are not staff operations.
+    assert staff_client.get(f"/cms/users/{target.pk}/").status_code == 200
+
+
+def test_sign_in_attempts_are_limited_by_the_admin_scope(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (3, 3600)}
+    client = Client()
+    for _ in range(3):
+        attempt = client.post("/cms/login/", {"username": "ops", "password": "guess"})
+        assert attempt.status_code == 200
+    assert client.post("/cms/login/", {"username": "ops", "password": "guess"}).status_code == 429
+    assert client.get("/cms/login/").status_code == 200
