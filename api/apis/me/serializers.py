@@ -3,6 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from api.models import Device, User, UserProfile
+from api.serializers import DeviceSettingsInputSerializer
 from api.validators import validate_locale, validate_timezone
 
 
@@ -55,16 +56,8 @@ class MeProfileInputSerializer(serializers.Serializer[dict[str, Any]]):
     bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class MeDeviceInputSerializer(serializers.Serializer[dict[str, Any]]):
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
-    locale = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
-    )
-    timezone = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
-    )
+class MeDeviceInputSerializer(DeviceSettingsInputSerializer):
+    """The calling device's settings; platform and model are fixed at registration."""
 
 
 class MeUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):

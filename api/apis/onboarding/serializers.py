@@ -3,23 +3,14 @@ from typing import Any
 from rest_framework import serializers
 
 from api.models import Device
-from api.validators import validate_locale, validate_timezone
+from api.serializers import DeviceSettingsInputSerializer
 
 
-class DeviceRegisterInputSerializer(serializers.Serializer[dict[str, Any]]):
+class DeviceRegisterInputSerializer(DeviceSettingsInputSerializer):
     """Registration body. A device id sent by the client is ignored: the server chooses it."""
 
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
     device_model = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
-    locale = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
-    )
-    timezone = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
-    )
 
 
 class DeviceRegisterOutputSerializer(serializers.Serializer[Any]):

@@ -1,0 +1,21 @@
+"""Serializers shared by several API features."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.validators import validate_locale, validate_timezone
+
+
+class DeviceSettingsInputSerializer(serializers.Serializer[dict[str, Any]]):
+    """What an app reports about its install: sent at registration, updated through /me/."""
+
+    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    locale = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+    )
+    timezone = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
+    )
