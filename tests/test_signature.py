@@ -9,6 +9,8 @@ import pytest
 from deviceauth import signing as client_signing
 
 from api import signature as server_signing
+from api.models import Device
+from tests.factories import DeviceFactory
 
 VECTORS = json.loads(
     (Path(__file__).parent.parent / "clients" / "signature-vectors.json").read_text()
@@ -93,8 +95,6 @@ def test_device_cases_are_signed_with_the_derived_secret():
 )
 def test_vector_requests_verify_through_the_http_stack(client, settings, case, status, code):
     """The exact bytes of each vector pass every check (the clock window widened to reach them)."""
-    from api.models import Device
-    from tests.factories import DeviceFactory
 
     settings.SIGNATURE_MAX_SKEW = 10**9
     DeviceFactory(id=DERIVATIONS[0]["device_id"], secret_kid=DERIVATIONS[0]["kid"])

@@ -4,8 +4,10 @@ import time
 import uuid
 
 import pytest
+from deviceauth.signing import sign_request
 
-from api.models import Device
+from api.apis.auth.services import device_revoke, user_deactivate
+from api.models import Device, User
 from tests.asserts import assert_problem
 from tests.factories import DeviceFactory
 from tests.services import closed_port
@@ -141,21 +143,11 @@ def test_malformed_headers_are_signature_invalid(client, device, header, value):
 
 
 def test_uppercase_hex_of_the_right_signature_is_refused(client, device):
-    from deviceauth.signing import sign_request
-
     headers = sign_request(
         key_id=device.id, secret=device.secret, method="POST", target=GET_TOKEN, body=b"{}"
     )
-    response = device_signed(
-        client,
-        device,
-        GET_TOKEN,
-        {},
-        timestamp=int(headers["X-Timestamp"]),
-        nonce=headers["X-Nonce"],
-        signature=headers["X-Signature"].upper(),
-    )
-    assert_problem(response, 401, "signature_invalid")
+    headers["X-Signature"] = headers["X-Signature"].upper()
+    assert_problem(send_with_headers(client, headers, b"{}"), 401, "signature_invalid")
 
 
 @pytest.mark.parametrize("header", ["X-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature"])
@@ -167,44 +159,29 @@ def test_each_missing_header_is_signature_missing(client, device, header):
     assert_nothing_issued(device.id)
 
 
-def test_one_altered_body_byte_is_signature_invalid(client, device):
-    from deviceauth.signing import sign_request
+def send_with_headers(client, headers: dict[str, str], body: bytes):
+    """POST get-token with `body` and signature headers computed for something else."""
+    meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
+    return client.generic("POST", GET_TOKEN, body, content_type="application/json", **meta)
 
+
+@pytest.mark.parametrize(
+    ("method", "target", "signed_body", "sent_body"),
+    [
+        ("POST", GET_TOKEN, b'{"app_version":"1.0"}', b'{"app_version":"1.1"}'),
+        ("POST", REFRESH, b"{}", b"{}"),
+        ("PUT", GET_TOKEN, b"{}", b"{}"),
+    ],
+    ids=["one-body-byte-altered", "another-path", "another-method"],
+)
+def test_a_signature_over_other_bytes_than_those_sent_is_refused(
+    client, device, method, target, signed_body, sent_body
+):
     headers = sign_request(
-        key_id=device.id,
-        secret=device.secret,
-        method="POST",
-        target=GET_TOKEN,
-        body=b'{"app_version":"1.0"}',
+        key_id=device.id, secret=device.secret, method=method, target=target, body=signed_body
     )
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
-    response = client.generic(
-        "POST", GET_TOKEN, b'{"app_version":"1.1"}', content_type="application/json", **meta
-    )
-    assert_problem(response, 401, "signature_invalid")
+    assert_problem(send_with_headers(client, headers, sent_body), 401, "signature_invalid")
     assert_nothing_issued(device.id)
-
-
-def test_a_signature_for_another_path_is_refused(client, device):
-    from deviceauth.signing import sign_request
-
-    headers = sign_request(
-        key_id=device.id, secret=device.secret, method="POST", target=REFRESH, body=b"{}"
-    )
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
-    response = client.generic("POST", GET_TOKEN, b"{}", content_type="application/json", **meta)
-    assert_problem(response, 401, "signature_invalid")
-
-
-def test_a_signature_for_another_method_is_refused(client, device):
-    from deviceauth.signing import sign_request
-
-    headers = sign_request(
-        key_id=device.id, secret=device.secret, method="PUT", target=GET_TOKEN, body=b"{}"
-    )
-    meta = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
-    response = client.generic("POST", GET_TOKEN, b"{}", content_type="application/json", **meta)
-    assert_problem(response, 401, "signature_invalid")
 
 
 def test_method_override_headers_are_ignored(client, device):
@@ -234,7 +211,6 @@ def test_an_unknown_device_is_device_unknown(client, key_id):
 
 
 def test_a_deactivated_device_is_device_revoked(client, device):
-    from api.apis.auth.services import device_revoke
 
     device_revoke(device=Device.objects.get(pk=device.id))
     response = device_signed(client, device, GET_TOKEN, {})
@@ -243,8 +219,6 @@ def test_a_deactivated_device_is_device_revoked(client, device):
 
 
 def test_a_deactivated_user_is_user_inactive(client, device):
-    from api.apis.auth.services import user_deactivate
-    from api.models import User
 
     user_deactivate(user=User.objects.get(pk=device.user_id))
     response = device_signed(client, device, GET_TOKEN, {})
@@ -282,7 +256,6 @@ def test_checks_run_in_order_timestamp_before_device(client):
 
 
 def test_checks_run_in_order_device_before_signature(client, device):
-    from api.apis.auth.services import device_revoke
 
     device_revoke(device=Device.objects.get(pk=device.id))
     response = device_signed(client, device, GET_TOKEN, {}, signature="0" * 64)

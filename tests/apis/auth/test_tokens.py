@@ -9,8 +9,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.cache import caches
 
+from api.models import Device
 from tests.asserts import assert_problem
+from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.signing import ME, REFRESH, bearer, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db
@@ -167,10 +170,8 @@ def test_a_refresh_token_of_device_a_signed_by_device_b_is_token_invalid(client,
 
 
 def test_a_token_for_a_deleted_device_is_revoked(client, device, tokens):
-    from api.models import Device
 
     Device.objects.filter(pk=device.id).delete()
-    from django.core.cache import caches
 
     caches["security"].clear()
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
@@ -178,7 +179,6 @@ def test_a_token_for_a_deleted_device_is_revoked(client, device, tokens):
 
 def test_rs256_with_a_key_pair(tmp_path):
     """JWT_ALGORITHM=RS256 signs with the private key and verifies with the public key."""
-    from tests.processes import DJANGO_SETUP, run_python
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
@@ -210,7 +210,6 @@ def test_rs256_with_a_key_pair(tmp_path):
 
 
 def test_rs256_without_a_public_key_refuses_to_start():
-    from tests.processes import run_manage
 
     result = run_manage("check", env={"JWT_ALGORITHM": "RS256"})
     assert result.returncode != 0
