@@ -1,7 +1,8 @@
 """What authentication needs to know of a device and its user, shared by every process.
 
 Each authenticated request reads two entries in one round trip (MGET) from the security cache,
-so checking revocation costs no SQL query. The database stays the source of truth:
+so checking revocation costs no SQL query; for a bearer request that MGET rides along with the
+rate limiter's round trip. The database stays the source of truth:
 
 - every change is written to the cache as it is saved (model signals, and `publish_device` for
   the UPDATEs that bypass them), inside the saving transaction: if the cache is down the write
@@ -14,7 +15,7 @@ so checking revocation costs no SQL query. The database stays the source of trut
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import caches
 from django.db.models.signals import post_save
@@ -66,15 +67,38 @@ def _user_entry(user: User) -> dict[str, Any]:
     return {"active": user.is_active, "staff": user.is_staff, "superuser": user.is_superuser}
 
 
-def load(device_id: uuid.UUID, user_id: int | None = None) -> tuple[DeviceState, UserState] | None:
+def state_keys(device_id: uuid.UUID, user_id: int) -> list[str]:
+    """The Redis keys of a device's and its user's entries, for reading them in a round trip
+    made for something else (the rate limiter's, see api.throttling.middleware)."""
+    cache = caches["security"]
+    return [cache.make_key(_device_key(str(device_id))), cache.make_key(_user_key(user_id))]
+
+
+def load(
+    device_id: uuid.UUID,
+    user_id: int | None = None,
+    *,
+    prefetched: list[bytes | None] | None = None,
+) -> tuple[DeviceState, UserState] | None:
     """The state of a device and its user, or None when there is no such device.
 
-    With `user_id` known (a bearer token names it) both entries come in one round trip; without
-    it (a signed request names only the device) the user's entry takes a second one.
+    With `user_id` known (a bearer token names it) both entries come in one round trip, or in
+    none when `prefetched` holds the raw values of `state_keys(device_id, user_id)`; without it
+    (a signed request names only the device) the user's entry takes a second one.
     """
     device_key = _device_key(str(device_id))
     cache = caches["security"]
     try:
+        if prefetched is not None and user_id is not None:
+            device_raw, user_raw = prefetched
+            if device_raw is not None and user_raw is not None:
+                # Raw values come only from Redis, so the cache is django-redis's: its client
+                # decodes them as its own reads would.
+                client = cast(Any, cache).client
+                device_entry = client.decode(device_raw)
+                if device_entry["user_id"] == user_id:
+                    user_entry = client.decode(user_raw)
+                    return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
         keys = [device_key] if user_id is None else [device_key, _user_key(user_id)]
         cached = cache.get_many(keys)
         device_entry = cached.get(device_key)

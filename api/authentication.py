@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from api import auth_state
 from api.auth_state import DeviceState, UserState
 from api.exceptions import (
+    AuthError,
     DeviceRevoked,
     DeviceUnknown,
     SignatureInvalid,
@@ -146,18 +148,62 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
         return _api_user(device, user), SignedDevice(device)
 
 
+# Attributes of the Django request: the bearer token's claims once verified, and the raw auth
+# state entries the rate limiter read for them in its round trip.
+_CLAIMS = "_bearer_claims"
+_PREFETCHED = "_bearer_auth_state"
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without the header; "" when malformed."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else ""
+
+
+def bearer_claims(request: HttpRequest) -> TokenClaims | None:
+    """The verified claims of the request's bearer token, decoded once per request; None without
+    a valid one (BearerAuthentication then says what is wrong with it)."""
+    if hasattr(request, _CLAIMS):
+        return getattr(request, _CLAIMS)  # type: ignore[no-any-return]
+    raw = _bearer_token(request)
+    claims = None
+    if raw:
+        try:
+            claims = decode_access(raw)
+        except AuthError:
+            claims = None
+    setattr(request, _CLAIMS, claims)
+    return claims
+
+
+def bearer_state_keys(request: HttpRequest) -> list[str]:
+    """The Redis keys of the auth state a bearer request will need (none without a valid
+    token), so the rate limiter can read them in its own round trip."""
+    claims = bearer_claims(request)
+    return [] if claims is None else auth_state.state_keys(claims.device_id, claims.user_id)
+
+
+def keep_prefetched_state(request: HttpRequest, values: list[bytes | None]) -> None:
+    """Hand the raw values of `bearer_state_keys(request)` to BearerAuthentication."""
+    setattr(request, _PREFETCHED, values)
+
+
 class BearerAuthentication(BaseAuthentication):
     """`Authorization: Bearer <access token>`; revocation is checked on every request."""
 
     def authenticate(self, request: Request) -> tuple[ApiUser, BearerToken] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        raw = _bearer_token(request._request)
+        if raw is None:
             return None
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
+        if not raw:
             raise TokenInvalid("Authorization must be 'Bearer <access token>'.")
-        claims = decode_access(raw.strip())
-        state = auth_state.load(claims.device_id, claims.user_id)
+        # Decoding again when the claims are not remembered raises the precise error.
+        claims = bearer_claims(request._request) or decode_access(raw)
+        prefetched = getattr(request._request, _PREFETCHED, None)
+        state = auth_state.load(claims.device_id, claims.user_id, prefetched=prefetched)
         if state is None:
             raise TokenRevoked()
         device, user = state

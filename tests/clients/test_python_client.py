@@ -39,9 +39,9 @@ def new_client(server, **kwargs) -> RecordingClient:
 
 def test_a_registered_client_gets_its_first_token_by_itself(server):
     client = new_client(server)
-    client.register(platform="ios", app_version="1.4.0")
+    credentials = client.register(platform="ios", app_version="1.4.0")
     me = client.request("GET", ME).json()
-    assert me["device"]["id"] == client.credentials.device_id
+    assert me["device"]["id"] == credentials.device_id
     assert me["device"]["app_version"] == "1.4.0"
     assert client.targets() == [REGISTER, GET_TOKEN, ME]
 
@@ -49,9 +49,9 @@ def test_a_registered_client_gets_its_first_token_by_itself(server):
 def test_concurrent_requests_near_expiry_share_one_refresh(server):
     client = new_client(server)
     client.register(platform="android")
-    client.get_token()
+    tokens = client.get_token()
     # 30 s left, inside the 60 s margin: the next requests must refresh first.
-    client.tokens = replace(client.tokens, expires_at=time.time() + 30)
+    client.tokens = replace(tokens, expires_at=time.time() + 30)
     client.sent.clear()
     barrier = threading.Barrier(8)
     results: list[int] = []
@@ -68,16 +68,17 @@ def test_concurrent_requests_near_expiry_share_one_refresh(server):
     assert results == [200] * 8
     # One refresh: a second one would have presented a spent token (token_reused).
     assert client.targets().count(REFRESH) == 1
+    assert client.tokens is not None
     assert client.tokens.expires_at > time.time() + 600
 
 
 def test_an_expired_access_token_is_refreshed_and_the_request_sent_again(expiring_server):
     client = new_client(expiring_server)
     client.register(platform="ios")
-    client.get_token()
+    tokens = client.get_token()
     time.sleep(2.1)  # the 1 s token has expired on the server's clock
     # A device whose clock runs behind still believes it valid, so only the server can say.
-    client.tokens = replace(client.tokens, expires_at=time.time() + 600)
+    client.tokens = replace(tokens, expires_at=time.time() + 600)
     client.sent.clear()
     assert client.request("GET", ME).status == 200
     assert client.sent == [(ME, "token_expired"), (REFRESH, 200), (ME, 200)]
@@ -116,9 +117,11 @@ def test_a_revoked_device_registers_again_and_hands_over_its_new_credentials(ser
         (GET_TOKEN, 200),
         (ME, 200),
     ]
-    assert stored == [old, client.credentials]
-    assert client.credentials.device_id != old.device_id
-    assert me["device"]["id"] == client.credentials.device_id
+    new = client.credentials
+    assert new is not None
+    assert stored == [old, new]
+    assert new.device_id != old.device_id
+    assert me["device"]["id"] == new.device_id
     assert me["device"]["device_model"] == "Pixel 9"
 
 
