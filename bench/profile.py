@@ -62,8 +62,11 @@ def summarize(collapsed: str, top: int = 45) -> str:
     for line in collapsed.splitlines():
         stack, _, count = line.rpartition(" ")
         frames = stack.split(";")
-        if not any(REQUEST_FRAME in frame for frame in frames):
+        start = next((i for i, frame in enumerate(frames) if REQUEST_FRAME in frame), None)
+        if start is None:
             continue
+        # The server's own frames above the request are the same in every sample.
+        frames = frames[start:]
         samples = int(count)
         total += samples
         own[_function(frames[-1])] += samples

@@ -181,19 +181,20 @@ class Bench:
                         + (f"  first: {measurement.first_error}" if measurement.failures else "")
                     )
         if self.options.profile:
-            self.profile(variant, plan, app)
+            self.profile(variant, plan, by_name)
 
-    def profile(self, variant: Variant, plan: list[Scenario], app: Server) -> None:
-        """py-spy on one project worker during one more run of each profiled scenario."""
+    def profile(self, variant: Variant, plan: list[Scenario], by_name: dict[str, Server]) -> None:
+        """py-spy on one worker of each server during one more run of each profiled scenario."""
         for scenario in plan:
             if scenario.name not in self.options.profile:
                 continue
-            target = next(target for target in scenario.targets if target.server == APP)
-            output = self.work / f"profile-{variant.name}-{scenario.name}.txt"
-            with profile_worker(app.worker_pids()[0], self.options.duration, output):
-                self.drive(variant, scenario, target, app, self.options.duration)
-            print(f"\n-- profile of {scenario.name} [{variant.name}] ({output})")
-            print(output.read_text())
+            for target in scenario.targets:
+                server = by_name[target.server]
+                output = self.work / f"profile-{variant.name}-{scenario.name}-{target.server}.txt"
+                with profile_worker(server.worker_pids()[0], self.options.duration, output):
+                    self.drive(variant, scenario, target, server, self.options.duration)
+                print(f"\n-- profile of {scenario.name} on {target.server} [{variant.name}]")
+                print(output.read_text())
 
 
 def parse_options() -> argparse.Namespace:
