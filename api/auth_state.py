@@ -1,8 +1,8 @@
 """What authentication needs to know of a device and its user, shared by every process.
 
 Each authenticated request reads two entries in one round trip (MGET) from the security cache,
-so checking revocation costs no SQL query; for a bearer request that MGET rides along with the
-rate limiter's round trip. The database stays the source of truth:
+so checking revocation costs no SQL query; the entries a request will need ride along with the
+rate limiter's round trip where they can (`state_keys`). The database stays the source of truth:
 
 - every change is written to the cache as it is saved (model signals, and `publish_device` for
   the UPDATEs that bypass them), inside the saving transaction: if the cache is down the write
@@ -14,6 +14,7 @@ rate limiter's round trip. The database stays the source of truth:
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -67,50 +68,60 @@ def _user_entry(user: User) -> dict[str, Any]:
     return {"active": user.is_active, "staff": user.is_staff, "superuser": user.is_superuser}
 
 
-def state_keys(device_id: uuid.UUID, user_id: int) -> list[str]:
-    """The Redis keys of a device's and its user's entries, for reading them in a round trip
-    made for something else (the rate limiter's, see api.throttling.middleware)."""
+def state_keys(device_id: uuid.UUID, user_id: int | None = None) -> list[str]:
+    """The Redis keys of a device's entry (and of its user's, when known), so that they can be
+    read in a round trip made for something else: the rate limiter's (api.throttling)."""
     cache = caches["security"]
-    return [cache.make_key(_device_key(str(device_id))), cache.make_key(_user_key(user_id))]
+    keys = [_device_key(str(device_id))] + ([] if user_id is None else [_user_key(user_id)])
+    return [cache.make_key(key) for key in keys]
 
 
 def load(
     device_id: uuid.UUID,
     user_id: int | None = None,
     *,
-    prefetched: list[bytes | None] | None = None,
+    prefetched: Mapping[str, bytes | None] | None = None,
 ) -> tuple[DeviceState, UserState] | None:
     """The state of a device and its user, or None when there is no such device.
 
-    With `user_id` known (a bearer token names it) both entries come in one round trip, or in
-    none when `prefetched` holds the raw values of `state_keys(device_id, user_id)`; without it
-    (a signed request names only the device) the user's entry takes a second one.
+    `prefetched` holds raw values read ahead (by `state_keys`): those entries cost no round
+    trip here. Of the others, the device's and (when `user_id` is known, as a bearer token
+    names it) the user's are read in one round trip; the user's otherwise takes a second one.
     """
     device_key = _device_key(str(device_id))
+    wanted = [device_key] if user_id is None else [device_key, _user_key(user_id)]
     cache = caches["security"]
     try:
-        if prefetched is not None and user_id is not None:
-            device_raw, user_raw = prefetched
-            if device_raw is not None and user_raw is not None:
-                # Raw values come only from Redis, so the cache is django-redis's: its client
-                # decodes them as its own reads would.
-                client = cast(Any, cache).client
-                device_entry = client.decode(device_raw)
-                if device_entry["user_id"] == user_id:
-                    user_entry = client.decode(user_raw)
-                    return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
-        keys = [device_key] if user_id is None else [device_key, _user_key(user_id)]
-        cached = cache.get_many(keys)
-        device_entry = cached.get(device_key)
+        entries = _read_ahead(prefetched, wanted)
+        if missing := [key for key in wanted if key not in entries]:
+            entries.update(dict.fromkeys(missing) | cache.get_many(missing))
+        device_entry = entries[device_key]
         if device_entry is not None:
             user_key = _user_key(device_entry["user_id"])
-            user_entry = cached[user_key] if user_key in cached else cache.get(user_key)
+            user_entry = entries[user_key] if user_key in entries else cache.get(user_key)
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
         logger.warning("auth state cache unavailable, reading the database: %r", exc)
         return _load_from_database(device_id, cache_available=False)
     return _load_from_database(device_id, cache_available=True)
+
+
+def _read_ahead(prefetched: Mapping[str, bytes | None] | None, keys: list[str]) -> dict[str, Any]:
+    """The entries of `keys` found among the prefetched raw values (None: not cached)."""
+    if not prefetched:
+        return {}
+    cache = caches["security"]
+    # Raw values come only from Redis, so the cache is django-redis's: its client decodes them
+    # as its own reads would.
+    client = cast(Any, cache).client
+    entries = {}
+    for key in keys:
+        redis_key = cache.make_key(key)
+        if redis_key in prefetched:
+            raw = prefetched[redis_key]
+            entries[key] = None if raw is None else client.decode(raw)
+    return entries
 
 
 def _load_from_database(

@@ -28,7 +28,7 @@ from api.exceptions import (
     TokenRevoked,
     UserInactive,
 )
-from api.signature import derive_device_secret, verify_signed_request
+from api.signature import HEADERS, derive_device_secret, verify_signed_request
 from api.tokens import TokenClaims, decode_access
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
                 device_id = uuid.UUID(key_id)
             except ValueError:
                 raise DeviceUnknown() from None
-            state = auth_state.load(device_id)
+            state = auth_state.load(device_id, prefetched=_prefetched_state(request))
             if state is None:
                 raise DeviceUnknown()
             device, user = state
@@ -149,7 +149,7 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
 
 
 # Attributes of the Django request: the bearer token's claims once verified, and the raw auth
-# state entries the rate limiter read for them in its round trip.
+# state entries the rate limiter read for authentication in its round trip.
 _CLAIMS = "_bearer_claims"
 _PREFETCHED = "_bearer_auth_state"
 
@@ -179,16 +179,29 @@ def bearer_claims(request: HttpRequest) -> TokenClaims | None:
     return claims
 
 
-def bearer_state_keys(request: HttpRequest) -> list[str]:
-    """The Redis keys of the auth state a bearer request will need (none without a valid
-    token), so the rate limiter can read them in its own round trip."""
+def auth_state_keys(request: HttpRequest) -> list[str]:
+    """The Redis keys of the auth state this request's authentication will read, so that the
+    rate limiter can read them in its own round trip: a valid bearer token's device and user,
+    a device-signed request's device (the user's entry is named only by the device's)."""
     claims = bearer_claims(request)
-    return [] if claims is None else auth_state.state_keys(claims.device_id, claims.user_id)
+    if claims is not None:
+        return auth_state.state_keys(claims.device_id, claims.user_id)
+    key_id = request.META.get(HEADERS["key_id"], "")
+    try:
+        return auth_state.state_keys(uuid.UUID(key_id))
+    except ValueError:
+        return []  # no key id, or an app key's (registration)
 
 
-def keep_prefetched_state(request: HttpRequest, values: list[bytes | None]) -> None:
-    """Hand the raw values of `bearer_state_keys(request)` to BearerAuthentication."""
-    setattr(request, _PREFETCHED, values)
+def keep_prefetched_state(
+    request: HttpRequest, keys: list[str], values: list[bytes | None]
+) -> None:
+    """Hand the raw values of `auth_state_keys(request)` to the authentication classes."""
+    setattr(request, _PREFETCHED, dict(zip(keys, values, strict=True)))
+
+
+def _prefetched_state(request: Request) -> dict[str, bytes | None] | None:
+    return getattr(request._request, _PREFETCHED, None)
 
 
 class BearerAuthentication(BaseAuthentication):
@@ -202,8 +215,9 @@ class BearerAuthentication(BaseAuthentication):
             raise TokenInvalid("Authorization must be 'Bearer <access token>'.")
         # Decoding again when the claims are not remembered raises the precise error.
         claims = bearer_claims(request._request) or decode_access(raw)
-        prefetched = getattr(request._request, _PREFETCHED, None)
-        state = auth_state.load(claims.device_id, claims.user_id, prefetched=prefetched)
+        state = auth_state.load(
+            claims.device_id, claims.user_id, prefetched=_prefetched_state(request)
+        )
         if state is None:
             raise TokenRevoked()
         device, user = state

@@ -88,3 +88,19 @@ def test_a_bad_token_costs_the_limiter_alone(client, redis_round_trips):
     assert response.status_code == 401
     assert response.json()["code"] == "token_invalid"
     assert redis_round_trips == [["EVALSHA"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_signed_request_reads_its_device_in_the_limiters_round_trip(
+    client, redis_round_trips
+):
+    device = register(client)
+    get_token(client, device)  # a warm connection and script
+    redis_round_trips.clear()
+    assert device_signed(client, device, GET_TOKEN, {}).status_code == 200
+    assert redis_round_trips == [
+        ["EVALSHA", "MGET"],  # limits, and the device's state
+        ["GET"],  # its user's state, which only the device's names
+        ["SET"],  # the nonce, claimed (NX) once the signature checked out
+        ["SET"],  # the device's new session, published for every process
+    ]

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
-from api.authentication import bearer_state_keys, keep_prefetched_state
+from api.authentication import auth_state_keys, keep_prefetched_state
 from api.exceptions import problem_response, wants_problem
 from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
@@ -166,17 +166,18 @@ class RateLimitMiddleware:
     def _decide(self, request: HttpRequest, scopes: Sequence[str]) -> Decision | None:
         """The store's decision, or None: limiting is off, or its store is unreachable.
 
-        On Redis, a bearer request's auth state (api.auth_state) is read in the same round trip,
-        so that limiting and the revocation check cost one round trip together, not two.
+        On Redis, the auth state that authentication will check (api.auth_state) is read in
+        the same round trip: for a bearer request, limiting and the revocation check cost one
+        round trip together, not two.
         """
         if not settings.RATE_LIMIT_ENABLED:
             return None
         limits = limits_for(scopes)
         store = current_store()
         try:
-            if isinstance(store, RedisRateLimitStore) and (keys := bearer_state_keys(request)):
+            if isinstance(store, RedisRateLimitStore) and (keys := auth_state_keys(request)):
                 decision, values = store.decide_and_read(rate_limit_key(request), limits, keys)
-                keep_prefetched_state(request, values)
+                keep_prefetched_state(request, keys, values)
                 return decision
             return store.decide(rate_limit_key(request), limits)
         except RedisError as error:
