@@ -34,6 +34,8 @@ USERS = 100
 # empties its pool is run again with a pool twice as big.
 POOL_MARGIN = 1.6
 POOL_FLOOR = 200
+# Requests per second a warm-up's once-pool is sized for; one that runs dry only ends early.
+WARM_UP_GUESS = 600
 CEILING_SCENARIO = "ceiling"
 
 
@@ -132,7 +134,7 @@ class Bench:
     ) -> wrk.Measurement:
         """One wrk run; a once-pool is sized from the warm-up rate, and grown if it ran dry."""
         rate = self.warm_rates.get((scenario.name, target.server))
-        size = math.ceil((rate or 2000) * seconds * POOL_MARGIN) + POOL_FLOOR
+        size = math.ceil((rate or WARM_UP_GUESS) * seconds * POOL_MARGIN) + POOL_FLOOR
         pool = self.work / f"{scenario.name}-{target.server}.pool"
         while True:
             workload.write_pool(pool, target.requests(size))
