@@ -151,7 +151,7 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
 # Attributes of the Django request: the bearer token's claims once verified, and the raw auth
 # state entries the rate limiter read for authentication in its round trip.
 _CLAIMS = "_bearer_claims"
-_PREFETCHED = "_bearer_auth_state"
+_PREFETCHED = "_prefetched_auth_state"
 
 
 def _bearer_token(request: HttpRequest) -> str | None:
