@@ -9,6 +9,7 @@ import subprocess
 
 from deviceauth import DeviceClient
 
+from tests.clients.conftest import EXPIRING_TTL
 from tests.processes import ROOT, run_manage
 from tests.signing import APP_KEY_ID, APP_SECRET
 
@@ -41,6 +42,7 @@ def test_the_js_client_passes_its_tests_on_live_servers(server, expiring_server)
         **os.environ,
         "DEVICEAUTH_SERVER_URL": server.url,
         "DEVICEAUTH_EXPIRING_SERVER_URL": expiring_server.url,
+        "DEVICEAUTH_EXPIRING_TTL": str(EXPIRING_TTL),
         "DEVICEAUTH_APP_KEY_ID": APP_KEY_ID,
         "DEVICEAUTH_APP_SECRET": APP_SECRET,
         "DEVICEAUTH_REVOKED_DEVICE": json.dumps(revoked_device(server)),

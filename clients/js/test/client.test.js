@@ -1,7 +1,7 @@
 // DeviceClient against a live server: the renewals an app relies on, each through the server's
 // real answers. tests/clients/test_js_client.py starts the servers and runs this file with:
 //   DEVICEAUTH_SERVER_URL           a server with the default token lifetimes
-//   DEVICEAUTH_EXPIRING_SERVER_URL  one whose access tokens expire after a second
+//   DEVICEAUTH_EXPIRING_SERVER_URL  one whose access tokens expire after DEVICEAUTH_EXPIRING_TTL s
 //   DEVICEAUTH_APP_KEY_ID, DEVICEAUTH_APP_SECRET  an app key of both
 //   DEVICEAUTH_REVOKED_DEVICE       JSON credentials of a device revoked on the first
 // Without them these tests are skipped (and that test fails on any skip).
@@ -166,7 +166,8 @@ describe("DeviceClient with short-lived tokens", { skip: !env.DEVICEAUTH_EXPIRIN
     const client = newClient(env.DEVICEAUTH_EXPIRING_SERVER_URL);
     await client.register({ platform: "ios" });
     await client.getToken();
-    await sleep(2100); // the 1 s token has expired on the server's clock
+    // The token has expired on the server's clock.
+    await sleep((Number(env.DEVICEAUTH_EXPIRING_TTL) + 1.1) * 1000);
     // A device whose clock runs behind still believes it valid, so only the server can say.
     client.tokens = { ...client.tokens, expiresAt: Date.now() + 600_000 };
     client.sent = [];
