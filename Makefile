@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 CHECK_ENV := ENV_FILE= DEBUG=true
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-deploy format migrate clean
+.PHONY: help run test lint lint-deploy format migrate clean bench
 
 help:
 	@echo "make run     start the development server on 127.0.0.1:$(PORT) (SQLite, memory cache)"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint    ruff, mypy, import contracts, migrations check"
 	@echo "make lint-deploy  Dockerfile, shell scripts, workflow, compose, Kubernetes (needs npm)"
 	@echo "make format  format the code with ruff"
+	@echo "make bench   benchmark against stock DRF + simplejwt (bench/README.md; ~15 min)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -34,6 +35,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 # The deployment-file checkers (.ci/lint-deploy); big, so only for those who run them.
 $(VENV)/.ci: $(VENV)/.runtime requirements-ci.txt
 	$(BIN)/pip install -qq -r requirements-ci.txt
+	@touch $@
+
+# The benchmark's extras: the MySQL driver the image uses, and the profiler.
+$(VENV)/.bench: $(VENV)/.runtime requirements-mysql.txt bench/requirements.txt
+	$(BIN)/pip install -qq -r bench/requirements.txt
 	@touch $@
 
 .env:
@@ -55,6 +61,13 @@ lint: $(VENV)/.dev
 
 lint-deploy: $(VENV)/.ci
 	.ci/lint-deploy
+
+# BENCH_DATABASE_URL (its <name>_app and <name>_peer are recreated) and BENCH_REDIS_URL (emptied)
+# choose the services; BENCH_ARGS passes options to bench/run.py (--help lists them).
+bench: $(VENV)/.bench
+	@command -v wrk >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
+	PYTHONPATH=clients/python $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

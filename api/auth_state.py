@@ -1,7 +1,8 @@
 """What authentication needs to know of a device and its user, shared by every process.
 
 Each authenticated request reads two entries in one round trip (MGET) from the security cache,
-so checking revocation costs no SQL query. The database stays the source of truth:
+so checking revocation costs no SQL query; the entries a request will need ride along with the
+rate limiter's round trip where they can (`state_keys`). The database stays the source of truth:
 
 - every change is written to the cache as it is saved (model signals, and `publish_device` for
   the UPDATEs that bypass them), inside the saving transaction: if the cache is down the write
@@ -13,8 +14,9 @@ so checking revocation costs no SQL query. The database stays the source of trut
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import caches
 from django.db.models.signals import post_save
@@ -66,27 +68,60 @@ def _user_entry(user: User) -> dict[str, Any]:
     return {"active": user.is_active, "staff": user.is_staff, "superuser": user.is_superuser}
 
 
-def load(device_id: uuid.UUID, user_id: int | None = None) -> tuple[DeviceState, UserState] | None:
+def state_keys(device_id: uuid.UUID, user_id: int | None = None) -> list[str]:
+    """The Redis keys of a device's entry (and of its user's, when known), so that they can be
+    read in a round trip made for something else: the rate limiter's (api.throttling)."""
+    cache = caches["security"]
+    keys = [_device_key(str(device_id))] + ([] if user_id is None else [_user_key(user_id)])
+    return [cache.make_key(key) for key in keys]
+
+
+def load(
+    device_id: uuid.UUID,
+    user_id: int | None = None,
+    *,
+    prefetched: Mapping[str, bytes | None] | None = None,
+) -> tuple[DeviceState, UserState] | None:
     """The state of a device and its user, or None when there is no such device.
 
-    With `user_id` known (a bearer token names it) both entries come in one round trip; without
-    it (a signed request names only the device) the user's entry takes a second one.
+    `prefetched` holds raw values read ahead (by `state_keys`): those entries cost no round
+    trip here. Of the others, the device's and (when `user_id` is known, as a bearer token
+    names it) the user's are read in one round trip; the user's otherwise takes a second one.
     """
     device_key = _device_key(str(device_id))
+    wanted = [device_key] if user_id is None else [device_key, _user_key(user_id)]
     cache = caches["security"]
     try:
-        keys = [device_key] if user_id is None else [device_key, _user_key(user_id)]
-        cached = cache.get_many(keys)
-        device_entry = cached.get(device_key)
+        entries = _read_ahead(prefetched, wanted)
+        if missing := [key for key in wanted if key not in entries]:
+            entries.update(dict.fromkeys(missing) | cache.get_many(missing))
+        device_entry = entries[device_key]
         if device_entry is not None:
             user_key = _user_key(device_entry["user_id"])
-            user_entry = cached[user_key] if user_key in cached else cache.get(user_key)
+            user_entry = entries[user_key] if user_key in entries else cache.get(user_key)
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
         logger.warning("auth state cache unavailable, reading the database: %r", exc)
         return _load_from_database(device_id, cache_available=False)
     return _load_from_database(device_id, cache_available=True)
+
+
+def _read_ahead(prefetched: Mapping[str, bytes | None] | None, keys: list[str]) -> dict[str, Any]:
+    """The entries of `keys` found among the prefetched raw values (None: not cached)."""
+    if not prefetched:
+        return {}
+    cache = caches["security"]
+    # Raw values come only from Redis, so the cache is django-redis's: its client decodes them
+    # as its own reads would.
+    client = cast(Any, cache).client
+    entries = {}
+    for key in keys:
+        redis_key = cache.make_key(key)
+        if redis_key in prefetched:
+            raw = prefetched[redis_key]
+            entries[key] = None if raw is None else client.decode(raw)
+    return entries
 
 
 def _load_from_database(

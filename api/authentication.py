@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from api import auth_state
 from api.auth_state import DeviceState, UserState
 from api.exceptions import (
+    AuthError,
     DeviceRevoked,
     DeviceUnknown,
     SignatureInvalid,
@@ -26,7 +28,7 @@ from api.exceptions import (
     TokenRevoked,
     UserInactive,
 )
-from api.signature import derive_device_secret, verify_signed_request
+from api.signature import HEADERS, derive_device_secret, verify_signed_request
 from api.tokens import TokenClaims, decode_access
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
                 device_id = uuid.UUID(key_id)
             except ValueError:
                 raise DeviceUnknown() from None
-            state = auth_state.load(device_id)
+            state = auth_state.load(device_id, prefetched=_prefetched_state(request))
             if state is None:
                 raise DeviceUnknown()
             device, user = state
@@ -146,18 +148,76 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
         return _api_user(device, user), SignedDevice(device)
 
 
+# Attributes of the Django request: the bearer token's claims once verified, and the raw auth
+# state entries the rate limiter read for authentication in its round trip.
+_CLAIMS = "_bearer_claims"
+_PREFETCHED = "_prefetched_auth_state"
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without the header; "" when malformed."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else ""
+
+
+def bearer_claims(request: HttpRequest) -> TokenClaims | None:
+    """The verified claims of the request's bearer token, decoded once per request; None without
+    a valid one (BearerAuthentication then says what is wrong with it)."""
+    if hasattr(request, _CLAIMS):
+        return getattr(request, _CLAIMS)  # type: ignore[no-any-return]
+    raw = _bearer_token(request)
+    claims = None
+    if raw:
+        try:
+            claims = decode_access(raw)
+        except AuthError:
+            claims = None
+    setattr(request, _CLAIMS, claims)
+    return claims
+
+
+def auth_state_keys(request: HttpRequest) -> list[str]:
+    """The Redis keys of the auth state this request's authentication will read, so that the
+    rate limiter can read them in its own round trip: a valid bearer token's device and user,
+    a device-signed request's device (the user's entry is named only by the device's)."""
+    claims = bearer_claims(request)
+    if claims is not None:
+        return auth_state.state_keys(claims.device_id, claims.user_id)
+    key_id = request.META.get(HEADERS["key_id"], "")
+    try:
+        return auth_state.state_keys(uuid.UUID(key_id))
+    except ValueError:
+        return []  # no key id, or an app key's (registration)
+
+
+def keep_prefetched_state(
+    request: HttpRequest, keys: list[str], values: list[bytes | None]
+) -> None:
+    """Hand the raw values of `auth_state_keys(request)` to the authentication classes."""
+    setattr(request, _PREFETCHED, dict(zip(keys, values, strict=True)))
+
+
+def _prefetched_state(request: Request) -> dict[str, bytes | None] | None:
+    return getattr(request._request, _PREFETCHED, None)
+
+
 class BearerAuthentication(BaseAuthentication):
     """`Authorization: Bearer <access token>`; revocation is checked on every request."""
 
     def authenticate(self, request: Request) -> tuple[ApiUser, BearerToken] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        raw = _bearer_token(request._request)
+        if raw is None:
             return None
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer" or not raw.strip():
+        if not raw:
             raise TokenInvalid("Authorization must be 'Bearer <access token>'.")
-        claims = decode_access(raw.strip())
-        state = auth_state.load(claims.device_id, claims.user_id)
+        # Decoding again when the claims are not remembered raises the precise error.
+        claims = bearer_claims(request._request) or decode_access(raw)
+        state = auth_state.load(
+            claims.device_id, claims.user_id, prefetched=_prefetched_state(request)
+        )
         if state is None:
             raise TokenRevoked()
         device, user = state

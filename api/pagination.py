@@ -8,6 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.serialization import serialize_many
+
 if TYPE_CHECKING:
     # Not at run time: DRF's generic views import this module through their settings.
     from rest_framework.views import APIView
@@ -29,4 +31,5 @@ def paginated_response(
     """`{"count", "next", "previous", "results"}` for one page of `queryset`."""
     paginator = StandardPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    # No page only when pagination is off, which StandardPagination never is.
+    return paginator.get_paginated_response(serialize_many(serializer_class, page or []))

@@ -160,3 +160,26 @@ def staff_session(client, db):
     from tests.signing import open_session
 
     return open_session(client, staff=True)
+
+
+@pytest.fixture
+def redis_round_trips(settings, redis_url, monkeypatch) -> list[list[str]]:
+    """Both caches on the real Redis; then every round trip this process makes to Redis, as the
+    names of the commands it sent (a pipeline is one round trip of several)."""
+    from redis.connection import AbstractConnection
+
+    from tests.services import command_names, redis_caches
+
+    settings.CACHES = redis_caches(redis_url)
+    caches["security"].clear()
+    round_trips: list[list[str]] = []
+    send = AbstractConnection.send_packed_command
+
+    def counting(connection, command, check_health=True):
+        chunks = [command] if isinstance(command, (bytes, str)) else command
+        packed = b"".join(c.encode() if isinstance(c, str) else bytes(c) for c in chunks)
+        round_trips.append(command_names(packed))
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return round_trips

@@ -55,3 +55,19 @@ LOCAL_MEMORY_CACHES: dict[str, dict[str, object]] = {
         "LOCATION": "security",
     },
 }
+
+
+def command_names(packed: bytes) -> list[str]:
+    """The command names in what redis-py wrote to a socket (RESP arrays of bulk strings)."""
+    names, position = [], 0
+    while position < len(packed):
+        header_end = packed.index(b"\r\n", position)
+        count = int(packed[position + 1 : header_end])  # "*<count>"
+        position = header_end + 2
+        for index in range(count):
+            length_end = packed.index(b"\r\n", position)
+            length = int(packed[position + 1 : length_end])  # "$<length>"
+            if index == 0:
+                names.append(packed[length_end + 2 : length_end + 2 + length].decode())
+            position = length_end + 2 + length + 2
+    return names

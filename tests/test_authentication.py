@@ -49,3 +49,58 @@ def test_me_costs_one_query(client, django_assert_num_queries):
     access = get_token(client, device)["access"]
     with django_assert_num_queries(1):
         assert bearer(client, access, "GET", ME).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bearer_request_limits_and_checks_revocation_in_one_redis_round_trip(
+    client, redis_round_trips
+):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    assert bearer(client, access, "GET", ME).status_code == 200  # a warm connection and script
+    redis_round_trips.clear()
+    assert bearer(client, access, "GET", ME).status_code == 200
+    # Every limiter scope (burst, sustained) and the device's and user's state, together.
+    assert redis_round_trips == [["EVALSHA", "MGET"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_is_seen_through_the_limiters_round_trip(client, redis_round_trips):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    assert bearer(client, access, "GET", ME).status_code == 200
+    assert bearer(client, access, "POST", "/api/v1/auth/logout/").status_code == 204
+    redis_round_trips.clear()
+    response = bearer(client, access, "GET", ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_revoked"
+    assert redis_round_trips == [["EVALSHA", "MGET"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_token_costs_the_limiter_alone(client, redis_round_trips):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")
+    assert bearer(client, access, "GET", ME).status_code == 200
+    redis_round_trips.clear()
+    response = bearer(client, forged, "GET", ME)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    assert redis_round_trips == [["EVALSHA"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_signed_request_reads_its_device_in_the_limiters_round_trip(
+    client, redis_round_trips
+):
+    device = register(client)
+    get_token(client, device)  # a warm connection and script
+    redis_round_trips.clear()
+    assert device_signed(client, device, GET_TOKEN, {}).status_code == 200
+    assert redis_round_trips == [
+        ["EVALSHA", "MGET"],  # limits, and the device's state
+        ["GET"],  # its user's state, which only the device's names
+        ["SET"],  # the nonce, claimed (NX) once the signature checked out
+        ["SET"],  # the device's new session, published for every process
+    ]

@@ -4,7 +4,9 @@ import secrets
 from collections.abc import Sequence
 
 from django_redis import get_redis_connection
+from redis import Redis
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from api.throttling.decision import Decision, Limit, ScopeState
 
@@ -73,19 +75,56 @@ class RedisRateLimitStore:
     def decide(self, client: str, limits: Sequence[Limit]) -> Decision:
         # The security cache's raw client: it raises on error (api.checks refuses otherwise).
         connection = get_redis_connection("security")
+        keys, args = self._arguments(client, limits)
+        reply = self._script_for(connection)(keys=keys, args=args, client=connection)
+        return _decision(limits, reply)
+
+    def decide_and_read(
+        self, client: str, limits: Sequence[Limit], read_keys: Sequence[str]
+    ) -> tuple[Decision, list[bytes | None]]:
+        """`decide`, and the raw values of `read_keys` (full Redis keys), in one round trip.
+
+        A pipeline of EVALSHA and MGET. Not redis-py's Script in a pipeline: that asks SCRIPT
+        EXISTS first, a round trip of its own; a NOSCRIPT reply loads the script here instead.
+        """
+        connection = get_redis_connection("security")
+        script = self._script_for(connection)
+        keys, args = self._arguments(client, limits)
+        for attempt in range(2):
+            pipeline = connection.pipeline(transaction=False)
+            pipeline.evalsha(script.sha, len(keys), *keys, *args)
+            pipeline.mget(read_keys)
+            reply, values = pipeline.execute(raise_on_error=False)
+            if isinstance(reply, NoScriptError) and attempt == 0:
+                connection.script_load(self._source)
+                continue
+            for result in (reply, values):
+                if isinstance(result, Exception):
+                    raise result
+            return _decision(limits, reply), values
+        raise NoScriptError("the rate-limit script could not be loaded")
+
+    def _script_for(self, connection: Redis) -> Script:
         if self._script is None:
             self._script = connection.register_script(self._source)
+        return self._script
+
+    @staticmethod
+    def _arguments(client: str, limits: Sequence[Limit]) -> tuple[list[str], list[str | int]]:
         # 64 random bits: unique among the admissions of a window, even within one microsecond.
         args: list[str | int] = [secrets.token_hex(8)]
         for limit in limits:
             args += [limit.quota, limit.window * MICROSECONDS]
-        keys = [window_key(client, limit.scope) for limit in limits]
-        admitted, *per_scope = self._script(keys=keys, args=args, client=connection)
-        remaining, reset = per_scope[0::2], per_scope[1::2]
-        return Decision(
-            admitted=admitted == 1,
-            states=tuple(
-                ScopeState(limit, int(remaining[i]), int(reset[i]) / MICROSECONDS)
-                for i, limit in enumerate(limits)
-            ),
-        )
+        return [window_key(client, limit.scope) for limit in limits], args
+
+
+def _decision(limits: Sequence[Limit], reply: list[int]) -> Decision:
+    admitted, *per_scope = reply
+    remaining, reset = per_scope[0::2], per_scope[1::2]
+    return Decision(
+        admitted=admitted == 1,
+        states=tuple(
+            ScopeState(limit, int(remaining[i]), int(reset[i]) / MICROSECONDS)
+            for i, limit in enumerate(limits)
+        ),
+    )

@@ -131,3 +131,19 @@ def test_the_outage_log_reports_again_after_its_interval_with_the_requests_let_t
     assert len(messages) == 2
     assert "1 request(s) passed unlimited" in messages[0]
     assert "3 request(s) passed unlimited" in messages[1]
+
+
+def test_a_decision_with_a_read_loads_a_missing_script_and_sends_both_again(redis_round_trips):
+    store = RedisRateLimitStore(script=f"{SLIDING_WINDOW_SCRIPT}-- {uuid.uuid4().hex}\n")
+    caches["security"].set("piggyback", 42)
+    key = caches["security"].make_key("piggyback")
+    redis_round_trips.clear()
+    decision, values = store.decide_and_read("192.0.2.1", [Limit("burst", 5, 60)], [key, "none"])
+    assert decision.admitted
+    assert decision.states[0].remaining == 4
+    # django-redis stores integers as their digits.
+    assert values == [b"42", None]
+    assert redis_round_trips == [["EVALSHA", "MGET"], ["SCRIPT"], ["EVALSHA", "MGET"]]
+    redis_round_trips.clear()
+    assert store.decide_and_read("192.0.2.1", [Limit("burst", 5, 60)], [key])[0].admitted
+    assert redis_round_trips == [["EVALSHA", "MGET"]]

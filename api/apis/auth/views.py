@@ -11,6 +11,7 @@ from api.apis.auth.serializers import (
 )
 from api.apis.auth.services import device_logout, token_issue, token_refresh
 from api.authentication import DeviceSignatureAuthentication, IsDeviceSigned, request_device
+from api.serialization import serialize
 from api.utils import NO_STORE, client_ip
 
 
@@ -30,7 +31,7 @@ class TokenIssueView(_DeviceSignedView):
         pair = token_issue(
             device=request_device(request), ip=client_ip(request), **serializer.validated_data
         )
-        return Response(TokenPairOutputSerializer(pair.as_response()).data, headers=NO_STORE)
+        return Response(serialize(TokenPairOutputSerializer, pair.as_response()), headers=NO_STORE)
 
 
 class TokenRefreshView(_DeviceSignedView):
@@ -43,7 +44,7 @@ class TokenRefreshView(_DeviceSignedView):
         pair = token_refresh(
             device=request_device(request), refresh=serializer.validated_data["refresh"]
         )
-        return Response(TokenPairOutputSerializer(pair.as_response()).data, headers=NO_STORE)
+        return Response(serialize(TokenPairOutputSerializer, pair.as_response()), headers=NO_STORE)
 
 
 class LogoutView(APIView):

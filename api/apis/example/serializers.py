@@ -19,9 +19,12 @@ class CategoryInputSerializer(serializers.Serializer[dict[str, Any]]):
     def __init__(self, *args: Any, instance_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if instance_id is not None:
-            # An update may keep its own slug.
-            self.fields["slug"].validators = [
-                UniqueValidator(queryset=Category.objects.exclude(pk=instance_id))
+            # An update may keep its own slug: swap the uniqueness check only, keeping the
+            # slug's own format check (replacing the whole list dropped it).
+            slug = self.fields["slug"]
+            slug.validators = [
+                *(v for v in slug.validators if not isinstance(v, UniqueValidator)),
+                UniqueValidator(queryset=Category.objects.exclude(pk=instance_id)),
             ]
 
 

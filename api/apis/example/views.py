@@ -20,6 +20,7 @@ from api.apis.example.serializers import (
 )
 from api.authentication import request_user_id
 from api.pagination import StandardPagination, paginated_response
+from api.serialization import serialize
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -59,7 +60,9 @@ class CategoryListView(APIView):
     @extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer})
     def post(self, request: Request) -> Response:
         category = services.category_create(**_validated(CategoryInputSerializer, request.data))
-        return Response(CategoryOutputSerializer(category).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serialize(CategoryOutputSerializer, category), status=status.HTTP_201_CREATED
+        )
 
 
 class CategoryDetailView(APIView):
@@ -72,7 +75,7 @@ class CategoryDetailView(APIView):
     @extend_schema(responses=CategoryOutputSerializer)
     def get(self, request: Request, category_id: int) -> Response:
         category = selectors.category_get(category_id=category_id)
-        return Response(CategoryOutputSerializer(category).data)
+        return Response(serialize(CategoryOutputSerializer, category))
 
     @extend_schema(request=CategoryInputSerializer, responses=CategoryOutputSerializer)
     def put(self, request: Request, category_id: int) -> Response:
@@ -95,7 +98,7 @@ class CategoryDetailView(APIView):
             CategoryInputSerializer, request.data, partial=partial, instance_id=category.pk
         )
         category = services.category_update(category=category, data=data)
-        return Response(CategoryOutputSerializer(category).data)
+        return Response(serialize(CategoryOutputSerializer, category))
 
 
 class ItemListView(APIView):
@@ -118,7 +121,7 @@ class ItemListView(APIView):
     def post(self, request: Request) -> Response:
         data = _validated(ItemInputSerializer, request.data)
         item = services.item_create(owner_id=request_user_id(request), **data)
-        return Response(ItemOutputSerializer(item).data, status=status.HTTP_201_CREATED)
+        return Response(serialize(ItemOutputSerializer, item), status=status.HTTP_201_CREATED)
 
 
 class ItemSearchView(APIView):
@@ -146,7 +149,7 @@ class ItemDetailView(APIView):
     @extend_schema(responses=ItemOutputSerializer)
     def get(self, request: Request, item_id: int) -> Response:
         item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
-        return Response(ItemOutputSerializer(item).data)
+        return Response(serialize(ItemOutputSerializer, item))
 
     @extend_schema(request=ItemInputSerializer, responses=ItemOutputSerializer)
     def put(self, request: Request, item_id: int) -> Response:
@@ -166,4 +169,4 @@ class ItemDetailView(APIView):
         item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
         data = _validated(ItemInputSerializer, request.data, partial=partial)
         item = services.item_update(item=item, editor_id=request_user_id(request), data=data)
-        return Response(ItemOutputSerializer(item).data)
+        return Response(serialize(ItemOutputSerializer, item))

@@ -7,6 +7,7 @@ from api.apis.me.selectors import me_get
 from api.apis.me.serializers import MeOutputSerializer, MeUpdateInputSerializer
 from api.apis.me.services import me_update
 from api.authentication import request_device
+from api.serialization import serialize
 
 
 class MeView(APIView):
@@ -16,7 +17,7 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         device = request_device(request)
         me = me_get(user_id=device.user_id, device_id=device.device_id)
-        return Response(MeOutputSerializer(me).data)
+        return Response(serialize(MeOutputSerializer, me))
 
     @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
     def patch(self, request: Request) -> Response:
@@ -30,4 +31,4 @@ class MeView(APIView):
             device=serializer.validated_data.get("device", {}),
         )
         me = me_get(user_id=device.user_id, device_id=device.device_id)
-        return Response(MeOutputSerializer(me).data)
+        return Response(serialize(MeOutputSerializer, me))

@@ -10,6 +10,7 @@ from api.apis.onboarding.serializers import (
 )
 from api.apis.onboarding.services import device_register
 from api.authentication import AppSignatureAuthentication, IsAppSigned
+from api.serialization import serialize
 from api.utils import NO_STORE, client_ip
 
 
@@ -27,5 +28,5 @@ class DeviceRegisterView(APIView):
         serializer = DeviceRegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         registered = device_register(**serializer.validated_data, ip=client_ip(request))
-        body = DeviceRegisterOutputSerializer(registered).data
+        body = serialize(DeviceRegisterOutputSerializer, registered)
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)

@@ -1,13 +1,29 @@
-"""A minimal HTTP client for the API: registration, tokens, and bearer requests."""
+"""DeviceClient: registration, tokens and bearer requests, with the recoveries an app needs.
+
+Thread-safe: one client may serve every thread of an app. Token renewals are single-flight:
+callers that find the token about to expire (or refused) while another caller renews it wait
+for that renewal and use its result, so a refresh token is never presented twice (which the
+server answers with `token_reused`, revoking the session).
+"""
 
 import json
+import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from deviceauth.signing import sign_request
+from deviceauth.transport import ApiError, Response, check_base_url, exchange
+
+REGISTER = "/api/v1/device/register/"
+GET_TOKEN = "/api/v1/auth/get-token/"  # noqa: S105  (a path, not a secret)
+REFRESH = "/api/v1/auth/refresh-token/"
+LOGOUT = "/api/v1/auth/logout/"
+
+# Answers that a new token pair (get-token) cures, and those only a new device cures.
+SESSION_ENDED = frozenset({"token_expired", "token_invalid", "token_revoked", "token_reused"})
+DEVICE_GONE = frozenset({"device_unknown", "device_revoked"})
 
 
 @dataclass(frozen=True)
@@ -23,47 +39,23 @@ class DeviceCredentials:
 class Tokens:
     access: str
     refresh: str
+    # Local clock (time.time()) at which each token expires.
     expires_at: float
     refresh_expires_at: float
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass
-class ApiError(Exception):
-    """A non-2xx answer: an RFC 9457 problem with a stable `code`."""
-
-    response: Response
-    problem: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status(self) -> int:
-        return self.response.status
-
-    @property
-    def code(self) -> str | None:
-        return self.problem.get("code")
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.code}: {self.problem.get('detail')}"
 
 
 class DeviceClient:
     """Talks to the API as one device.
 
-    - `register()` signs with the app key and keeps the returned device credentials;
+    - `register()` signs with the app key and keeps the returned credentials (and hands them to
+      `on_credentials`, for the app to store);
     - `get_token()` / `refresh()` sign with the device secret;
-    - `request()` sends a bearer request.
-    On `timestamp_out_of_window` it corrects its clock from `server_time` and signs again; on
-    `nonce_reused` it signs again with a fresh nonce (once each).
+    - `request()` sends a bearer request: it gets a token if there is none, refreshes it
+      `refresh_margin` seconds before it expires, and on a 401 renews once and sends again
+      (token_expired: refresh; token_revoked / token_invalid / token_reused: get-token;
+      device_unknown / device_revoked: register again with `registration`, then get-token).
+    Signed requests correct the clock from `server_time` on `timestamp_out_of_window`, and sign
+    again with a fresh nonce on `nonce_reused` (once each).
     """
 
     def __init__(
@@ -73,123 +65,162 @@ class DeviceClient:
         app_key_id: str,
         app_secret: str,
         credentials: DeviceCredentials | None = None,
+        registration: Mapping[str, Any] | None = None,
+        on_credentials: Callable[[DeviceCredentials], None] | None = None,
+        refresh_margin: float = 60.0,
         timeout: float = 10,
     ) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise ValueError("base_url must be an http:// or https:// URL")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self.app_key_id = app_key_id
         self.app_secret = app_secret
         self.credentials = credentials
-        self.tokens: Tokens | None = None
+        # The body registration sends; kept so the client can register again by itself.
+        self.registration = dict(registration) if registration is not None else None
+        self.on_credentials = on_credentials
+        self.refresh_margin = refresh_margin
         self.timeout = timeout
+        self.tokens: Tokens | None = None
+        # Seconds to add to the local clock for X-Timestamp (learnt from `server_time`).
         self.clock_offset = 0
+        # Reentrant: a renewal may chain (refresh -> get-token -> register) under one hold.
+        self._renewal = threading.RLock()
 
     # -- the four steps ------------------------------------------------------------------------
 
     def register(self, **fields: Any) -> DeviceCredentials:
         """POST /api/v1/device/register/ signed with the app key. `platform` is required."""
-        body = self._signed(
-            "POST", "/api/v1/device/register/", fields, self.app_key_id, self.app_secret
-        )
-        self.credentials = DeviceCredentials(
-            body["device_id"], body["device_secret"], int(body["user_id"])
-        )
-        return self.credentials
+        with self._renewal:
+            body = self._signed(REGISTER, fields, self.app_key_id, self.app_secret)
+            self.registration = fields
+            self.credentials = DeviceCredentials(
+                body["device_id"], body["device_secret"], int(body["user_id"])
+            )
+            self.tokens = None
+            if self.on_credentials is not None:
+                self.on_credentials(self.credentials)
+            return self.credentials
 
     def get_token(self, **fields: Any) -> Tokens:
-        """POST /api/v1/auth/get-token/ signed with the device secret: a new token pair."""
-        credentials = self._require_credentials()
-        body = self._signed(
-            "POST",
-            "/api/v1/auth/get-token/",
-            fields,
-            credentials.device_id,
-            credentials.device_secret,
-        )
-        return self._keep_tokens(body)
+        """POST /api/v1/auth/get-token/ signed with the device secret: a new session.
+
+        A device that is unknown or revoked registers again (with `registration`) first.
+        """
+        with self._renewal:
+            try:
+                return self._get_token(fields)
+            except ApiError as error:
+                if error.code not in DEVICE_GONE or self.registration is None:
+                    raise
+            self.register(**self.registration)
+            return self._get_token(fields)
 
     def refresh(self) -> Tokens:
-        """POST /api/v1/auth/refresh-token/: rotate; the old refresh token is spent."""
-        credentials = self._require_credentials()
-        if self.tokens is None:
-            raise RuntimeError("no refresh token: call get_token() first")
-        body = self._signed(
-            "POST",
-            "/api/v1/auth/refresh-token/",
-            {"refresh": self.tokens.refresh},
-            credentials.device_id,
-            credentials.device_secret,
-        )
-        return self._keep_tokens(body)
+        """POST /api/v1/auth/refresh-token/: rotate; the old refresh token is spent.
+
+        A refresh token that no longer works (expired, revoked, reused) falls back to get-token.
+        """
+        with self._renewal:
+            if self.tokens is None:
+                raise RuntimeError("no refresh token: call get_token() first")
+            credentials = self._require_credentials()
+            try:
+                body = self._signed(
+                    REFRESH,
+                    {"refresh": self.tokens.refresh},
+                    credentials.device_id,
+                    credentials.device_secret,
+                )
+            except ApiError as error:
+                if error.code not in SESSION_ENDED | DEVICE_GONE:
+                    raise
+                return self.get_token()
+            return self._keep_tokens(body)
 
     def logout(self) -> None:
         """POST /api/v1/auth/logout/: every token of this device stops working."""
-        self.request("POST", "/api/v1/auth/logout/")
-        self.tokens = None
+        with self._renewal:
+            tokens, self.tokens = self.tokens, None
+        if tokens is not None:
+            self.send("POST", LOGOUT, b"", {"Authorization": f"Bearer {tokens.access}"})
 
     def request(self, method: str, path: str, json_body: Any = None) -> Response:
-        """A bearer request with the current access token."""
-        if self.tokens is None:
-            raise RuntimeError("no access token: call get_token() first")
-        headers = {"Authorization": f"Bearer {self.tokens.access}"}
-        body = b""
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers["Content-Type"] = "application/json"
-        return self.send(method, path, body, headers)
+        """A bearer request; see the class docstring for what it renews on its own."""
+        body = b"" if json_body is None else json.dumps(json_body).encode()
+        headers = {"Content-Type": "application/json"} if json_body is not None else {}
+        tokens = self._fresh_tokens()
+        try:
+            return self.send(method, path, body, {**headers, **_bearer(tokens)})
+        except ApiError as error:
+            if error.status != 401 or error.code not in SESSION_ENDED | DEVICE_GONE:
+                raise
+            renewed = self._renew_after(tokens, error.code)
+        return self.send(method, path, body, {**headers, **_bearer(renewed)})
+
+    # -- renewals ------------------------------------------------------------------------------
+
+    def _fresh_tokens(self) -> Tokens:
+        """Tokens good for at least `refresh_margin` more seconds; one renewal for all callers."""
+        tokens = self.tokens
+        if tokens is not None and tokens.expires_at - self.refresh_margin > time.time():
+            return tokens
+        with self._renewal:
+            # Whoever held the lock before us may have renewed already: then use theirs.
+            if self.tokens is not tokens and self.tokens is not None:
+                return self.tokens
+            return self.refresh() if tokens is not None else self.get_token()
+
+    def _renew_after(self, refused: Tokens, code: str | None) -> Tokens:
+        """New tokens after the server refused `refused` with `code`, unless already renewed."""
+        with self._renewal:
+            if self.tokens is not refused and self.tokens is not None:
+                return self.tokens
+            if code == "token_expired":
+                return self.refresh()
+            if code in DEVICE_GONE and self.registration is not None:
+                self.register(**self.registration)
+            return self.get_token()
 
     # -- plumbing ------------------------------------------------------------------------------
 
     def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Response:
         """One HTTP request; raises ApiError on a non-2xx answer."""
-        # base_url is checked to be http(s) in __init__, so no file:// or custom scheme gets here.
-        request = urllib.request.Request(  # noqa: S310
-            self.base_url + target, data=body or None, method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
-                return Response(answer.status, dict(answer.headers), answer.read())
-        except urllib.error.HTTPError as error:
-            response = Response(error.code, dict(error.headers), error.read())
-            try:
-                problem = response.json() or {}
-            except ValueError:
-                problem = {}
-            raise ApiError(response, problem) from None
+        return exchange(self.base_url + target, method, body, headers, timeout=self.timeout)
 
     def sign(
         self, method: str, target: str, body: bytes, key_id: str, secret: str
     ) -> dict[str, str]:
-        """Signature headers with this client's clock correction."""
-        timestamp = int(time.time()) + self.clock_offset
+        """Signature headers with this client's clock correction and a fresh nonce."""
         return sign_request(
             key_id=key_id,
             secret=secret,
             method=method,
             target=target,
             body=body,
-            timestamp=timestamp,
+            timestamp=int(time.time()) + self.clock_offset,
         )
 
-    def _signed(self, method: str, target: str, payload: Any, key_id: str, secret: str) -> Any:
+    def _get_token(self, fields: dict[str, Any]) -> Tokens:
+        credentials = self._require_credentials()
+        body = self._signed(GET_TOKEN, fields, credentials.device_id, credentials.device_secret)
+        return self._keep_tokens(body)
+
+    def _signed(self, target: str, payload: Any, key_id: str, secret: str) -> Any:
+        """POST a signed JSON body; retry once each after a clock correction or a used nonce."""
         body = json.dumps(payload).encode()
         retried: set[str] = set()
         while True:
             headers = {
                 "Content-Type": "application/json",
-                **self.sign(method, target, body, key_id, secret),
+                **self.sign("POST", target, body, key_id, secret),
             }
             try:
-                return self.send(method, target, body, headers).json()
+                return self.send("POST", target, body, headers).json()
             except ApiError as error:
-                if error.code in retried or error.code not in (
-                    "timestamp_out_of_window",
-                    "nonce_reused",
-                ):
+                code = error.code
+                if code in retried or code not in ("timestamp_out_of_window", "nonce_reused"):
                     raise
-                retried.add(str(error.code))
-                if error.code == "timestamp_out_of_window":
+                retried.add(code)
+                if code == "timestamp_out_of_window":
                     self.clock_offset = int(error.problem["server_time"]) - int(time.time())
 
     def _keep_tokens(self, body: dict[str, Any]) -> Tokens:
@@ -206,3 +237,7 @@ class DeviceClient:
         if self.credentials is None:
             raise RuntimeError("no device credentials: call register() first")
         return self.credentials
+
+
+def _bearer(tokens: Tokens) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens.access}"}

@@ -72,6 +72,23 @@ def test_put_requires_every_field(staff_session):
     assert [e["field"] for e in problem["errors"]] == ["slug"]
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_an_update_refuses_a_malformed_slug_and_may_keep_its_own(staff_session, method):
+    category = CategoryFactory(slug="kept")
+    CategoryFactory(slug="taken")
+    problem = assert_problem(
+        staff_session.call(method, detail(category.pk), {"name": "N", "slug": "bad slug*"}),
+        400,
+        "validation_error",
+    )
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [("slug", "invalid")]
+    taken = staff_session.call(method, detail(category.pk), {"name": "N", "slug": "taken"})
+    assert assert_problem(taken, 400, "validation_error")["errors"][0]["code"] == "unique"
+    kept = staff_session.call(method, detail(category.pk), {"name": "N", "slug": "kept"})
+    assert kept.status_code == 200
+    assert Category.objects.get(pk=category.pk).slug == "kept"
+
+
 def test_deleting_a_category_with_items_is_a_conflict(staff_session):
     item = ItemFactory()
     response = staff_session.call("DELETE", detail(item.category_id))

@@ -1,0 +1,21 @@
+"""Gunicorn settings of every server in the benchmark: the project, the peer and the ceiling.
+
+The same for all three, from the environment bench/servers.py sets. Unlike the production
+gunicorn.conf.py, workers are never recycled (a restart mid-run would show up as latency of
+whichever server it hit) and gunicorn writes no access log (the project logs its own line per
+request, which is part of what is measured).
+"""
+
+import os
+
+bind = os.environ["BENCH_BIND"]
+workers = int(os.environ["BENCH_WORKERS"])
+worker_class = os.environ["BENCH_WORKER_CLASS"]
+threads = int(os.environ["BENCH_THREADS"])
+timeout = 60
+max_requests = 0
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+control_socket_disable = True

@@ -1,0 +1,102 @@
+"""From the runs to the table and the summary lines: medians per (variant, scenario, server)."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from bench.wrk import Measurement
+
+APP, PEER, CEILING = "project", "peer", "ceiling"
+
+
+@dataclass(frozen=True)
+class Run:
+    variant: str
+    scenario: str
+    server: str
+    measurement: Measurement
+    worker_rss_mib: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """The median of the repeats of one scenario on one server."""
+
+    variant: str
+    scenario: str
+    server: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+    worker_rss_mib: float
+    runs: int
+    vs_ceiling: float | None = None
+    vs_peer: float | None = None
+
+
+def summarize(runs: Iterable[Run], ceiling_scenario: str) -> list[Row]:
+    """Medians of each (variant, scenario, server), with the project's ratios to the peer's
+    figure of the same scenario and to the ceiling's, both of the same variant."""
+    grouped: dict[tuple[str, str, str], list[Run]] = defaultdict(list)
+    for run in runs:
+        grouped[(run.variant, run.scenario, run.server)].append(run)
+    rows = {
+        key: Row(
+            variant=key[0],
+            scenario=key[1],
+            server=key[2],
+            rate=median(run.measurement.rate for run in group),
+            p50_ms=median(run.measurement.p50_ms for run in group),
+            p99_ms=median(run.measurement.p99_ms for run in group),
+            failures=sum(run.measurement.failures for run in group),
+            worker_rss_mib=median(run.worker_rss_mib for run in group),
+            runs=len(group),
+        )
+        for key, group in grouped.items()
+    }
+    result = []
+    for (variant, scenario, server), row in rows.items():
+        if server == APP:
+            ceiling = rows.get((variant, ceiling_scenario, CEILING))
+            peer = rows.get((variant, scenario, PEER))
+            row = Row(
+                **{
+                    **row.__dict__,
+                    "vs_ceiling": row.rate / ceiling.rate if ceiling else None,
+                    "vs_peer": row.rate / peer.rate if peer else None,
+                }
+            )
+        result.append(row)
+    return result
+
+
+def _ratio(value: float | None, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:.2f}{suffix}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    """A Markdown table, one line per variant, scenario and server."""
+    lines = [
+        "| variant | scenario | server | req/s (median) | p50 ms | p99 ms | non-2xx "
+        "| worker RSS MiB | vs ceiling | vs peer |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.variant} | {row.scenario} | {row.server} | {row.rate:.0f} "
+            f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.failures} "
+            f"| {row.worker_rss_mib:.1f} | {_ratio(row.vs_ceiling)} | {_ratio(row.vs_peer)} |"
+        )
+    return "\n".join(lines)
+
+
+def summary_lines(rows: Sequence[Row]) -> list[str]:
+    """`bench: <scenario> <req/s> req/s, <x.xx>x peer, <y.yy> of ceiling` per project row."""
+    return [
+        f"bench: {row.scenario}[{row.variant}] {row.rate:.0f} req/s, "
+        f"{_ratio(row.vs_peer, 'x')} peer, {_ratio(row.vs_ceiling)} of ceiling"
+        for row in rows
+        if row.server == APP
+    ]

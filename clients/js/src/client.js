@@ -1,0 +1,410 @@
+// @ts-check
+/**
+ * DeviceClient: registration, tokens and bearer requests, with the recoveries an app needs.
+ *
+ * Token renewals are single-flight: callers that find the token about to expire (or refused)
+ * while a renewal is in flight wait for it and use its result, so a refresh token is never
+ * presented twice (which the server answers with `token_reused`, revoking the session).
+ */
+
+import { signRequest } from "./signing.js";
+
+export const REGISTER = "/api/v1/device/register/";
+export const GET_TOKEN = "/api/v1/auth/get-token/";
+export const REFRESH = "/api/v1/auth/refresh-token/";
+export const LOGOUT = "/api/v1/auth/logout/";
+
+// Answers that a new token pair (get-token) cures, and those only a new device cures.
+const SESSION_ENDED = new Set(["token_expired", "token_invalid", "token_revoked", "token_reused"]);
+const DEVICE_GONE = new Set(["device_unknown", "device_revoked"]);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * What registration returns. Store the secret like a password (Keychain / Keystore).
+ * @typedef {object} DeviceCredentials
+ * @property {string} deviceId
+ * @property {string} deviceSecret
+ * @property {number} userId
+ */
+
+/**
+ * @typedef {object} Tokens
+ * @property {string} access
+ * @property {string} refresh
+ * @property {number} expiresAt  local clock (Date.now(), ms) at which the access token expires
+ * @property {number} refreshExpiresAt
+ */
+
+/**
+ * @typedef {object} ApiResponse
+ * @property {number} status
+ * @property {Headers} headers
+ * @property {Uint8Array} body
+ * @property {() => any} json
+ */
+
+/** A non-2xx answer: an RFC 9457 problem with a stable `code`. */
+export class ApiError extends Error {
+  /**
+   * @param {ApiResponse} response
+   * @param {Record<string, any>} problem
+   */
+  constructor(response, problem) {
+    super(`${response.status} ${problem.code}: ${problem.detail}`);
+    this.name = "ApiError";
+    this.response = response;
+    this.problem = problem;
+  }
+
+  get status() {
+    return this.response.status;
+  }
+
+  /** @returns {string | undefined} */
+  get code() {
+    return typeof this.problem.code === "string" ? this.problem.code : undefined;
+  }
+}
+
+/**
+ * @typedef {object} DeviceClientOptions
+ * @property {string} appKeyId
+ * @property {string} appSecret
+ * @property {DeviceCredentials | null} [credentials]  restored from secure storage
+ * @property {Record<string, any> | null} [registration]  the body to register again with
+ * @property {(credentials: DeviceCredentials) => void | Promise<void>} [onCredentials]
+ *   called with new credentials, for the app to store
+ * @property {number} [refreshMargin]  seconds before expiry a token is refreshed (60)
+ * @property {typeof fetch} [fetch]
+ * @property {import("./signing.js").WebCrypto} [crypto]
+ */
+
+/**
+ * Talks to the API as one device.
+ *
+ * - `register()` signs with the app key and keeps the returned credentials;
+ * - `getToken()` / `refresh()` sign with the device secret;
+ * - `request()` sends a bearer request: it gets a token if there is none, refreshes it
+ *   `refreshMargin` seconds before it expires, and on a 401 renews once and sends again
+ *   (token_expired: refresh; token_revoked / token_invalid / token_reused: get-token;
+ *   device_unknown / device_revoked: register again with `registration`, then get-token).
+ * Signed requests correct the clock from `server_time` on `timestamp_out_of_window`, and sign
+ * again with a fresh nonce on `nonce_reused` (once each).
+ */
+export class DeviceClient {
+  /**
+   * @param {string} baseUrl
+   * @param {DeviceClientOptions} options
+   */
+  constructor(baseUrl, options) {
+    if (!/^https?:\/\//.test(baseUrl)) throw new TypeError("baseUrl must be an http(s) URL");
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.appKeyId = options.appKeyId;
+    this.appSecret = options.appSecret;
+    /** @type {DeviceCredentials | null} */
+    this.credentials = options.credentials ?? null;
+    /** @type {Record<string, any> | null} */
+    this.registration = options.registration ?? null;
+    this.onCredentials = options.onCredentials;
+    this.refreshMargin = options.refreshMargin ?? 60;
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.crypto = options.crypto ?? globalThis.crypto;
+    /** @type {Tokens | null} */
+    this.tokens = null;
+    /** Seconds to add to the local clock for X-Timestamp (learnt from `server_time`). */
+    this.clockOffset = 0;
+    /** @type {Promise<void> | null} the renewal in flight; settles, never rejects */
+    this.renewal = null;
+  }
+
+  // -- the four steps -------------------------------------------------------------------------
+
+  /**
+   * POST /api/v1/device/register/ signed with the app key. `platform` is required.
+   * @param {Record<string, any>} fields
+   * @returns {Promise<DeviceCredentials>}
+   */
+  register(fields) {
+    return this.#afterRenewals(() => this.#register(fields));
+  }
+
+  /**
+   * POST /api/v1/auth/get-token/: a new session. An unknown or revoked device registers again
+   * (with `registration`) first.
+   * @param {Record<string, any>} [fields]
+   * @returns {Promise<Tokens>}
+   */
+  getToken(fields = {}) {
+    return this.#afterRenewals(() => this.#getToken(fields));
+  }
+
+  /**
+   * POST /api/v1/auth/refresh-token/: rotate; the old refresh token is spent. A refresh token
+   * that no longer works (expired, revoked, reused) falls back to get-token.
+   * @returns {Promise<Tokens>}
+   */
+  refresh() {
+    return this.#afterRenewals(() => this.#refresh());
+  }
+
+  /** POST /api/v1/auth/logout/: every token of this device stops working. */
+  async logout() {
+    const tokens = await this.#afterRenewals(async () => {
+      const current = this.tokens;
+      this.tokens = null;
+      return current;
+    });
+    if (tokens) await this.send("POST", LOGOUT, null, bearer(tokens));
+  }
+
+  /**
+   * A bearer request; see the class comment for what it renews on its own.
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [jsonBody]
+   * @returns {Promise<ApiResponse>}
+   */
+  async request(method, path, jsonBody) {
+    const body = jsonBody === undefined ? null : encoder.encode(JSON.stringify(jsonBody));
+    /** @type {Record<string, string>} */
+    const headers = body ? { "Content-Type": "application/json" } : {};
+    let tokens = await this.#freshTokens();
+    try {
+      return await this.send(method, path, body, { ...headers, ...bearer(tokens) });
+    } catch (error) {
+      const code = error instanceof ApiError && error.status === 401 ? error.code : undefined;
+      if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
+      tokens = await this.#renewAfter(tokens, () => {
+        if (code === "token_expired") return this.#refresh();
+        if (DEVICE_GONE.has(code) && this.registration) return this.#registerAgain();
+        return this.#getToken({});
+      });
+    }
+    return this.send(method, path, body, { ...headers, ...bearer(tokens) });
+  }
+
+  // -- renewals -------------------------------------------------------------------------------
+
+  /**
+   * Run `action` once no renewal is in flight, as the renewal in flight.
+   * @template T
+   * @param {() => Promise<T>} action
+   * @returns {Promise<T>}
+   */
+  async #afterRenewals(action) {
+    // No await between the last check and #exclusive, so two callers cannot both pass it.
+    while (this.renewal) await this.renewal;
+    return this.#exclusive(action);
+  }
+
+  /**
+   * Run `action` as the renewal in flight. Callers make sure none is.
+   * @template T
+   * @param {() => Promise<T>} action
+   * @returns {Promise<T>}
+   */
+  #exclusive(action) {
+    const run = action();
+    /** @type {Promise<void>} */
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    const tracked = settled.then(() => {
+      if (this.renewal === tracked) this.renewal = null;
+    });
+    this.renewal = tracked;
+    return run;
+  }
+
+  /**
+   * Tokens that were renewed after `seen`: by a renewal already in flight, else by `action`.
+   * @param {Tokens | null} seen
+   * @param {() => Promise<Tokens>} action
+   * @returns {Promise<Tokens>}
+   */
+  async #renewAfter(seen, action) {
+    for (;;) {
+      if (this.tokens && this.tokens !== seen) return this.tokens;
+      if (!this.renewal) return this.#exclusive(action);
+      await this.renewal;
+    }
+  }
+
+  /** Tokens good for at least `refreshMargin` more seconds; one renewal for all callers. */
+  async #freshTokens() {
+    const tokens = this.tokens;
+    if (tokens && tokens.expiresAt - this.refreshMargin * 1000 > Date.now()) return tokens;
+    return this.#renewAfter(tokens, () => (tokens ? this.#refresh() : this.#getToken({})));
+  }
+
+  /** @param {Record<string, any>} fields */
+  async #register(fields) {
+    const body = await this.#signed(REGISTER, fields, this.appKeyId, this.appSecret);
+    this.registration = fields;
+    this.credentials = {
+      deviceId: body.device_id,
+      deviceSecret: body.device_secret,
+      userId: Number(body.user_id),
+    };
+    this.tokens = null;
+    if (this.onCredentials) await this.onCredentials(this.credentials);
+    return this.credentials;
+  }
+
+  async #registerAgain() {
+    await this.#register(/** @type {Record<string, any>} */ (this.registration));
+    return this.#issue({});
+  }
+
+  /** @param {Record<string, any>} fields */
+  async #getToken(fields) {
+    try {
+      return await this.#issue(fields);
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : undefined;
+      if (!code || !DEVICE_GONE.has(code) || !this.registration) throw error;
+    }
+    await this.#register(this.registration);
+    return this.#issue(fields);
+  }
+
+  /** @param {Record<string, any>} fields */
+  async #issue(fields) {
+    const credentials = this.#requireCredentials();
+    return this.#keepTokens(
+      await this.#signed(GET_TOKEN, fields, credentials.deviceId, credentials.deviceSecret),
+    );
+  }
+
+  async #refresh() {
+    if (!this.tokens) throw new Error("no refresh token: call getToken() first");
+    const credentials = this.#requireCredentials();
+    let body;
+    try {
+      body = await this.#signed(
+        REFRESH,
+        { refresh: this.tokens.refresh },
+        credentials.deviceId,
+        credentials.deviceSecret,
+      );
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : undefined;
+      if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
+      return this.#getToken({});
+    }
+    return this.#keepTokens(body);
+  }
+
+  // -- plumbing -------------------------------------------------------------------------------
+
+  /**
+   * One HTTP request; throws ApiError on a non-2xx answer.
+   * @param {string} method
+   * @param {string} target
+   * @param {Uint8Array | null} body
+   * @param {Record<string, string>} headers
+   * @returns {Promise<ApiResponse>}
+   */
+  async send(method, target, body, headers) {
+    const answer = await this.fetch(this.baseUrl + target, {
+      method,
+      headers,
+      body: body ?? undefined,
+    });
+    const bytes = new Uint8Array(await answer.arrayBuffer());
+    /** @type {ApiResponse} */
+    const response = {
+      status: answer.status,
+      headers: answer.headers,
+      body: bytes,
+      json: () => (bytes.length ? JSON.parse(decoder.decode(bytes)) : null),
+    };
+    if (answer.ok) return response;
+    let problem = {};
+    try {
+      const parsed = response.json();
+      if (parsed && typeof parsed === "object") problem = parsed;
+    } catch {
+      // Not JSON (a proxy's error page): the status is all there is.
+    }
+    throw new ApiError(response, problem);
+  }
+
+  /**
+   * Signature headers with this client's clock correction and a fresh nonce.
+   * @param {string} method
+   * @param {string} target
+   * @param {Uint8Array} body
+   * @param {string} keyId
+   * @param {string} secret
+   */
+  sign(method, target, body, keyId, secret) {
+    return signRequest({
+      keyId,
+      secret,
+      method,
+      target,
+      body,
+      timestamp: Math.floor(Date.now() / 1000) + this.clockOffset,
+      crypto: this.crypto,
+    });
+  }
+
+  /**
+   * POST a signed JSON body; retry once each after a clock correction or a used nonce.
+   * @param {string} target
+   * @param {unknown} payload
+   * @param {string} keyId
+   * @param {string} secret
+   */
+  async #signed(target, payload, keyId, secret) {
+    const body = encoder.encode(JSON.stringify(payload));
+    const retried = new Set();
+    for (;;) {
+      const headers = {
+        "Content-Type": "application/json",
+        ...(await this.sign("POST", target, body, keyId, secret)),
+      };
+      try {
+        return (await this.send("POST", target, body, headers)).json();
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : undefined;
+        const retriable = code === "timestamp_out_of_window" || code === "nonce_reused";
+        if (!retriable || retried.has(code)) throw error;
+        retried.add(code);
+        if (code === "timestamp_out_of_window") {
+          const serverTime = Number(/** @type {ApiError} */ (error).problem.server_time);
+          this.clockOffset = serverTime - Math.floor(Date.now() / 1000);
+        }
+      }
+    }
+  }
+
+  /**
+   * @param {Record<string, any>} body
+   * @returns {Tokens}
+   */
+  #keepTokens(body) {
+    const now = Date.now();
+    this.tokens = {
+      access: body.access,
+      refresh: body.refresh,
+      expiresAt: now + Number(body.expires_in) * 1000,
+      refreshExpiresAt: now + Number(body.refresh_expires_in) * 1000,
+    };
+    return this.tokens;
+  }
+
+  #requireCredentials() {
+    if (!this.credentials) throw new Error("no device credentials: call register() first");
+    return this.credentials;
+  }
+}
+
+/** @param {Tokens} tokens */
+function bearer(tokens) {
+  return { Authorization: `Bearer ${tokens.access}` };
+}

@@ -1,0 +1,12 @@
+// @ts-check
+/**
+ * Reference client for the template's device authentication, for React Native and browsers.
+ *
+ *     import { DeviceClient } from "deviceauth";
+ *     const client = new DeviceClient("https://api.example.com", { appKeyId, appSecret });
+ *     await client.register({ platform: "ios", app_version: "1.4.0" }); // store client.credentials
+ *     const me = (await client.request("GET", "/api/v1/me/")).json(); // tokens are handled
+ */
+
+export { ApiError, DeviceClient, GET_TOKEN, LOGOUT, REFRESH, REGISTER } from "./client.js";
+export { hmacSha256Hex, newNonce, sha256Hex, signRequest, stringToSign } from "./signing.js";

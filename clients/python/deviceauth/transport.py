@@ -1,0 +1,64 @@
+"""One HTTP exchange over the standard library, and the error a non-2xx answer raises."""
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class ApiError(Exception):
+    """A non-2xx answer: an RFC 9457 problem with a stable `code`."""
+
+    response: Response
+    problem: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+    @property
+    def code(self) -> str | None:
+        code = self.problem.get("code")
+        return code if isinstance(code, str) else None
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.problem.get('detail')}"
+
+
+def check_base_url(base_url: str) -> str:
+    """The URL without a trailing slash; only http(s), so no file:// or custom scheme is opened."""
+    if not base_url.startswith(("http://", "https://")):
+        raise ValueError("base_url must be an http:// or https:// URL")
+    return base_url.rstrip("/")
+
+
+def exchange(
+    url: str, method: str, body: bytes, headers: dict[str, str], *, timeout: float
+) -> Response:
+    """Send one request; return a 2xx answer, raise ApiError for any other status."""
+    # Callers pass URLs built on a base checked by check_base_url.
+    request = urllib.request.Request(  # noqa: S310
+        url, data=body or None, method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            return Response(answer.status, dict(answer.headers), answer.read())
+    except urllib.error.HTTPError as error:
+        response = Response(error.code, dict(error.headers), error.read())
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        raise ApiError(response, problem if isinstance(problem, dict) else {}) from None

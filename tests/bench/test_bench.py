@@ -1,0 +1,76 @@
+"""The benchmark's own logic (bench/): what it sends, how it reads wrk, how it reports. The
+benchmark itself runs with `make bench`, never in the test suite."""
+
+import ast
+import re
+
+from bench import workload, wrk
+from bench.report import APP, CEILING, PEER, Run, summarize, summary_lines, table
+from tests.processes import ROOT
+
+WRK_OUTPUT = """Running 6s test @ http://127.0.0.1:8000
+  1 threads and 4 connections
+BENCH_RESULT {"requests": 3000, "duration_us": 6000000, "p50_us": 1250, "p99_us": 4000, \
+"non2xx": 2, "socket_errors": 1, "exhausted": 0}
+BENCH_FIRST_ERROR 401 {"code": "nonce_reused"}
+"""
+
+
+def measurement(rate: float, requests: int = 0) -> wrk.Measurement:
+    return wrk.Measurement(requests or round(rate * 6), 6.0, 1.0, 2.0, 0, 0, False, "")
+
+
+def test_wrk_results_are_read_from_the_lua_scripts_summary():
+    result = wrk.parse(WRK_OUTPUT)
+    assert result.rate == 500
+    assert (result.p50_ms, result.p99_ms) == (1.25, 4.0)
+    # Error statuses and connection errors both count as requests without a 2xx.
+    assert result.failures == 3
+    assert result.first_error == '401 {"code": "nonce_reused"}'
+    assert not result.exhausted
+
+
+def test_pools_hold_raw_requests_separated_by_nul(tmp_path):
+    pool = tmp_path / "pool"
+    requests = workload.json_posts("/api/token/", [{"username": "u", "password": "p"}] * 2)
+    assert workload.write_pool(pool, requests) == 2
+    first, second, rest = pool.read_bytes().split(b"\0")
+    assert first == second
+    assert rest == b""
+    head, body = first.split(b"\r\n\r\n")
+    assert head.startswith(b"POST /api/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    assert f"Content-Length: {len(body)}".encode() in head
+
+
+def test_signed_requests_each_carry_their_own_nonce():
+    devices = [{"device_id": "3f2b8c1e-9d4a-4c6b-8e2f-1a7d5c9b0e34", "secret": "s"}]
+    requests = workload.get_token_requests(devices, 3)
+    nonces = {nonce for request in requests for nonce in re.findall(rb"X-Nonce: (\S+)", request)}
+    assert len(nonces) == 3
+
+
+def test_ratios_divide_the_projects_medians_by_the_peers_and_the_ceilings():
+    runs = [Run("sync", "ceiling", CEILING, measurement(rate), 70.0) for rate in (900, 1000, 5000)]
+    runs += [Run("sync", "me", APP, measurement(rate), 80.0) for rate in (500, 100, 600)]
+    runs += [Run("sync", "me", PEER, measurement(rate), 75.0) for rate in (250, 240, 260)]
+    rows = {(row.scenario, row.server): row for row in summarize(runs, "ceiling")}
+    assert rows[("me", APP)].rate == 500
+    assert rows[("me", APP)].vs_peer == 2.0
+    assert rows[("me", APP)].vs_ceiling == 0.5
+    assert rows[("me", PEER)].vs_peer is None
+    assert summary_lines(list(rows.values())) == [
+        "bench: me[sync] 500 req/s, 2.00x peer, 0.50 of ceiling"
+    ]
+    assert "| sync | me | project | 500 |" in table(list(rows.values()))
+
+
+def test_the_peer_imports_nothing_of_the_project():
+    imported = set()
+    for path in (ROOT / "bench" / "peer").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert not imported & {"api", "core", "bench", "tests"}
+    assert "rest_framework_simplejwt" in imported
