@@ -243,9 +243,15 @@ def test_staff_edits_a_profile_and_revokes_a_device(server, page):
     expect(history).to_contain_text("Changed Time zone")
     screenshot(page, "user-detail")
 
+    # The token the app holds is refused on its very next request...
+    assert app.client.tokens is not None
+    held = {"Authorization": f"Bearer {app.client.tokens.access}"}
     with pytest.raises(ApiError) as refused:
-        app.client.request("GET", ME)
+        app.client.send("GET", ME, b"", held)
     assert (refused.value.status, refused.value.code) == (401, "device_revoked")
+    # ...and the reference client recovers as an app should: it registers a new device.
+    revoked_id = app.device_id
+    assert app.client.request("GET", ME).json()["device"]["id"] != revoked_id
 
 
 def test_anonymous_and_non_staff_visitors_are_sent_to_the_login_page(server, page):
