@@ -16,12 +16,13 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.core.cache import caches
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from api import read_ahead
 from api.exceptions import ServiceUnavailable
 from api.models import Device, User
 
@@ -92,7 +93,7 @@ def load(
     wanted = [device_key] if user_id is None else [device_key, _user_key(user_id)]
     cache = caches["security"]
     try:
-        entries = _read_ahead(prefetched, wanted)
+        entries = read_ahead.entries(cache, prefetched, wanted)
         if missing := [key for key in wanted if key not in entries]:
             entries.update(dict.fromkeys(missing) | cache.get_many(missing))
         device_entry = entries[device_key]
@@ -105,23 +106,6 @@ def load(
         logger.warning("auth state cache unavailable, reading the database: %r", exc)
         return _load_from_database(device_id, cache_available=False)
     return _load_from_database(device_id, cache_available=True)
-
-
-def _read_ahead(prefetched: Mapping[str, bytes | None] | None, keys: list[str]) -> dict[str, Any]:
-    """The entries of `keys` found among the prefetched raw values (None: not cached)."""
-    if not prefetched:
-        return {}
-    cache = caches["security"]
-    # Raw values come only from Redis, so the cache is django-redis's: its client decodes them
-    # as its own reads would.
-    client = cast(Any, cache).client
-    entries = {}
-    for key in keys:
-        redis_key = cache.make_key(key)
-        if redis_key in prefetched:
-            raw = prefetched[redis_key]
-            entries[key] = None if raw is None else client.decode(raw)
-    return entries
 
 
 def _load_from_database(

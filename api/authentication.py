@@ -6,8 +6,9 @@ of them runs an SQL query when the auth state is cached (api.auth_state).
 """
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -17,7 +18,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from api import auth_state
+from api import auth_state, read_ahead
 from api.auth_state import DeviceState, UserState
 from api.exceptions import (
     AuthError,
@@ -148,10 +149,8 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
         return _api_user(device, user), SignedDevice(device)
 
 
-# Attributes of the Django request: the bearer token's claims once verified, and the raw auth
-# state entries the rate limiter read for authentication in its round trip.
+# Attribute of the Django request: the bearer token's claims once verified.
 _CLAIMS = "_bearer_claims"
-_PREFETCHED = "_prefetched_auth_state"
 
 
 def _bearer_token(request: HttpRequest) -> str | None:
@@ -179,13 +178,16 @@ def bearer_claims(request: HttpRequest) -> TokenClaims | None:
     return claims
 
 
-def auth_state_keys(request: HttpRequest) -> list[str]:
-    """The Redis keys of the auth state this request's authentication will read, so that the
-    rate limiter can read them in its own round trip: a valid bearer token's device and user,
-    a device-signed request's device (the user's entry is named only by the device's)."""
+def read_ahead_keys(request: HttpRequest, view_func: Callable[..., Any] | None) -> list[str]:
+    """The Redis keys this request will read, so that the rate limiter can read them in its own
+    round trip (api.read_ahead): the auth state of a valid bearer token's device and user, or of
+    a device-signed request's device (its user's entry is named only by the device's); and, for
+    a valid bearer token, what the view names in its `read_ahead(request, claims)` hook."""
     claims = bearer_claims(request)
     if claims is not None:
-        return auth_state.state_keys(claims.device_id, claims.user_id)
+        keys = auth_state.state_keys(claims.device_id, claims.user_id)
+        hook = getattr(getattr(view_func, "cls", None), "read_ahead", None)
+        return keys + hook(request, claims) if hook is not None else keys
     key_id = request.META.get(HEADERS["key_id"], "")
     try:
         return auth_state.state_keys(uuid.UUID(key_id))
@@ -193,15 +195,8 @@ def auth_state_keys(request: HttpRequest) -> list[str]:
         return []  # no key id, or an app key's (registration)
 
 
-def keep_prefetched_state(
-    request: HttpRequest, keys: list[str], values: list[bytes | None]
-) -> None:
-    """Hand the raw values of `auth_state_keys(request)` to the authentication classes."""
-    setattr(request, _PREFETCHED, dict(zip(keys, values, strict=True)))
-
-
-def _prefetched_state(request: Request) -> dict[str, bytes | None] | None:
-    return getattr(request._request, _PREFETCHED, None)
+def _prefetched_state(request: Request) -> Mapping[str, bytes | None] | None:
+    return read_ahead.values(request._request)
 
 
 class BearerAuthentication(BaseAuthentication):

@@ -34,9 +34,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    """Each test starts with an empty cache (on Redis: FLUSHDB of the configured database, rate
-    limits included) and with no request counted by the in-process rate limiter."""
-    caches["default"].clear()
+    """Each test starts with empty caches (on Redis: FLUSHDB of the configured database, rate
+    limits included; in memory, both aliases: SQLite reuses the ids of rolled-back rows, which
+    another test's entries would name) and with no request counted by the in-process limiter."""
+    for alias in ("default", "security"):
+        caches[alias].clear()
     memory_store.clear()
 
 

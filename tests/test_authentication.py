@@ -103,4 +103,5 @@ def test_a_device_signed_request_reads_its_device_in_the_limiters_round_trip(
         ["GET"],  # its user's state, which only the device's names
         ["SET"],  # the nonce, claimed (NX) once the signature checked out
         ["SET"],  # the device's new session, published for every process
+        ["SET"],  # its snapshot forgotten (api.snapshots): GET /me/ shows last_seen_at
     ]

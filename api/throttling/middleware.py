@@ -16,7 +16,8 @@ from django.shortcuts import render
 from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
-from api.authentication import auth_state_keys, keep_prefetched_state
+from api import read_ahead
+from api.authentication import read_ahead_keys
 from api.exceptions import problem_response, wants_problem
 from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
@@ -138,7 +139,7 @@ class RateLimitMiddleware:
             decision = getattr(request, DECISION_ATTRIBUTE)
         elif self._unrouted_api_request(request, response):
             # No view, so nothing ran that a limit protects: deciding now is as good as before.
-            decision = self._decide(request, ALWAYS)
+            decision = self._decide(request, ALWAYS, None)
             if decision is not None and not decision.admitted:
                 response = throttled_response(request, decision)
         else:
@@ -157,17 +158,22 @@ class RateLimitMiddleware:
         decision = None
         if settings.RATE_LIMIT_ENABLED:
             scopes = applicable_scopes(view_func, request.method or "GET")
-            decision = self._decide(request, scopes) if scopes else None
+            decision = self._decide(request, scopes, view_func) if scopes else None
         setattr(request, DECISION_ATTRIBUTE, decision)
         if decision is not None and not decision.admitted:
             return throttled_response(request, decision)
         return None
 
-    def _decide(self, request: HttpRequest, scopes: Sequence[str]) -> Decision | None:
+    def _decide(
+        self,
+        request: HttpRequest,
+        scopes: Sequence[str],
+        view_func: Callable[..., Any] | None,
+    ) -> Decision | None:
         """The store's decision, or None: limiting is off, or its store is unreachable.
 
-        On Redis, the auth state that authentication will check (api.auth_state) is read in
-        the same round trip: for a bearer request, limiting and the revocation check cost one
+        On Redis, what authentication and the view will read is read in the same round trip
+        (api.read_ahead): for a bearer request, limiting and the revocation check cost one
         round trip together, not two.
         """
         if not settings.RATE_LIMIT_ENABLED:
@@ -175,9 +181,11 @@ class RateLimitMiddleware:
         limits = limits_for(scopes)
         store = current_store()
         try:
-            if isinstance(store, RedisRateLimitStore) and (keys := auth_state_keys(request)):
+            if isinstance(store, RedisRateLimitStore) and (
+                keys := read_ahead_keys(request, view_func)
+            ):
                 decision, values = store.decide_and_read(rate_limit_key(request), limits, keys)
-                keep_prefetched_state(request, keys, values)
+                read_ahead.keep(request, keys, values)
                 return decision
             return store.decide(rate_limit_key(request), limits)
         except RedisError as error:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from api import auth_state
+from api import auth_state, snapshots
 from api.auth_state import DeviceState
 from api.exceptions import DeviceRevoked, TokenInvalid, TokenReused, TokenRevoked
 from api.models import Device, User
@@ -45,6 +45,7 @@ def token_issue(
         if not Device.objects.filter(pk=device_id, is_active=True).update(**changes):
             raise DeviceRevoked()
         auth_state.publish_device_state(dataclasses.replace(device, token_chain=chain))
+    snapshots.forget_device(device_id)
     return pair
 
 
@@ -65,6 +66,7 @@ def token_refresh(*, device: DeviceState, refresh: str) -> TokenPair:
         pk=claims.device_id, is_active=True, token_chain=claims.chain, refresh_jti=claims.jti
     ).update(refresh_jti=pair.refresh_jti, last_seen_at=timezone.now())
     if rotated:
+        snapshots.forget_device(claims.device_id)
         return pair
     if _chain_end(device, chain=claims.chain):
         raise TokenReused()

@@ -3,6 +3,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from api import snapshots
 from api.models import Device, UserProfile
 
 
@@ -13,5 +14,7 @@ def me_update(
     """Update the caller's profile and their calling device's settings (only the given fields)."""
     if profile:
         UserProfile.objects.filter(user_id=user_id).update(**profile, updated_at=timezone.now())
+        snapshots.forget_user(user_id)
     if device:
         Device.objects.filter(pk=device_id, user_id=user_id).update(**device)
+        snapshots.forget_device(device_id)

@@ -1,10 +1,16 @@
 """GET / PATCH /api/v1/me/: the caller's user, profile and device."""
 
 import pytest
+from django.core.cache import caches
 
-from api.models import Device, UserProfile
+from api import snapshots
+from api.apis.me.selectors import me_get
+from api.apis.me.serializers import MeOutputSerializer
+from api.cms.services import staff_profile_update
+from api.models import Device, User, UserProfile
+from api.serialization import serialize
 from tests.asserts import assert_problem
-from tests.signing import ME, bearer, get_token, register
+from tests.signing import ME, REFRESH, bearer, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +18,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def session(client):
     device = register(client, platform="ios", device_model="iPhone16,1", locale="en-GB")
-    return device, get_token(client, device)["access"]
+    access = get_token(client, device)["access"]
+    # As once the tombstone of that get-token has expired (api.snapshots.TOMBSTONE_TTL).
+    caches["security"].delete(snapshots.device_key(device.id))
+    return device, access
 
 
 def test_me_returns_user_profile_and_current_device(client, session):
@@ -70,3 +79,57 @@ def test_me_needs_a_token(client):
 def test_put_is_not_allowed(client, session):
     _, access = session
     assert_problem(bearer(client, access, "PUT", ME, {}), 405, "method_not_allowed")
+
+
+def what_the_database_says(device):
+    return serialize(MeOutputSerializer, me_get(user_id=device.user_id, device_id=device.id))
+
+
+def test_a_warm_me_costs_no_query(client, session, django_assert_num_queries):
+    device, access = session
+    first = bearer(client, access, "GET", ME).json()  # reads the database, keeps the snapshots
+    with django_assert_num_queries(0):
+        second = bearer(client, access, "GET", ME).json()
+    assert second == first == what_the_database_says(device)
+
+
+def _patch_profile(client, device, access):
+    bearer(client, access, "PATCH", ME, {"profile": {"display_name": "Grace"}})
+
+
+def _patch_device(client, device, access):
+    bearer(client, access, "PATCH", ME, {"device": {"push_token": "fcm-9", "locale": "fr-FR"}})
+
+
+def _cms_profile_edit(client, device, access):
+    staff = User.objects.create(username="staff", is_staff=True)
+    profile = UserProfile.objects.get(user_id=device.user_id)
+    staff_profile_update(
+        actor=staff, profile=profile, changes={"bio": "from the CMS"}, labels=["Bio"]
+    )
+
+
+def _user_saved(client, device, access):
+    user = User.objects.get(pk=device.user_id)
+    user.email, user.is_staff = "ada@example.com", True
+    user.save()
+
+
+def _refresh(client, device, access):
+    # A new session (get-token) rotated at once (refresh): each writes last_seen_at.
+    pair = get_token(client, device, app_version="2.0.0")
+    response = device_signed(client, device, REFRESH, {"refresh": pair["refresh"]})
+    return response.json()["access"]
+
+
+@pytest.mark.parametrize(
+    "change", [_patch_profile, _patch_device, _cms_profile_edit, _user_saved, _refresh]
+)
+def test_every_change_shows_on_the_next_get(client, session, change):
+    device, access = session
+    bearer(client, access, "GET", ME)  # the snapshots are kept
+    before = what_the_database_says(device)
+    access = change(client, device, access) or access
+    after = what_the_database_says(device)
+    assert after != before
+    assert bearer(client, access, "GET", ME).json() == after

@@ -1,0 +1,45 @@
+"""Security-cache entries read ahead, in the rate limiter's Redis round trip.
+
+The limiter makes one round trip to Redis for every request it decides. Entries the request
+will read anyway ride along, as an MGET in the same pipeline: the auth state that
+authentication checks (api.authentication.read_ahead_keys) and what the view names in its
+`read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots). The raw values
+are kept on the request; their readers decode them here instead of asking Redis again.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from django.core.cache import BaseCache
+from django.http import HttpRequest
+
+_ATTRIBUTE = "_read_ahead_values"
+
+
+def keep(request: HttpRequest, keys: list[str], values: list[bytes | None]) -> None:
+    """Remember the raw values read for `keys` (full Redis keys) for the rest of the request."""
+    setattr(request, _ATTRIBUTE, dict(zip(keys, values, strict=True)))
+
+
+def values(request: HttpRequest) -> Mapping[str, bytes | None] | None:
+    """The raw values read ahead for this request, by full Redis key; None if nothing was."""
+    return getattr(request, _ATTRIBUTE, None)
+
+
+def entries(
+    cache: BaseCache, read: Mapping[str, bytes | None] | None, keys: Iterable[str]
+) -> dict[str, Any]:
+    """The entries of `keys` (the cache's own keys, unprefixed) that were read ahead, decoded as
+    the cache's own reads would; a key read ahead and absent maps to None, a key not read ahead
+    is left out."""
+    if not read:
+        return {}
+    # Raw values come only from Redis, so the cache is django-redis's and its client decodes.
+    client = cast(Any, cache).client
+    found = {}
+    for key in keys:
+        redis_key = cache.make_key(key)
+        if redis_key in read:
+            raw = read[redis_key]
+            found[key] = None if raw is None else client.decode(raw)
+    return found

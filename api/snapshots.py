@@ -1,0 +1,123 @@
+"""Cached representations of a user and of a device, for the responses that show them.
+
+`GET /api/v1/me/` shows the caller's user, profile and device. Asking the database for them on
+every request was half of its cost (bench/README.md); they change rarely. So the view keeps
+what it rendered in two entries of the security cache, one per row it shows:
+`snapshot:user:<id>` (the user and its profile) and `snapshot:device:<id>`, and reads them in
+the rate limiter's round trip (api.read_ahead): a warm request costs no query and no round trip
+of its own. What goes in an entry is the view's business; this module keeps them right:
+
+- every change of a row an entry shows replaces the entry by a tombstone: model signals on
+  save and delete, and `forget_device` / `forget_user` in the services that change rows with a
+  queryset UPDATE (which sends no signal);
+- a miss is filled with SET NX (`fill`), which a tombstone blocks: a request that read a row
+  just before it changed cannot put the old row back once the change has forgotten it (the
+  "lease" of Facebook's memcache paper, simplified). While the tombstone lives (TOMBSTONE_TTL)
+  readers ask the database and keep nothing;
+- entries expire after SNAPSHOT_TTL, which bounds staleness if forgetting ever fails: unlike
+  the auth state, a stale snapshot grants nothing, so a cache error here is logged, never
+  raised, and the change it follows stands.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.cache import caches
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from api import read_ahead
+from api.models import Device, User, UserProfile
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_TTL = 300
+# Longer than any request takes between reading a row and filling its snapshot.
+TOMBSTONE_TTL = 30
+_TOMBSTONE = "forgotten"
+
+
+def user_key(user_id: int) -> str:
+    return f"snapshot:user:{user_id}"
+
+
+def device_key(device_id: uuid.UUID | str) -> str:
+    return f"snapshot:device:{device_id}"
+
+
+def redis_keys(keys: Iterable[str]) -> list[str]:
+    """The full Redis keys of `keys`, for a view's `read_ahead` hook."""
+    cache = caches["security"]
+    return [cache.make_key(key) for key in keys]
+
+
+def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict[str, Any]:
+    """The entries of `keys`: a snapshot, `None` when there is none to use (a miss or a
+    tombstone) and an error reading them counts as a miss. Entries read ahead cost no round
+    trip; the others take one together."""
+    cache = caches["security"]
+    try:
+        found = read_ahead.entries(cache, prefetched, keys)
+        if missing := [key for key in keys if key not in found]:
+            found.update(dict.fromkeys(missing) | cache.get_many(missing))
+    except Exception as exc:
+        logger.warning("snapshot cache unavailable, reading the database: %r", exc)
+        return dict.fromkeys(keys)
+    return found
+
+
+def usable(entry: Any) -> bool:
+    """Whether an entry `read` returned is a snapshot to serve."""
+    return entry is not None and entry != _TOMBSTONE
+
+
+def fill(snapshots: Mapping[str, Any]) -> None:
+    """Keep fresh snapshots, each only where there is no entry at all: never over a tombstone."""
+    cache = caches["security"]
+    try:
+        for key, snapshot in snapshots.items():
+            cache.add(key, snapshot, SNAPSHOT_TTL)
+    except Exception as exc:
+        logger.warning("could not cache a snapshot: %r", exc)
+
+
+def _forget(key: str) -> None:
+    try:
+        caches["security"].set(key, _TOMBSTONE, TOMBSTONE_TTL)
+    except Exception as exc:
+        logger.warning("could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc)
+
+
+def forget_user(user_id: int) -> None:
+    """Call after changing a user or its profile with a queryset UPDATE."""
+    _forget(user_key(user_id))
+
+
+def forget_device(device_id: uuid.UUID | str) -> None:
+    """Call after changing a device with a queryset UPDATE."""
+    _forget(device_key(device_id))
+
+
+@receiver(post_save, sender=User, dispatch_uid="snapshot_user_saved")
+@receiver(post_delete, sender=User, dispatch_uid="snapshot_user_deleted")
+@receiver(post_save, sender=UserProfile, dispatch_uid="snapshot_profile_saved")
+@receiver(post_delete, sender=UserProfile, dispatch_uid="snapshot_profile_deleted")
+def _user_changed(
+    sender: type[Model], instance: User | UserProfile, created: bool = False, **kwargs: Any
+) -> None:
+    if created:
+        return  # nobody can have read a row that did not exist
+    forget_user(instance.pk if isinstance(instance, User) else instance.user_id)
+
+
+@receiver(post_save, sender=Device, dispatch_uid="snapshot_device_saved")
+@receiver(post_delete, sender=Device, dispatch_uid="snapshot_device_deleted")
+def _device_changed(
+    sender: type[Device], instance: Device, created: bool = False, **kwargs: Any
+) -> None:
+    if created:
+        return
+    forget_device(instance.pk)
