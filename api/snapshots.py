@@ -7,24 +7,27 @@ what it rendered in two entries of the security cache, one per row it shows:
 the rate limiter's round trip (api.read_ahead): a warm request costs no query and no round trip
 of its own. What goes in an entry is the view's business; this module keeps them right:
 
-- every change of a row an entry shows replaces the entry by a tombstone: model signals on
-  save and delete, and `forget_device` / `forget_user` in the services that change rows with a
-  queryset UPDATE (which sends no signal);
-- a miss is filled with SET NX (`fill`), which a tombstone blocks: a request that read a row
-  just before it changed cannot put the old row back once the change has forgotten it (the
-  "lease" of Facebook's memcache paper, simplified). While the tombstone lives (TOMBSTONE_TTL)
-  readers ask the database and keep nothing;
+- every change of a row an entry shows replaces the entry by a tombstone once it commits: model
+  signals on save and delete, and `forget_device` / `forget_user` in the services that change
+  rows with a queryset UPDATE (which sends no signal);
+- a miss is filled with SET NX (`fill`), which a tombstone blocks, and only by a request that
+  read the row less than FILL_WINDOW ago. So a request that read a row just before a change
+  cannot put the old row back: if it fills before the change is forgotten, the tombstone
+  replaces its entry; if after, the tombstone (which outlives FILL_WINDOW) is still there. This
+  is the "lease" of Facebook's memcache paper, with time in place of lease tokens;
 - entries expire after SNAPSHOT_TTL, which bounds staleness if forgetting ever fails: unlike
   the auth state, a stale snapshot grants nothing, so a cache error here is logged, never
   raised, and the change it follows stands.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.cache import caches
+from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -35,8 +38,8 @@ from api.models import Device, User, UserProfile
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_TTL = 300
-# Longer than any request takes between reading a row and filling its snapshot.
-TOMBSTONE_TTL = 30
+FILL_WINDOW = 1.0
+TOMBSTONE_TTL = 2  # longer than FILL_WINDOW
 _TOMBSTONE = "forgotten"
 
 
@@ -74,8 +77,12 @@ def usable(entry: Any) -> bool:
     return entry is not None and entry != _TOMBSTONE
 
 
-def fill(snapshots: Mapping[str, Any]) -> None:
-    """Keep fresh snapshots, each only where there is no entry at all: never over a tombstone."""
+def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
+    """Keep fresh snapshots, each only where there is no entry at all: never over a tombstone.
+    `read_at` is when (time.monotonic()) the rows they show were read; later than FILL_WINDOW
+    ago, they are too old to keep."""
+    if time.monotonic() - read_at > FILL_WINDOW:
+        return
     cache = caches["security"]
     try:
         for key, snapshot in snapshots.items():
@@ -85,10 +92,16 @@ def fill(snapshots: Mapping[str, Any]) -> None:
 
 
 def _forget(key: str) -> None:
-    try:
-        caches["security"].set(key, _TOMBSTONE, TOMBSTONE_TTL)
-    except Exception as exc:
-        logger.warning("could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc)
+    def tombstone() -> None:
+        try:
+            caches["security"].set(key, _TOMBSTONE, TOMBSTONE_TTL)
+        except Exception as exc:
+            logger.warning(
+                "could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc
+            )
+
+    # Now, outside a transaction; else once it commits (before, readers still see the old row).
+    transaction.on_commit(tombstone)
 
 
 def forget_user(user_id: int) -> None:

@@ -1,43 +1,55 @@
 """api/snapshots.py: cached representations that a change can never leave stale."""
 
 import logging
+import time
 
 import pytest
 from django.core.cache import caches
+from django.db import transaction
 
 from api import snapshots
 from tests.services import closed_port, redis_caches
 from tests.signing import ME, bearer, get_token, register
+
+# Transactional: a change is forgotten once it commits, which a test in a transaction never does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 KEY = snapshots.user_key(7)
 
 
 def test_fill_keeps_a_snapshot_where_there_was_none():
     assert snapshots.read([KEY], None) == {KEY: None}
-    snapshots.fill({KEY: {"user": "old"}})
-    snapshots.fill({KEY: {"user": "other"}})  # a second reader's fill keeps the first
+    snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic())
+    # A second reader's fill keeps the first.
+    snapshots.fill({KEY: {"user": "other"}}, read_at=time.monotonic())
     assert snapshots.read([KEY], None) == {KEY: {"user": "old"}}
 
 
 def test_a_read_from_before_a_change_cannot_come_back():
-    snapshots.fill({KEY: {"user": "old"}})
-    snapshots.forget_user(7)
-    # A request that read the row before the change fills late: the tombstone keeps it out.
-    snapshots.fill({KEY: {"user": "old"}})
-    entry = snapshots.read([KEY], None)[KEY]
-    assert not snapshots.usable(entry)
+    read_at = time.monotonic()  # a request reads the row...
+    snapshots.forget_user(7)  # ...the row changes...
+    snapshots.fill({KEY: {"user": "old"}}, read_at=read_at)  # ...it fills: the tombstone wins
+    assert not snapshots.usable(snapshots.read([KEY], None)[KEY])
+
+
+def test_a_read_older_than_the_fill_window_is_not_kept():
+    snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic() - snapshots.FILL_WINDOW - 0.1)
+    assert snapshots.read([KEY], None) == {KEY: None}
+
+
+def test_the_tombstone_outlives_the_fill_window():
+    assert snapshots.TOMBSTONE_TTL > snapshots.FILL_WINDOW
 
 
 def test_a_cache_outage_is_a_miss_and_never_fails_a_change(settings, caplog):
     settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     with caplog.at_level(logging.WARNING, logger="api.snapshots"):
         assert snapshots.read([KEY], None) == {KEY: None}
-        snapshots.fill({KEY: {"user": "old"}})
+        snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic())
         snapshots.forget_user(7)
     assert len(caplog.records) == 3
 
 
-@pytest.mark.django_db(transaction=True)
 def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
     client, redis_round_trips, django_assert_num_queries
 ):
@@ -51,3 +63,12 @@ def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
     assert warm == cold
     # Limits, the device's and user's auth state, and both snapshots: one pipeline.
     assert redis_round_trips == [["EVALSHA", "MGET"]]
+
+
+def test_a_change_is_forgotten_once_it_commits():
+    snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic())
+    with transaction.atomic():
+        snapshots.forget_user(7)
+        # Until the commit, readers still see the old row: its snapshot is still right.
+        assert snapshots.usable(snapshots.read([KEY], None)[KEY])
+    assert not snapshots.usable(snapshots.read([KEY], None)[KEY])

@@ -1,3 +1,4 @@
+import time
 from typing import Any
 
 from django.http import HttpRequest
@@ -26,6 +27,7 @@ def me_representation(device: DeviceState, request: HttpRequest) -> dict[str, An
     cached = snapshots.read([user_key, device_key], read_ahead.values(request))
     if snapshots.usable(cached[user_key]) and snapshots.usable(cached[device_key]):
         return {**cached[user_key], "device": cached[device_key]}
+    read_at = time.monotonic()
     me = serialize(MeOutputSerializer, me_get(user_id=device.user_id, device_id=device.device_id))
     snapshots.fill(
         {
@@ -35,7 +37,8 @@ def me_representation(device: DeviceState, request: HttpRequest) -> dict[str, An
                 (device_key, me["device"]),
             ]
             if cached[key] is None
-        }
+        },
+        read_at=read_at,
     )
     return dict(me)
 

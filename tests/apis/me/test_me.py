@@ -122,6 +122,9 @@ def _refresh(client, device, access):
     return response.json()["access"]
 
 
+# Transactional: snapshots are forgotten once a change commits, which a test inside one
+# transaction never does.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "change", [_patch_profile, _patch_device, _cms_profile_edit, _user_saved, _refresh]
 )
