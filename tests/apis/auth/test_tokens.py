@@ -148,6 +148,16 @@ def test_an_expired_token_is_token_expired(client, tokens, settings):
     assert_problem(bearer(client, expired, "GET", ME), 401, "token_expired")
 
 
+def test_a_token_that_expires_after_use_is_token_expired(client, tokens, settings):
+    # Verified once while valid, then remembered by the process (api.tokens): its expiry is
+    # still checked on every request.
+    claims = claims_of(tokens["access"])
+    soon = forge(dict(claims, exp=int(time.time()) + 2), settings.JWT_SIGNING_KEY)
+    assert bearer(client, soon, "GET", ME).status_code == 200
+    time.sleep(max(0.0, claims_of(soon)["exp"] - time.time()) + 0.05)
+    assert_problem(bearer(client, soon, "GET", ME), 401, "token_expired")
+
+
 @pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Bearer", "Token abc", "Bearer  "])
 def test_malformed_authorization_headers_are_token_invalid(client, header):
     response = client.get(ME, HTTP_AUTHORIZATION=header)
