@@ -115,8 +115,11 @@ class Item(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The list endpoint: published items, newest first, optionally by category.
-            models.Index(fields=["is_published", "-created_at"], name="item_published_idx"),
+            # The list's order: a page of "published or mine, newest first" reads its 20 rows
+            # in index order. (An index led by is_published invites MariaDB to merge it with
+            # the owner's for the OR, then sort every visible row: 101 ms a page at 100,000
+            # items, against 0.3 ms this way; bench/README.md.)
+            models.Index(fields=["-created_at", "-id"], name="item_created_idx"),
             models.Index(fields=["category", "-created_at"], name="item_category_idx"),
             models.Index(fields=["owner", "-created_at"], name="item_owner_idx"),
         ]

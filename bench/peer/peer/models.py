@@ -25,7 +25,7 @@ class Item(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["is_published", "-created_at"], name="item_published_idx"),
+            models.Index(fields=["-created_at", "-id"], name="item_created_idx"),
             models.Index(fields=["category", "-created_at"], name="item_category_idx"),
             models.Index(fields=["owner", "-created_at"], name="item_owner_idx"),
         ]

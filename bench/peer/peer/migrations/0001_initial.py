@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "indexes": [
-                    models.Index(fields=["is_published", "-created_at"], name="item_published_idx"),
+                    models.Index(fields=["-created_at", "-id"], name="item_created_idx"),
                     models.Index(fields=["category", "-created_at"], name="item_category_idx"),
                     models.Index(fields=["owner", "-created_at"], name="item_owner_idx"),
                 ],
