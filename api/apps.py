@@ -6,7 +6,7 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self) -> None:
-        # Registers the system checks, the signal receivers that publish auth state and forget
-        # snapshots, and the OpenAPI extensions of our authentication classes.
-        from api import auth_state, checks, schema, snapshots  # noqa: F401
+        # Registers the system checks, the signal receivers that publish auth state, forget
+        # snapshots and renew counts, and the OpenAPI extensions of our authentication classes.
+        from api import auth_state, checks, counts, schema, snapshots  # noqa: F401
         from api.throttling import checks as throttling_checks  # noqa: F401

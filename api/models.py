@@ -6,6 +6,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.db import models, transaction
 
+from api import counts
+
 
 class User(AbstractUser):
     """The account. Mobile installs start as guest users created at device registration."""
@@ -88,6 +90,7 @@ class Device(models.Model):
 # --- Example API (api/apis/example/): the reference feature to copy, then delete -------------
 
 
+@counts.tracked
 class Category(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
@@ -101,6 +104,7 @@ class Category(models.Model):
         return self.name
 
 
+@counts.tracked
 class Item(models.Model):
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="items")
     # PROTECT: deleting a category that still has items is refused (409), not a cascade.

@@ -2,12 +2,15 @@
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api import counts
 from api.serialization import serialize_many
 
 if TYPE_CHECKING:
@@ -15,7 +18,18 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 
+class CachedCountPaginator(Paginator[Any]):
+    """Django's paginator, counting with api.counts: no COUNT query while the table is unchanged."""
+
+    @cached_property
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet):
+            return counts.count(self.object_list)
+        return len(self.object_list)
+
+
 class StandardPagination(PageNumberPagination):
+    django_paginator_class = CachedCountPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100

@@ -7,9 +7,10 @@ what it rendered in two entries of the security cache, one per row it shows:
 the rate limiter's round trip (api.read_ahead): a warm request costs no query and no round trip
 of its own. What goes in an entry is the view's business; this module keeps them right:
 
-- every change of a row an entry shows replaces the entry by a tombstone once it commits: model
-  signals on save and delete, and `forget_device` / `forget_user` in the services that change
-  rows with a queryset UPDATE (which sends no signal);
+- every change of a row an entry shows replaces the entry by a tombstone, as it is made and
+  again once it commits (api.utils.now_and_on_commit): model signals on save and delete, and
+  `forget_device` / `forget_user` in the services that change rows with a queryset UPDATE
+  (which sends no signal);
 - a miss is filled with SET NX (`fill`), which a tombstone blocks, and only by a request that
   read the row less than FILL_WINDOW ago. So a request that read a row just before a change
   cannot put the old row back: if it fills before the change is forgotten, the tombstone
@@ -27,13 +28,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.cache import caches
-from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from api import read_ahead
 from api.models import Device, User, UserProfile
+from api.utils import now_and_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +101,7 @@ def _forget(key: str) -> None:
                 "could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc
             )
 
-    # Now, outside a transaction; else once it commits (before, readers still see the old row).
-    transaction.on_commit(tombstone)
+    now_and_on_commit(tombstone)
 
 
 def forget_user(user_id: int) -> None:

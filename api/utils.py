@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import transaction
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -96,3 +97,15 @@ def get_or_set(
     value = compute()
     cache_set(key, value, timeout, alias=alias)
     return value
+
+
+def now_and_on_commit(action: Callable[[], None]) -> None:
+    """Run `action` now and, inside a transaction, again once it commits.
+
+    For invalidating a cache after a write: now, so that code in the same transaction (and
+    a test, which never commits) reads its own writes; again at commit, because a reader in
+    another transaction may have refilled the cache from the old rows in between.
+    """
+    if transaction.get_connection().in_atomic_block:
+        action()
+    transaction.on_commit(action)

@@ -65,10 +65,16 @@ def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
     assert redis_round_trips == [["EVALSHA", "MGET"]]
 
 
-def test_a_change_is_forgotten_once_it_commits():
+def test_a_change_is_forgotten_as_it_is_made_and_again_once_it_commits():
     snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic())
     with transaction.atomic():
         snapshots.forget_user(7)
-        # Until the commit, readers still see the old row: its snapshot is still right.
+        # Forgotten at once: the transaction reads its own change.
+        assert not snapshots.usable(snapshots.read([KEY], None)[KEY])
+        # A reader in another transaction still sees the old row, and may fill it once the
+        # first tombstone is gone...
+        caches["security"].delete(KEY)
+        snapshots.fill({KEY: {"user": "old"}}, read_at=time.monotonic())
         assert snapshots.usable(snapshots.read([KEY], None)[KEY])
+    # ...which the commit forgets again.
     assert not snapshots.usable(snapshots.read([KEY], None)[KEY])

@@ -4,9 +4,10 @@ import logging
 
 import pytest
 from django.core.cache import caches
+from django.db import transaction
 from django.test import RequestFactory
 
-from api.utils import cache_delete, cache_get, cache_set, client_ip, get_or_set
+from api.utils import cache_delete, cache_get, cache_set, client_ip, get_or_set, now_and_on_commit
 from tests.services import closed_port, redis_caches
 
 
@@ -91,3 +92,14 @@ def test_client_ip_trusts_exactly_the_configured_proxies(
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_now_and_on_commit_runs_once_outside_a_transaction_and_twice_inside():
+    runs: list[str] = []
+    now_and_on_commit(lambda: runs.append("outside"))
+    assert runs == ["outside"]
+    with transaction.atomic():
+        now_and_on_commit(lambda: runs.append("inside"))
+        assert runs == ["outside", "inside"]
+    assert runs == ["outside", "inside", "inside"]

@@ -162,10 +162,14 @@ def test_the_list_costs_the_same_queries_whatever_the_page_size(
     session, django_assert_num_queries, size
 ):
     ItemFactory.create_batch(size)
-    # One COUNT and one SELECT of the page; authentication costs none.
+    # One COUNT and one SELECT of the page; authentication costs none...
     with django_assert_num_queries(2):
         response = session.get(f"{LIST}?page_size={size}")
     assert len(response.json()["results"]) == size
+    # ...and the count is kept while no item changes (api.counts).
+    with django_assert_num_queries(1):
+        again = session.get(f"{LIST}?page_size={size}")
+    assert again.json() == response.json()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,93 @@
+"""api/counts.py: list counts kept until their table changes, and never across a change."""
+
+import logging
+
+import pytest
+
+from api import counts
+from api.models import Device, Item
+from tests.factories import ItemFactory
+from tests.services import closed_port, redis_caches
+from tests.signing import open_session
+
+# Transactional: a change renews the counts once it commits.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_count_is_kept_until_the_table_changes(django_assert_num_queries):
+    ItemFactory.create_batch(3)
+    published = Item.objects.filter(is_published=True)
+    expected = published.count()
+    assert counts.count(published) == expected  # counted and kept
+    with django_assert_num_queries(0):
+        assert counts.count(published) == expected
+    ItemFactory(is_published=True)
+    with django_assert_num_queries(1):
+        assert counts.count(published) == expected + 1
+    Item.objects.filter(is_published=True)[0].delete()
+    with django_assert_num_queries(1):
+        assert counts.count(published) == expected
+
+
+def test_each_query_has_its_own_count():
+    ItemFactory.create_batch(2, is_published=True)
+    ItemFactory(is_published=False)
+    for _ in range(3):
+        assert counts.count(Item.objects.all()) == 3
+        assert counts.count(Item.objects.filter(is_published=False)) == 1
+
+
+def test_writes_without_signals_renew_with_changed(django_assert_num_queries):
+    ItemFactory.create_batch(2, is_published=True)
+    published = Item.objects.filter(is_published=True)
+    counts.count(published)
+    Item.objects.update(is_published=False)  # no signal...
+    counts.changed(Item)  # ...so the writer says so
+    with django_assert_num_queries(1):
+        assert counts.count(published) == 0
+
+
+def test_an_empty_query_counts_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert counts.count(Item.objects.none()) == 0
+
+
+def test_a_cache_outage_counts_in_the_database(settings, caplog):
+    ItemFactory.create_batch(2)
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    with caplog.at_level(logging.WARNING, logger="api.counts"):
+        assert counts.count(Item.objects.all()) == 2
+        counts.changed(Item)
+    assert len(caplog.records) == 2
+
+
+def test_a_new_item_is_in_the_next_page(client):
+    session = open_session(client)
+    first, _ = ItemFactory.create_batch(2, is_published=True)
+    assert session.get("/api/v1/items/").json()["count"] == 2
+    assert session.get("/api/v1/items/").json()["count"] == 2  # the kept count
+    new = {"category": first.category_id, "title": "New", "price": "1.00"}
+    created = session.call("POST", "/api/v1/items/", new)
+    assert created.status_code == 201
+    body = session.get("/api/v1/items/").json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 3
+
+
+def test_a_warm_list_costs_one_more_redis_round_trip(client, redis_round_trips):
+    session = open_session(client)
+    ItemFactory.create_batch(2, is_published=True)
+    for _ in range(3):
+        session.get("/api/v1/items/")
+    redis_round_trips.clear()
+    assert session.get("/api/v1/items/").json()["count"] == 2
+    # The limits and the auth state, then the items' generation and this query's count.
+    assert redis_round_trips == [["EVALSHA", "MGET"], ["MGET"]]
+
+
+def test_an_untracked_model_is_counted_every_time(django_assert_num_queries):
+    # Only models decorated with @counts.tracked keep counts (and pay a write per saved row).
+    assert Device not in counts._tracked
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            assert counts.count(Device.objects.all()) == 0
