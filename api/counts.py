@@ -1,24 +1,29 @@
-"""Counts of list queries, kept in the cache until their table changes.
+"""Counts of list queries, kept until their table changes.
 
 Every page of a list says how many rows there are (SPEC §2), and a COUNT reads every row that
 matches: 0.3 ms at 1,000 items, 12 ms at 100,000, on every request, for a number that changes
-only when the table does. So `count(queryset)` keeps it, keyed by the query's SQL, next to the
-table's generation: a random token that every save or delete of one of the model's rows
-replaces, as it is made and again once it commits (signals, below). A count is used only when
-it was taken under the generation that is current, so a change is counted on the next request.
-The generation is read before the count is taken and stored with it: a count taken across a
-change is stored under the old generation, which nobody reads again.
+only when the table does. So each process keeps the counts it took, keyed by the query's SQL
+and by the table's generation: a random token in the cache that every save or delete of one of
+the model's rows replaces, as it is made and again once it commits (signals, below). A count is
+used only under the generation it was taken under, which was read before the count was taken:
+a count taken across a change is kept under the old generation, which nobody reads again. So
+a change is counted on the next request, by every process.
 
-Models opt in with the `@counts.tracked` decorator; counts of the others are taken every time
+Reading the generation is the only cache read of a warm list, and a list view can have it read
+in the rate limiter's round trip (`read_ahead_keys`, for its `read_ahead` hook): then a warm
+list costs no round trip of its own and one SQL query, the page.
+
+Models opt in with the `@counts.tracked` decorator; the others are counted every time
 (tracking costs a cache write per saved row). Writes that send no signal (a queryset
 `update()`, `bulk_create()`, raw SQL) must call `changed(Model)`. If the cache fails, counts
-come from the database; if a change cannot be recorded, counts may be stale for COUNT_TTL at
-most.
+come from the database.
 """
 
 import hashlib
 import logging
+import time
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.core.cache import caches
@@ -26,12 +31,19 @@ from django.core.exceptions import EmptyResultSet
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.http import HttpRequest
 
+from api import read_ahead
 from api.utils import now_and_on_commit
 
 logger = logging.getLogger(__name__)
 
+# Counts each process keeps: (generation, query hash) -> (rows, until when). Old generations
+# are never read again; past MEMO_SIZE entries the memo starts over. COUNT_TTL bounds how long
+# a count can outlive a change whose new generation could not be written (a cache outage).
+MEMO_SIZE = 10_000
 COUNT_TTL = 300
+_memo: dict[tuple[str, str], tuple[int, float]] = {}
 
 _tracked: set[type[Model]] = set()
 M = TypeVar("M", bound=type[Model])
@@ -47,9 +59,24 @@ def _generation_key(model: type[Model]) -> str:
     return f"count:{model._meta.label_lower}:generation"
 
 
-def count(queryset: QuerySet[Any]) -> int:
-    """`queryset.count()`, from the cache while the model's table has not changed."""
-    cache = caches["default"]
+def read_ahead_keys(model: type[Model]) -> list[str]:
+    """For a list view's `read_ahead` hook: the Redis key of `model`'s generation."""
+    return [caches["security"].make_key(_generation_key(model))]
+
+
+def list_read_ahead(model: type[Model]) -> "staticmethod[[HttpRequest, object], list[str]]":
+    """A list view's `read_ahead` hook (`read_ahead = counts.list_read_ahead(Item)`): its GETs
+    read `model`'s generation in the rate limiter's round trip (api.read_ahead)."""
+
+    def hook(request: HttpRequest, claims: object) -> list[str]:
+        return read_ahead_keys(model) if request.method == "GET" else []
+
+    return staticmethod(hook)
+
+
+def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | None = None) -> int:
+    """`queryset.count()`, counted once per process while the model's table is unchanged.
+    `prefetched`: the request's read-ahead values (api.read_ahead), if any."""
     query = queryset.order_by()
     if queryset.model not in _tracked:
         return query.count()
@@ -57,30 +84,36 @@ def count(queryset: QuerySet[Any]) -> int:
         sql = str(query.query)
     except EmptyResultSet:
         return 0  # a query that can match nothing, such as .none()
-    sql_hash = hashlib.sha256(sql.encode()).hexdigest()[:32]
-    generation_key = _generation_key(queryset.model)
-    count_key = f"count:{queryset.model._meta.label_lower}:{sql_hash}"
+    key = _generation_key(queryset.model)
     try:
-        cached = cache.get_many([generation_key, count_key])
-        generation = cached.get(generation_key)
-        if generation is None:
-            # The table's first count (or its generation was evicted): start one, and read
-            # back whichever start won.
-            cache.add(generation_key, uuid.uuid4().hex, None)
-            generation = cache.get(generation_key)
+        generation = _generation(key, prefetched)
     except Exception as exc:
         logger.warning("count cache unavailable, counting in the database: %r", exc)
         return query.count()
-    kept = cached.get(count_key)
-    if generation is not None and kept is not None and kept[0] == generation:
-        return int(kept[1])
+    if generation is None:
+        return query.count()
+    memo_key = (generation, hashlib.sha256(sql.encode()).hexdigest())
+    now = time.monotonic()
+    kept = _memo.get(memo_key)
+    if kept is not None and kept[1] > now:
+        return kept[0]
     rows = query.count()
-    if generation is not None:
-        try:
-            cache.set(count_key, (generation, rows), COUNT_TTL)
-        except Exception as exc:
-            logger.warning("could not cache a count: %r", exc)
+    if len(_memo) >= MEMO_SIZE:
+        _memo.clear()
+    _memo[memo_key] = (rows, now + COUNT_TTL)
     return rows
+
+
+def _generation(key: str, prefetched: Mapping[str, bytes | None] | None) -> str | None:
+    cache = caches["security"]
+    found = read_ahead.entries(cache, prefetched, [key])
+    generation = found[key] if key in found else cache.get(key)
+    if generation is None:
+        # The table's first count (or its generation was evicted): start one, and read back
+        # whichever start won.
+        cache.add(key, uuid.uuid4().hex, None)
+        generation = cache.get(key)
+    return None if generation is None else str(generation)
 
 
 def changed(model: type[Model]) -> None:
@@ -89,7 +122,7 @@ def changed(model: type[Model]) -> None:
 
     def renew() -> None:
         try:
-            caches["default"].set(_generation_key(model), uuid.uuid4().hex, None)
+            caches["security"].set(_generation_key(model), uuid.uuid4().hex, None)
         except Exception as exc:
             logger.warning("could not renew the counts of %s: %r", model._meta.label, exc)
 

@@ -1,5 +1,7 @@
 """Page-number pagination for every list (SPEC §2): `page`, `page_size` (default 20, max 100)."""
 
+import functools
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
@@ -10,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from api import counts
+from api import counts, read_ahead
 from api.serialization import serialize_many
 
 if TYPE_CHECKING:
@@ -19,20 +21,37 @@ if TYPE_CHECKING:
 
 
 class CachedCountPaginator(Paginator[Any]):
-    """Django's paginator, counting with api.counts: no COUNT query while the table is unchanged."""
+    """Django's paginator, counting with api.counts: no COUNT query while the table is unchanged.
+    `prefetched`: the request's read-ahead values, where the model's generation may be."""
+
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        prefetched: Mapping[str, bytes | None] | None = None,
+    ) -> None:
+        super().__init__(object_list, per_page)
+        self.prefetched = prefetched
 
     @cached_property
     def count(self) -> int:
         if isinstance(self.object_list, QuerySet):
-            return counts.count(self.object_list)
+            return counts.count(self.object_list, prefetched=self.prefetched)
         return len(self.object_list)
 
 
 class StandardPagination(PageNumberPagination):
-    django_paginator_class = CachedCountPaginator
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    @property
+    def django_paginator_class(self) -> Callable[..., CachedCountPaginator]:  # type: ignore[override]
+        # DRF sets self.request before it builds the paginator.
+        request = self.request
+        prefetched = None if request is None else read_ahead.values(request._request)
+        return functools.partial(CachedCountPaginator, prefetched=prefetched)
 
 
 def paginated_response(
