@@ -1,9 +1,9 @@
 """Outermost middleware: request ids, the access log line, and problem+json for every error."""
 
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +19,14 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLimit-Policy")
 
 
+def new_request_id() -> str:
+    """32 hex digits, random. An id for correlating logs, not a secret: it comes from `random`
+    (as OpenTelemetry's trace ids do), not os.urandom, whose system call made threads of a
+    gthread worker give up the GIL and queue to get it back on every request (bench/README.md).
+    `random` is reseeded in every forked worker."""
+    return f"{random.getrandbits(128):032x}"
+
+
 class RequestIdMiddleware:
     """Tags the request with an id (the client's if well formed), logs one access line.
 
@@ -30,7 +38,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         started = time.perf_counter()

@@ -3,11 +3,13 @@
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 
 import pytest
 
+from api.middleware import new_request_id
 from tests.processes import DJANGO_SETUP, run_python
 
 pytestmark = pytest.mark.urls("tests.urls")
@@ -30,9 +32,25 @@ def test_well_formed_request_id_is_echoed(client, incoming):
 
 
 @pytest.mark.parametrize("incoming", ["", "x" * 129, "has space", "semi;colon", "ünï"])
-def test_malformed_request_id_is_replaced_by_a_uuid(client, incoming):
+def test_malformed_request_id_is_replaced_by_a_random_one(client, incoming):
     response = client.get("/health/live/", HTTP_X_REQUEST_ID=incoming)
     assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+
+
+def test_forked_workers_draw_different_request_ids():
+    # gunicorn forks its workers from one process: each must have its own random sequence.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    ours = new_request_id()
+    assert re.fullmatch(r"[0-9a-f]{32}", child)
+    assert child != ours
 
 
 def test_every_log_line_of_a_request_carries_its_id(client, log_output):
