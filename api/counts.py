@@ -10,8 +10,9 @@ a count taken across a change is kept under the old generation, which nobody rea
 a change is counted on the next request, by every process.
 
 Reading the generation is the only cache read of a warm list, and a list view can have it read
-in the rate limiter's round trip (`read_ahead_keys`, for its `read_ahead` hook): then a warm
-list costs no round trip of its own and one SQL query, the page.
+in the rate limiter's round trip (`list_read_ahead`): then a warm list costs no round trip of
+its own and one SQL query, the page. (Generations live in the security cache because that
+round trip is made on its connection.)
 
 Models opt in with the `@counts.tracked` decorator; the others are counted every time
 (tracking costs a cache write per saved row). Writes that send no signal (a queryset
