@@ -5,7 +5,8 @@ every request was half of its cost (bench/README.md); they change rarely. So the
 what it rendered in two entries, one per row it shows: `snapshot:user:<id>` (the user and its
 profile) and `snapshot:device:<id>`, and reads them in the rate limiter's round trip
 (api.read_ahead): a warm request costs no query and no round trip of its own. They live in
-the security cache because that round trip is made on its connection. What goes in an entry is the view's business; this module keeps them right:
+the security cache because that round trip is made on its connection. What goes in an entry
+is the view's business; this module keeps them right:
 
 - every change of a row an entry shows replaces the entry by a tombstone, as it is made and
   again once it commits (api.utils.now_and_on_commit): model signals on save and delete, and
