@@ -82,7 +82,9 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     if queryset.model not in _tracked:
         return query.count()
     try:
-        sql = str(query.query)
+        # The SQL and its parameters apart: str(query) splices them unquoted, and two queries
+        # could print alike.
+        sql, params = query.query.sql_with_params()
     except EmptyResultSet:
         return 0  # a query that can match nothing, such as .none()
     key = _generation_key(queryset.model)
@@ -93,7 +95,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
         return query.count()
     if generation is None:
         return query.count()
-    memo_key = (generation, hashlib.sha256(sql.encode()).hexdigest())
+    memo_key = (generation, hashlib.sha256(f"{sql}\0{params!r}".encode()).hexdigest())
     now = time.monotonic()
     kept = _memo.get(memo_key)
     if kept is not None and kept[1] > now:
