@@ -72,9 +72,8 @@ def _user_entry(user: User) -> dict[str, Any]:
 def state_keys(device_id: uuid.UUID, user_id: int | None = None) -> list[str]:
     """The Redis keys of a device's entry (and of its user's, when known), so that they can be
     read in a round trip made for something else: the rate limiter's (api.throttling)."""
-    cache = caches["security"]
     keys = [_device_key(str(device_id))] + ([] if user_id is None else [_user_key(user_id)])
-    return [cache.make_key(key) for key in keys]
+    return read_ahead.redis_keys(keys)
 
 
 def load(

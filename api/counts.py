@@ -62,7 +62,7 @@ def _generation_key(model: type[Model]) -> str:
 
 def read_ahead_keys(model: type[Model]) -> list[str]:
     """For a list view's `read_ahead` hook: the Redis key of `model`'s generation."""
-    return [caches["security"].make_key(_generation_key(model))]
+    return read_ahead.redis_keys([_generation_key(model)])
 
 
 def list_read_ahead(model: type[Model]) -> "staticmethod[[HttpRequest, object], list[str]]":

@@ -25,7 +25,7 @@ is the view's business; this module keeps them right:
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.cache import caches
@@ -51,12 +51,6 @@ def user_key(user_id: int) -> str:
 
 def device_key(device_id: uuid.UUID | str) -> str:
     return f"snapshot:device:{device_id}"
-
-
-def redis_keys(keys: Iterable[str]) -> list[str]:
-    """The full Redis keys of `keys`, for a view's `read_ahead` hook."""
-    cache = caches["security"]
-    return [cache.make_key(key) for key in keys]
 
 
 def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict[str, Any]:

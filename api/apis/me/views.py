@@ -52,7 +52,7 @@ class MeView(APIView):
         if request.method != "GET":
             return []
         keys = [snapshots.user_key(claims.user_id), snapshots.device_key(claims.device_id)]
-        return snapshots.redis_keys(keys)
+        return read_ahead.redis_keys(keys)
 
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
