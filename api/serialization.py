@@ -6,12 +6,21 @@ on every response, and it was the largest cost of `GET /api/v1/me/` (bench/READM
 serializer's `to_representation` only reads its fields, so one instance per class can render
 every response, in every thread. This suits output serializers that need no `context` (no
 request, no hyperlinks); build those per response as DRF does.
+
+Output ModelSerializers derive from `OutputModelSerializer`, whose datetimes render in UTC
+without DRF's per-value time-zone lookup (`UTCDateTimeField`).
 """
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from django.db import models
+from rest_framework import serializers
 from rest_framework.serializers import BaseSerializer
+from rest_framework.settings import api_settings
+
+M = TypeVar("M", bound=models.Model)
 
 _renderers: dict[type[BaseSerializer[Any]], BaseSerializer[Any]] = {}
 
@@ -35,3 +44,33 @@ def serialize_many(
     """What `serializer_class(instances, many=True).data` is, likewise."""
     renderer = _renderer(serializer_class)
     return [renderer.to_representation(instance) for instance in instances]
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A DateTimeField that renders an aware datetime in UTC, in DATETIME_FORMAT.
+
+    DRF converts every datetime to the *current* time zone first (a context-local lookup), 6.6 µs
+    a value here against 2 µs for this; a page of 20 items has 40 of them. Our format ends in a
+    literal `Z`, so UTC is also the only zone it can truthfully print, whatever TIME_ZONE says.
+    Anything else (a naive value, ISO_8601 or no format) goes DRF's way.
+    """
+
+    def to_representation(self, value: Any) -> Any:
+        output_format = getattr(self, "format", api_settings.DATETIME_FORMAT)
+        if (
+            isinstance(value, datetime)
+            and value.tzinfo is not None
+            and output_format
+            and output_format.lower() != "iso-8601"
+        ):
+            return value.astimezone(UTC).strftime(output_format)
+        return super().to_representation(value)
+
+
+class OutputModelSerializer(serializers.ModelSerializer[M]):
+    """The base of output ModelSerializers: model datetimes render with `UTCDateTimeField`."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }

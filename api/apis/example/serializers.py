@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from api.models import Category, Item
+from api.serialization import OutputModelSerializer
 from api.validators import MAX_ID
 
 
@@ -28,7 +29,7 @@ class CategoryInputSerializer(serializers.Serializer[dict[str, Any]]):
             ]
 
 
-class CategoryOutputSerializer(serializers.ModelSerializer[Category]):
+class CategoryOutputSerializer(OutputModelSerializer[Category]):
     class Meta:
         model = Category
         fields = ["id", "name", "slug", "description"]
@@ -45,7 +46,7 @@ class ItemInputSerializer(serializers.Serializer[dict[str, Any]]):
     is_published = serializers.BooleanField(required=False, default=False)
 
 
-class ItemOutputSerializer(serializers.ModelSerializer[Item]):
+class ItemOutputSerializer(OutputModelSerializer[Item]):
     owner = serializers.IntegerField(source="owner_id", read_only=True)
     category = serializers.IntegerField(source="category_id")
     price = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True)

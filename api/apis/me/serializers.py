@@ -3,23 +3,24 @@ from typing import Any
 from rest_framework import serializers
 
 from api.models import Device, User, UserProfile
+from api.serialization import OutputModelSerializer
 from api.serializers import DeviceSettingsInputSerializer
 from api.validators import validate_locale, validate_timezone
 
 
-class MeUserOutputSerializer(serializers.ModelSerializer[User]):
+class MeUserOutputSerializer(OutputModelSerializer[User]):
     class Meta:
         model = User
         fields = ["id", "username", "email", "is_staff", "date_joined"]
 
 
-class MeProfileOutputSerializer(serializers.ModelSerializer[UserProfile]):
+class MeProfileOutputSerializer(OutputModelSerializer[UserProfile]):
     class Meta:
         model = UserProfile
         fields = ["display_name", "avatar_url", "locale", "timezone", "bio", "updated_at"]
 
 
-class MeDeviceOutputSerializer(serializers.ModelSerializer[Device]):
+class MeDeviceOutputSerializer(OutputModelSerializer[Device]):
     class Meta:
         model = Device
         fields = [
