@@ -129,7 +129,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's MessageMiddleware, its storage built only when the CMS or the admin use it.
+    "api.cms.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A strict Content-Security-Policy on the staff CMS pages (/cms/).
     "api.cms.middleware.ContentSecurityPolicyMiddleware",
