@@ -1,8 +1,9 @@
 """Middleware of the staff pages: lazy flash messages, and the CMS's Content-Security-Policy.
 
-A strict Content-Security-Policy goes on every CMS response (pages, redirects, errors). The CMS runs no JavaScript and loads nothing from elsewhere, so its policy can forbid scripts
-outright and allow only its own stylesheet. A few lines here rather than django-csp: one fixed
-policy on one path prefix needs no nonces, no per-view overrides and no dependency to keep up.
+A strict Content-Security-Policy goes on every CMS response (pages, redirects, errors). The CMS
+runs no JavaScript and loads nothing from elsewhere, so its policy can forbid scripts outright
+and allow only its own stylesheet. A few lines here rather than django-csp: one fixed policy on
+one path prefix needs no nonces, no per-view overrides and no dependency to keep up.
 """
 
 from collections.abc import Callable
