@@ -1,5 +1,6 @@
 """The rate-limit decision of every request but health, taken before authentication (SPEC §4)."""
 
+import functools
 import ipaddress
 import logging
 import math
@@ -39,7 +40,12 @@ OUTAGE_LOG_INTERVAL = 60.0
 def rate_limit_key(request: HttpRequest) -> str:
     """The client a request counts against: its IP address (see `client_ip`), for IPv6 its /64,
     which a single subscriber usually holds whole."""
-    ip = client_ip(request)
+    return _client_key(client_ip(request))
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_key(ip: str) -> str:
+    # Parsing an address is a few µs on every request; clients come back, so keep the recent.
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:

@@ -1,6 +1,6 @@
 """The Redis rate-limit store: one Lua script decides every scope of a request in one round trip."""
 
-import secrets
+import random
 from collections.abc import Sequence
 
 from django_redis import get_redis_connection
@@ -112,7 +112,9 @@ class RedisRateLimitStore:
     @staticmethod
     def _arguments(client: str, limits: Sequence[Limit]) -> tuple[list[str], list[str | int]]:
         # 64 random bits: unique among the admissions of a window, even within one microsecond.
-        args: list[str | int] = [secrets.token_hex(8)]
+        # Not a secret, so from `random` (reseeded in every forked worker), not os.urandom: its
+        # system call makes a gthread worker's threads queue for the GIL (api.middleware).
+        args: list[str | int] = [f"{random.getrandbits(64):016x}"]
         for limit in limits:
             args += [limit.quota, limit.window * MICROSECONDS]
         return [window_key(client, limit.scope) for limit in limits], args

@@ -2,6 +2,8 @@
 that lets requests through (SPEC §4)."""
 
 import logging
+import os
+import re
 import time
 import uuid
 
@@ -147,3 +149,22 @@ def test_a_decision_with_a_read_loads_a_missing_script_and_sends_both_again(redi
     redis_round_trips.clear()
     assert store.decide_and_read("192.0.2.1", [Limit("burst", 5, 60)], [key])[0].admitted
     assert redis_round_trips == [["EVALSHA", "MGET"]]
+
+
+def test_forked_workers_record_admissions_under_different_members():
+    # A window counts distinct members: two gunicorn workers forked from one process must not
+    # draw the same sequence, or their admissions would overwrite each other.
+    limits = [Limit("burst", 60, 60)]
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write_end, str(RedisRateLimitStore._arguments("c", limits)[1][0]).encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    ours = RedisRateLimitStore._arguments("c", limits)[1][0]
+    assert isinstance(ours, str)
+    assert re.fullmatch(r"[0-9a-f]{16}", child)
+    assert child != ours
