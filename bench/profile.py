@@ -1,7 +1,10 @@
 """Sampling profiles of a project worker under load (py-spy, pinned in bench/requirements.txt).
 
-The summary lists where the worker's time goes: each frame's share of the samples that were
-serving a request (inclusive), and the frames that were on top (self).
+The summary lists where the worker's CPU goes: each frame's share of the samples that were
+serving a request (inclusive), and the frames that were on top (self). Only samples of a
+thread holding the GIL count (`--gil`): a worker waiting for Redis or MariaDB holds none, and
+counting those waits (as the first rounds of bench/README.md did) hid the Python that costs.
+The wait shows instead as the gap between the run's rate and its workers' CPU per request.
 """
 
 import shutil
@@ -38,6 +41,7 @@ def profile_worker(pid: int, seconds: float, output: Path) -> Iterator[None]:
             "--output",
             str(raw),
             "--nonblocking",
+            "--gil",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -17,6 +17,8 @@ class Run:
     server: str
     measurement: Measurement
     worker_rss_mib: float
+    # CPU time the server's workers used during the run, per request served.
+    worker_cpu_ms: float
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Row:
     p99_ms: float
     failures: int
     worker_rss_mib: float
+    worker_cpu_ms: float
     runs: int
     vs_ceiling: float | None = None
     vs_peer: float | None = None
@@ -52,6 +55,7 @@ def summarize(runs: Iterable[Run], ceiling_scenario: str) -> list[Row]:
             p99_ms=median(run.measurement.p99_ms for run in group),
             failures=sum(run.measurement.failures for run in group),
             worker_rss_mib=median(run.worker_rss_mib for run in group),
+            worker_cpu_ms=median(run.worker_cpu_ms for run in group),
             runs=len(group),
         )
         for key, group in grouped.items()
@@ -80,14 +84,15 @@ def table(rows: Sequence[Row]) -> str:
     """A Markdown table, one line per variant, scenario and server."""
     lines = [
         "| variant | scenario | server | req/s (median) | p50 ms | p99 ms | non-2xx "
-        "| worker RSS MiB | vs ceiling | vs peer |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| worker CPU ms/req | worker RSS MiB | vs ceiling | vs peer |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
             f"| {row.variant} | {row.scenario} | {row.server} | {row.rate:.0f} "
             f"| {row.p50_ms:.2f} | {row.p99_ms:.2f} | {row.failures} "
-            f"| {row.worker_rss_mib:.1f} | {_ratio(row.vs_ceiling)} | {_ratio(row.vs_peer)} |"
+            f"| {row.worker_cpu_ms:.2f} | {row.worker_rss_mib:.1f} "
+            f"| {_ratio(row.vs_ceiling)} | {_ratio(row.vs_peer)} |"
         )
     return "\n".join(lines)
 

@@ -131,18 +131,21 @@ class Bench:
 
     def drive(
         self, variant: Variant, scenario: Scenario, target: Target, server: Server, seconds: float
-    ) -> wrk.Measurement:
-        """One wrk run; a once-pool is sized from the warm-up rate, and grown if it ran dry."""
+    ) -> tuple[wrk.Measurement, float]:
+        """One wrk run, and the CPU seconds the server's workers used in it. A once-pool is
+        sized from the warm-up rate, and grown if it ran dry."""
         rate = self.warm_rates.get((scenario.name, target.server))
         size = math.ceil((rate or WARM_UP_GUESS) * seconds * POOL_MARGIN) + POOL_FLOOR
         pool = self.work / f"{scenario.name}-{target.server}.pool"
         while True:
             workload.write_pool(pool, target.requests(size))
+            cpu_before = server.worker_cpu_seconds()
             measurement = wrk.run(
                 server.url, pool, once=target.once, connections=variant.connections, seconds=seconds
             )
+            cpu = server.worker_cpu_seconds() - cpu_before
             if not (measurement.exhausted and rate is not None):
-                return measurement
+                return measurement, cpu
             print(f"  {scenario.name} on {target.server}: pool of {size} ran dry, again")
             size *= 2
 
@@ -154,7 +157,7 @@ class Bench:
         )
         for scenario in plan:
             for target in scenario.targets:
-                warm = self.drive(
+                warm, _ = self.drive(
                     variant, scenario, target, by_name[target.server], self.options.warmup
                 )
                 if warm.failures and not warm.exhausted:
@@ -168,17 +171,19 @@ class Bench:
             for scenario in plan:
                 for target in scenario.targets:
                     server = by_name[target.server]
-                    measurement = self.drive(
+                    measurement, cpu = self.drive(
                         variant, scenario, target, server, self.options.duration
                     )
                     rss = server.worker_rss_mib()
+                    cpu_ms = 1000 * cpu / max(1, measurement.requests)
                     self.runs.append(
-                        Run(variant.name, scenario.name, target.server, measurement, rss)
+                        Run(variant.name, scenario.name, target.server, measurement, rss, cpu_ms)
                     )
                     print(
                         f"  run {repeat} {scenario.name:14} {target.server:8} "
                         f"{measurement.rate:8.0f} req/s  p50 {measurement.p50_ms:7.2f} ms  "
                         f"p99 {measurement.p99_ms:7.2f} ms  non-2xx {measurement.failures}  "
+                        f"CPU {cpu_ms:5.2f} ms/req  "
                         f"RSS {rss:5.1f} MiB"
                         + (f"  first: {measurement.first_error}" if measurement.failures else "")
                     )

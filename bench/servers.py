@@ -33,6 +33,8 @@ SEED_RATES = {
     "search": (20, "min"),
     "admin": (100, "hour"),
 }
+# Units of /proc/<pid>/stat's CPU times.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Tokens minted before the measurements must outlive them.
 TOKEN_TTL = 3 * 3600
 
@@ -194,6 +196,16 @@ class Server:
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) / 1024)
         return sum(sizes) / len(sizes)
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker processes have used so far, in seconds."""
+        ticks = 0
+        for pid in self.worker_pids():
+            # The fields after the command name, which may hold spaces: utime and stime are
+            # the 14th and 15th of the line (proc(5)).
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / CLOCK_TICKS
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -3,9 +3,14 @@ benchmark itself runs with `make bench`, never in the test suite."""
 
 import ast
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from bench import workload, wrk
 from bench.report import APP, CEILING, PEER, Run, summarize, summary_lines, table
+from bench.servers import Server
 from tests.processes import ROOT
 
 WRK_OUTPUT = """Running 6s test @ http://127.0.0.1:8000
@@ -50,18 +55,26 @@ def test_signed_requests_each_carry_their_own_nonce():
 
 
 def test_ratios_divide_the_projects_medians_by_the_peers_and_the_ceilings():
-    runs = [Run("sync", "ceiling", CEILING, measurement(rate), 70.0) for rate in (900, 1000, 5000)]
-    runs += [Run("sync", "me", APP, measurement(rate), 80.0) for rate in (500, 100, 600)]
-    runs += [Run("sync", "me", PEER, measurement(rate), 75.0) for rate in (250, 240, 260)]
+    runs = [
+        Run("sync", "ceiling", CEILING, measurement(rate), 70.0, 0.3) for rate in (900, 1000, 5000)
+    ]
+    runs += [
+        Run("sync", "me", APP, measurement(rate), 80.0, cpu)
+        for rate, cpu in ((500, 0.7), (100, 0.9), (600, 0.8))
+    ]
+    runs += [Run("sync", "me", PEER, measurement(rate), 75.0, 1.9) for rate in (250, 240, 260)]
     rows = {(row.scenario, row.server): row for row in summarize(runs, "ceiling")}
     assert rows[("me", APP)].rate == 500
     assert rows[("me", APP)].vs_peer == 2.0
     assert rows[("me", APP)].vs_ceiling == 0.5
+    assert rows[("me", APP)].worker_cpu_ms == 0.8
     assert rows[("me", PEER)].vs_peer is None
     assert summary_lines(list(rows.values())) == [
         "bench: me[sync] 500 req/s, 2.00x peer, 0.50 of ceiling"
     ]
-    assert "| sync | me | project | 500 |" in table(list(rows.values()))
+    assert "| sync | me | project | 500 | 1.00 | 2.00 | 0 | 0.80 | 80.0 | 0.50 | 2.00 |" in table(
+        list(rows.values())
+    )
 
 
 def test_the_peer_imports_nothing_of_the_project():
@@ -74,3 +87,32 @@ def test_the_peer_imports_nothing_of_the_project():
                 imported.add(node.module.split(".")[0])
     assert not imported & {"api", "core", "bench", "tests"}
     assert "rest_framework_simplejwt" in imported
+
+
+# A stand-in for gunicorn's master: forks one worker, which burns CPU for a while, then waits.
+MASTER = """
+import os, time
+if os.fork() == 0:
+    end = time.process_time() + 0.4
+    while time.process_time() < end:
+        pass
+    time.sleep(60)
+else:
+    time.sleep(60)
+"""
+
+
+def test_worker_cpu_is_read_from_the_workers_not_the_master():
+    master = subprocess.Popen([sys.executable, "-c", MASTER])
+    server = Server("stand-in", "http://127.0.0.1:1", master, Path("unused.log"))
+    try:
+        deadline = time.monotonic() + 10
+        while server.worker_cpu_seconds() < 0.35 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(server.worker_pids()) == 1
+        assert 0.35 <= server.worker_cpu_seconds() < 1.0
+    finally:
+        for pid in server.worker_pids():
+            subprocess.run(["kill", str(pid)], check=False)
+        master.kill()
+        master.wait()
