@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 CHECK_ENV := ENV_FILE= DEBUG=true
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-deploy format migrate clean bench
+.PHONY: help run test lint lint-deploy format migrate clean bench bench-cpu
 
 help:
 	@echo "make run     start the development server on 127.0.0.1:$(PORT) (SQLite, memory cache)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint-deploy  Dockerfile, shell scripts, workflow, compose, Kubernetes (needs npm)"
 	@echo "make format  format the code with ruff"
 	@echo "make bench   benchmark against stock DRF + simplejwt (bench/README.md; ~15 min)"
+	@echo "make bench-cpu  CPU per request of the project's code, in one process (~2 min)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -68,6 +69,10 @@ bench: $(VENV)/.bench
 	@command -v wrk >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk; }
 	PYTHONPATH=clients/python $(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# CPU per request of the project's code, in one process (bench/cpu.py): low noise, for before/after.
+bench-cpu: $(VENV)/.bench
+	PYTHONPATH=clients/python $(BIN)/python -m bench.cpu $(BENCH_ARGS)
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

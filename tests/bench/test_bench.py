@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import workload, wrk
+from bench import cpu, workload, wrk
 from bench.report import APP, CEILING, PEER, Run, summarize, summary_lines, table
 from bench.servers import Server
 from tests.processes import ROOT
@@ -116,3 +116,19 @@ def test_worker_cpu_is_read_from_the_workers_not_the_master():
             subprocess.run(["kill", str(pid)], check=False)
         master.kill()
         master.wait()
+
+
+def test_raw_requests_become_the_environ_gunicorn_would_build():
+    device = {"device_id": "3f2b8c1e-9d4a-4c6b-8e2f-1a7d5c9b0e34", "secret": "s"}
+    (raw,) = workload.get_token_requests([device], 1)
+    request = cpu.environ(raw)
+    assert (request["REQUEST_METHOD"], request["PATH_INFO"]) == ("POST", "/api/v1/auth/get-token/")
+    assert request["CONTENT_TYPE"] == "application/json"
+    assert request["CONTENT_LENGTH"] == "2"
+    assert request["HTTP_X_KEY_ID"] == device["device_id"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", request["HTTP_X_NONCE"])
+    assert request["wsgi.input"].read() == b"{}"
+
+    query = cpu.environ(workload.raw_request("GET", "/api/v1/items/?page=2"))
+    assert (query["PATH_INFO"], query["QUERY_STRING"]) == ("/api/v1/items/", "page=2")
+    assert query["HTTP_HOST"] == workload.HOST

@@ -1,0 +1,203 @@
+"""`make bench-cpu`: the CPU time one request costs the project's code, measured in one process.
+
+`make bench` measures whole servers under wrk, on a machine whose noise moves a run by ±15 %:
+too coarse to see a change that saves 5 % of a request. This calls the project's WSGI
+application directly, request after request, in one process with its production settings on
+MariaDB and Redis, and divides the process's CPU time by the requests: no gunicorn, no load
+generator, no other worker to share the cores with. What is left is what the project's code
+costs (and redis-py's and mysqlclient's), to within a few µs between runs. The access line goes
+to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no CPU here,
+and gunicorn's own ~0.3 ms a request is not in it); it says whether a change made the code
+cheaper, and by how much.
+
+    make bench-cpu                                   # every scenario
+    make bench-cpu BENCH_ARGS="--scenarios me --requests 5000"
+"""
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis import Redis
+
+from bench import servers, workload
+
+ITEMS = 1000
+USERS = 20
+WARM_UP = 300
+SCENARIOS = ("health-live", "me", "items", "get-token")
+
+
+def environ(raw: bytes) -> dict[str, Any]:
+    """The WSGI environ gunicorn would build for one raw HTTP/1.1 request (bench.workload)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, target, protocol = request_line.split(" ")
+    path, _, query = target.partition("?")
+    result: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": workload.HOST,
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": protocol,
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    for line in header_lines:
+        name, _, value = line.partition(": ")
+        key = name.upper().replace("-", "_")
+        result[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"] = value
+    return result
+
+
+def requests_for(scenario: str, data: dict[str, Any], count: int) -> list[bytes]:
+    """`count` raw requests of a scenario; signed ones each with a fresh nonce."""
+    tokens = [device["access"] for device in data["bearer"]]
+    if scenario == "health-live":
+        pool = workload.get("/health/live/")
+    elif scenario == "me":
+        pool = workload.bearer_gets("/api/v1/me/", tokens)
+    elif scenario == "items":
+        pool = workload.bearer_gets("/api/v1/items/", tokens)
+    elif scenario == "get-token":
+        return workload.get_token_requests(data["signers"], count)
+    else:
+        raise ValueError(f"unknown scenario {scenario!r}")
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def cpu_per_request(
+    application: Callable[..., Iterable[bytes]], raws: list[bytes]
+) -> tuple[float, float]:
+    """CPU and wall µs per request over `raws`, each answered with a 2xx or an error raised."""
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        if not status.startswith("2"):
+            raise RuntimeError(f"{status} for a benchmark request")
+
+    environs = [environ(raw) for raw in raws]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for request in environs:
+        b"".join(application(request, start_response))
+    return (
+        (time.process_time() - cpu) * 1e6 / len(raws),
+        (time.perf_counter() - wall) * 1e6 / len(raws),
+    )
+
+
+def child(options: argparse.Namespace) -> None:
+    """In the project's environment: measure each scenario, print one JSON line each."""
+    import logging
+
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    with open(os.devnull, "w") as devnull:
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(devnull)
+        data = json.loads(Path(options.data).read_text())
+        for scenario in options.scenarios.split(","):
+            cpu_per_request(application, requests_for(scenario, data, WARM_UP))
+            runs = [
+                cpu_per_request(application, requests_for(scenario, data, options.requests))
+                for _ in range(options.repeats)
+            ]
+            cpus = [cpu for cpu, _ in runs]
+            print(
+                json.dumps(
+                    {
+                        "scenario": scenario,
+                        "cpu_us": min(cpus),
+                        "cpu_us_median": statistics.median(cpus),
+                        "wall_us": min(wall for _, wall in runs),
+                    }
+                ),
+                flush=True,
+            )
+
+
+def parse_options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--requests", type=int, default=2000, help="per measured run")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bench"),
+        help="MySQL server and base name: <name>_cpu is (re)created",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        help="a Redis database the benchmark may empty (FLUSHDB)",
+    )
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    options = parse_options()
+    if options.data:
+        child(options)
+        return
+    work = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
+    base = urlsplit(options.database_url).path.strip("/") or "bench"
+    database = f"{base}_cpu"
+    servers.recreate_database(options.database_url, database)
+    Redis.from_url(options.redis_url).flushdb()
+    static_root = work / "static"
+    static_root.mkdir()
+    env = servers.app_environment(
+        servers.Secrets.generate(),
+        database=servers.database_url(options.database_url, database),
+        redis=options.redis_url,
+        static_root=static_root,
+    )
+    env["DJANGO_SETTINGS_MODULE"] = "core.settings"
+    env["PYTHONPATH"] = os.pathsep.join([str(servers.ROOT), str(servers.ROOT / "clients/python")])
+    servers.run_python(["manage.py", "migrate", "--noinput"], cwd=servers.ROOT, env=env)
+    prepared = servers.run_python(
+        ["-m", "bench.prepare_app", f"--items={ITEMS}", f"--bearer={USERS}", "--signers=5"],
+        cwd=servers.ROOT,
+        env=env,
+    )
+    data = work / "data.json"
+    data.write_text(prepared)
+    output = servers.run_python(
+        [
+            "-m",
+            "bench.cpu",
+            f"--data={data}",
+            f"--scenarios={options.scenarios}",
+            f"--requests={options.requests}",
+            f"--repeats={options.repeats}",
+        ],
+        cwd=servers.ROOT,
+        env=env,
+    )
+    print(f"CPU per request in one process, best of {options.repeats} runs of {options.requests}:")
+    print("\n| scenario | CPU µs/req (best) | CPU µs/req (median) | wall µs/req (best) |")
+    print("|---|---:|---:|---:|")
+    for line in output.splitlines():
+        row = json.loads(line)
+        print(
+            f"| {row['scenario']} | {row['cpu_us']:.0f} | {row['cpu_us_median']:.0f} "
+            f"| {row['wall_us']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
