@@ -2,8 +2,8 @@
 
 The same for all three, from the environment bench/servers.py sets. Unlike the production
 gunicorn.conf.py, workers are never recycled (a restart mid-run would show up as latency of
-whichever server it hit) and gunicorn writes no access log (the project logs its own line per
-request, which is part of what is measured).
+whichever server it hit), connections are not kept alive (below) and gunicorn writes no access
+log (the project logs its own line per request, which is part of what is measured).
 """
 
 import os
@@ -19,3 +19,8 @@ errorlog = "-"
 loglevel = "warning"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 control_socket_disable = True
+# A connection per request, for gthread workers as for sync ones (which never keep one alive).
+# With keep-alive, wrk's 16 connections stayed with whichever worker accepted them: runs split
+# them 16/0, 15/1 or 8/8 at random, and the same server measured 4,500 or 2,000 req/s (one
+# worker holding them all, its four threads queued on one GIL) depending on the split.
+keepalive = 0
