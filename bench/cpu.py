@@ -5,8 +5,8 @@ too coarse to see a change that saves 5 % of a request. This calls the project's
 application directly, request after request, in one process with its production settings on
 MariaDB and Redis, and divides the process's CPU time by the requests: no gunicorn, no load
 generator, no other worker to share the cores with. What is left is what the project's code
-costs (and redis-py's and mysqlclient's), to within a few µs between runs. The access line goes
-to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no CPU here,
+costs (and redis-py's and mysqlclient's), to within a few per cent between runs. The access
+line goes to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no CPU here,
 and gunicorn's own ~0.3 ms a request is not in it); it says whether a change made the code
 cheaper, and by how much.
 
