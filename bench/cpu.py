@@ -6,9 +6,9 @@ application directly, request after request, in one process with its production 
 MariaDB and Redis, and divides the process's CPU time by the requests: no gunicorn, no load
 generator, no other worker to share the cores with. What is left is what the project's code
 costs (and redis-py's and mysqlclient's), to within a few per cent between runs. The access
-line goes to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no CPU here,
-and gunicorn's own ~0.3 ms a request is not in it); it says whether a change made the code
-cheaper, and by how much.
+line goes to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no
+CPU here, and gunicorn's own ~0.3 ms a request is not in it); it says whether a change made the
+code cheaper, and by how much.
 
     make bench-cpu                                   # every scenario
     make bench-cpu BENCH_ARGS="--scenarios me --requests 5000"
