@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import models
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 
@@ -61,7 +61,7 @@ class UTCDateTimeField(serializers.DateTimeField):
             isinstance(value, datetime)
             and value.tzinfo is not None
             and output_format
-            and output_format.lower() != "iso-8601"
+            and output_format.lower() != ISO_8601
         ):
             return value.astimezone(UTC).strftime(output_format)
         return super().to_representation(value)
