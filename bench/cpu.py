@@ -134,16 +134,7 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--requests", type=int, default=2000, help="per measured run")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bench"),
-        help="MySQL server and base name: <name>_cpu is (re)created",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        help="a Redis database the benchmark may empty (FLUSHDB)",
-    )
+    servers.add_service_options(parser, databases="<name>_cpu is")
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args()
 

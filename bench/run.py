@@ -212,16 +212,7 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--variants", default="sync,gthread")
     parser.add_argument("--scenarios", default="", help="comma-separated; default: all")
     parser.add_argument("--profile", default="", help="comma-separated scenarios to profile")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bench"),
-        help="MySQL server and base name: <name>_app and <name>_peer are (re)created",
-    )
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
-        help="a Redis database the benchmark may empty (FLUSHDB)",
-    )
+    servers.add_service_options(parser, databases="<name>_app and <name>_peer are")
     return parser.parse_args()
 
 

@@ -5,6 +5,7 @@ ceiling, a view of the peer project) runs from bench/peer/ with nothing of the p
 path. Both under bench/gunicorn.conf.py, so with the same gunicorn settings.
 """
 
+import argparse
 import os
 import secrets
 import signal
@@ -81,6 +82,21 @@ class Secrets:
             secrets.token_urlsafe(36),
             secrets.token_urlsafe(36),
         )
+
+
+def add_service_options(parser: argparse.ArgumentParser, *, databases: str) -> None:
+    """--database-url and --redis-url, defaulting to BENCH_DATABASE_URL and BENCH_REDIS_URL.
+    `databases`: which databases next to the URL's are (re)created, for the help text."""
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "mysql://root@127.0.0.1:3306/bench"),
+        help=f"MySQL server and base name: {databases} (re)created",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        help="a Redis database the benchmark may empty (FLUSHDB)",
+    )
 
 
 def database_url(server_url: str, name: str) -> str:
