@@ -62,7 +62,7 @@ def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
         warm = bearer(client, access, "GET", ME).json()
     assert warm == cold
     # Limits, the device's and user's auth state, and both snapshots: one pipeline.
-    assert redis_round_trips == [["EVALSHA", "MGET"]]
+    assert redis_round_trips == [["EVALSHA"]]
 
 
 def test_a_change_is_forgotten_as_it_is_made_and_again_once_it_commits():
