@@ -12,12 +12,15 @@ code cheaper, and by how much.
 
     make bench-cpu                                   # every scenario
     make bench-cpu BENCH_ARGS="--scenarios me --requests 5000"
+    make bench-cpu BENCH_ARGS="--scenarios me --profile /tmp/prof"   # + cProfile of one run
 """
 
 import argparse
+import cProfile
 import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -100,6 +103,23 @@ def cpu_per_request(
     )
 
 
+def profile(
+    application: Callable[..., Iterable[bytes]], scenario: str, raws: list[bytes], output: Path
+) -> None:
+    """One more run under cProfile, after the measured ones: its slowest functions, by own time.
+
+    cProfile makes every Python call dearer, so the shares lean towards code with many small
+    calls; the call counts are exact, and show work repeated that need not be."""
+    profiler = cProfile.Profile()
+    profiler.runcall(cpu_per_request, application, raws)
+    profiler.dump_stats(output.with_suffix(".prof"))  # for pstats, snakeviz, ...
+    with output.open("w") as stream:
+        stats = pstats.Stats(profiler, stream=stream).strip_dirs()
+        stream.write(f"{len(raws)} requests to {scenario}\n")
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
+
+
 def child(options: argparse.Namespace) -> None:
     """In the project's environment: measure each scenario, print one JSON line each."""
     import logging
@@ -123,6 +143,9 @@ def child(options: argparse.Namespace) -> None:
                 for _ in range(options.repeats)
             ]
             cpus = [cpu for cpu, _ in runs]
+            if options.profile:
+                raws = requests_for(scenario, data, options.requests)
+                profile(application, scenario, raws, Path(options.profile) / f"{scenario}.txt")
             print(
                 json.dumps(
                     {
@@ -142,6 +165,11 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="per measured run")
     parser.add_argument("--repeats", type=int, default=3)
     servers.add_service_options(parser, databases="<name>_cpu is")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="also write DIR/<scenario>.txt and .prof: cProfile of one more run",
+    )
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -182,6 +210,7 @@ def main() -> None:
             f"--scenarios={options.scenarios}",
             f"--requests={options.requests}",
             f"--repeats={options.repeats}",
+            *([f"--profile={Path(options.profile).resolve()}"] if options.profile else []),
         ],
         cwd=servers.ROOT,
         env=env,

@@ -2,6 +2,7 @@
 benchmark itself runs with `make bench`, never in the test suite."""
 
 import ast
+import pstats
 import re
 import subprocess
 import sys
@@ -132,3 +133,19 @@ def test_raw_requests_become_the_environ_gunicorn_would_build():
     query = cpu.environ(workload.raw_request("GET", "/api/v1/items/?page=2"))
     assert (query["PATH_INFO"], query["QUERY_STRING"]) == ("/api/v1/items/", "page=2")
     assert query["HTTP_HOST"] == workload.HOST
+
+
+def test_a_profile_names_the_applications_functions_and_counts_their_calls(tmp_path):
+    def render_page(path: str) -> bytes:
+        return path.encode()
+
+    def application(environ, start_response):
+        start_response("200 OK", [])
+        return [render_page(environ["PATH_INFO"])]
+
+    raws = [workload.raw_request("GET", "/health/live/")] * 7
+    cpu.profile(application, "health-live", raws, tmp_path / "health-live.txt")
+    summary = (tmp_path / "health-live.txt").read_text()
+    assert summary.startswith("7 requests to health-live")
+    assert re.search(r"^\s+7\s.*\(render_page\)$", summary, re.MULTILINE)
+    assert pstats.Stats(str(tmp_path / "health-live.prof")).total_calls > 7
