@@ -1,7 +1,7 @@
 """Security-cache entries read ahead, in the rate limiter's Redis round trip.
 
 The limiter makes one round trip to Redis for every request it decides. Entries the request
-will read anyway ride along, as an MGET in the same pipeline: the auth state that
+will read anyway ride along, read by the limiter's script as it decides: the auth state that
 authentication checks (api.authentication.read_ahead_keys) and what the view names in its
 `read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots). The raw values
 are kept on the request; their readers decode them here instead of asking Redis again.

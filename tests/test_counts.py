@@ -84,7 +84,7 @@ def test_a_warm_list_reads_its_generation_in_the_limiters_round_trip(
     redis_round_trips.clear()
     with django_assert_num_queries(1):  # the page
         assert session.get("/api/v1/items/").json()["count"] == 2
-    # The limits, the auth state and the items' generation: one pipeline.
+    # The limits, the auth state and the items' generation: one command.
     assert redis_round_trips == [["EVALSHA"]]
 
 

@@ -61,7 +61,7 @@ def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
     with django_assert_num_queries(0):
         warm = bearer(client, access, "GET", ME).json()
     assert warm == cold
-    # Limits, the device's and user's auth state, and both snapshots: one pipeline.
+    # Limits, the device's and user's auth state, and both snapshots: one command.
     assert redis_round_trips == [["EVALSHA"]]
 
 
