@@ -13,6 +13,7 @@ code cheaper, and by how much.
     make bench-cpu                                   # every scenario
     make bench-cpu BENCH_ARGS="--scenarios me --requests 5000"
     make bench-cpu BENCH_ARGS="--scenarios me --profile /tmp/prof"   # + cProfile of one run
+    make bench-cpu BENCH_ARGS="--scenarios me --instructions --requests 500"   # under valgrind
 """
 
 import argparse
@@ -21,7 +22,10 @@ import io
 import json
 import os
 import pstats
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +41,11 @@ from bench import servers, workload
 ITEMS = 1000
 USERS = 20
 WARM_UP = 300
-# Warm-up lasts at least this long as well: the caches a request reads (api/snapshots.py) fill
-# only once the tombstones that preparing the data left behind have expired.
+# The child waits this long before its first request: the caches a request reads
+# (api/snapshots.py) fill only once the tombstones that preparing the data left behind expire.
 WARM_UP_SECONDS = 3.0
+# --instructions: the shorter of the two runs whose difference is measured.
+BASELINE_REQUESTS = 50
 SCENARIOS = ("health-live", "me", "items", "get-token")
 
 
@@ -132,12 +138,11 @@ def child(options: argparse.Namespace) -> None:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)
         data = json.loads(Path(options.data).read_text())
+        time.sleep(WARM_UP_SECONDS)
         for scenario in options.scenarios.split(","):
-            warm_until = time.monotonic() + WARM_UP_SECONDS
-            while True:
-                cpu_per_request(application, requests_for(scenario, data, WARM_UP))
-                if time.monotonic() >= warm_until:
-                    break
+            # A set number of requests, not a time: under valgrind (--instructions) both runs
+            # must warm up alike.
+            cpu_per_request(application, requests_for(scenario, data, WARM_UP))
             runs = [
                 cpu_per_request(application, requests_for(scenario, data, options.requests))
                 for _ in range(options.repeats)
@@ -170,8 +175,48 @@ def parse_options() -> argparse.Namespace:
         metavar="DIR",
         help="also write DIR/<scenario>.txt and .prof: cProfile of one more run",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind instead: slow, but the same in "
+        "every run (use --requests 500)",
+    )
     parser.add_argument("--data", help=argparse.SUPPRESS)
     return parser.parse_args()
+
+
+def instructions(scenario: str, requests: int, data: Path, env: dict[str, str]) -> int:
+    """Instructions the child executes, start to exit, when it serves `requests` (valgrind)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise RuntimeError("--instructions needs valgrind: apt-get install valgrind")
+    command = [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    command += [sys.executable, "-m", "bench.cpu", f"--data={data}", f"--scenarios={scenario}"]
+    command += [f"--requests={requests}", "--repeats=1"]
+    # A fixed hash seed: the same dict and set layouts, so the same work, in every run.
+    env = {**env, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(command, cwd=servers.ROOT, env=env, capture_output=True, text=True)
+    count = instructions_reported(result.stderr)
+    if result.returncode != 0 or count is None:
+        raise RuntimeError(f"valgrind failed:\n{result.stderr[-3000:]}")
+    return count
+
+
+def instructions_reported(output: str) -> int | None:
+    """The total of cachegrind's summary line (`==42== I   refs:      3,078,238,160`)."""
+    found = re.search(r"^==\d+== I\s+refs:\s+([\d,]+)$", output, re.MULTILINE)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def report_instructions(options: argparse.Namespace, data: Path, env: dict[str, str]) -> None:
+    """Instructions per request: the difference between a run of BASELINE_REQUESTS and one of
+    `--requests` more, whose start-up, warm-up and exit are the same, over `--requests`."""
+    print(f"Instructions per request (valgrind), over {options.requests} requests:")
+    print("\n| scenario | instructions/req |\n|---|---:|")
+    for scenario in options.scenarios.split(","):
+        short = instructions(scenario, BASELINE_REQUESTS, data, env)
+        long = instructions(scenario, BASELINE_REQUESTS + options.requests, data, env)
+        print(f"| {scenario} | {(long - short) / options.requests:,.0f} |", flush=True)
 
 
 def main() -> None:
@@ -202,6 +247,9 @@ def main() -> None:
     )
     data = work / "data.json"
     data.write_text(prepared)
+    if options.instructions:
+        report_instructions(options, data, env)
+        return
     output = servers.run_python(
         [
             "-m",

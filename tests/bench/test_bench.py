@@ -148,4 +148,16 @@ def test_a_profile_names_the_applications_functions_and_counts_their_calls(tmp_p
     summary = (tmp_path / "health-live.txt").read_text()
     assert summary.startswith("7 requests to health-live")
     assert re.search(r"^\s+7\s.*\(render_page\)$", summary, re.MULTILINE)
-    assert pstats.Stats(str(tmp_path / "health-live.prof")).total_calls > 7
+    stats = pstats.Stats(str(tmp_path / "health-live.prof")).get_stats_profile()
+    assert stats.func_profiles["render_page"].ncalls == "7"
+
+
+def test_instructions_are_read_from_cachegrinds_summary():
+    output = (
+        "==6799== Command: python -m bench.cpu --requests=550\n"
+        '{"scenario": "me", "cpu_us": 11127.4}\n'
+        "==6799== \n"
+        "==6799== I   refs:      3,078,238,160\n"
+    )
+    assert cpu.instructions_reported(output) == 3_078_238_160
+    assert cpu.instructions_reported("==6799== Command: python\nKilled\n") is None
