@@ -1,10 +1,10 @@
 """Root URLs: the admin, the API (api/urls.py) and the error handlers. Health is middleware."""
 
-from django.urls import include, path
+# api/urls.py's patterns themselves, not include()d: every level of include() is one more
+# resolver every request goes through (bench/README.md).
+from api.urls import urlpatterns
 
-urlpatterns = [
-    path("", include("api.urls")),
-]
+__all__ = ["urlpatterns"]
 
 # problem+json on /api/ and /health/, Django's templates elsewhere (api/exceptions.py).
 handler400 = "api.exceptions.bad_request"

@@ -106,8 +106,8 @@ class Command(BaseCommand):
             f"from api.models import {', '.join(imported)}", admin_source, 1
         )
         admin_path.write_text(admin_source.rstrip("\n") + "\n" + render("admin.py-tpl"))
-        include = f'    path("", include("api.apis.{name}.urls")),\n'
-        urls_path.write_text(urls_source.replace(URLS_MARKER, include + URLS_MARKER, 1))
+        routes = f'    *feature("{name}"),\n'
+        urls_path.write_text(urls_source.replace(URLS_MARKER, routes + URLS_MARKER, 1))
         written += [models_path, admin_path, urls_path]
 
         for path in written:

@@ -35,7 +35,7 @@ def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
     assert "class NoteAdmin(admin.ModelAdmin[Note])" in admin
     assert "from api.models import Device, Note, User, UserProfile" in admin
     urls = (project / "api" / "urls.py").read_text()
-    assert urls.index('include("api.apis.notes.urls")') < urls.index("# startapi: new features")
+    assert urls.index('*feature("notes")') < urls.index("# startapi: new features")
     tests = (project / "tests" / "apis" / "notes" / "test_notes.py").read_text()
     compile(tests, "test_notes", "exec")
 
