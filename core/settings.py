@@ -100,6 +100,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
     raise ImproperlyConfigured('ADMIN_URL must be a relative path ending in "/", like "admin/".')
+# Paths under /api/ get no session, CSRF or auth middleware (api/cms/middleware.py).
+if ADMIN_URL.startswith("api/"):
+    raise ImproperlyConfigured("ADMIN_URL must not be under api/: the API has no sessions.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -125,12 +128,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files straight from gunicorn: no web server needed in the image (see STORAGES).
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, auth and message middleware, for every path but /api/: only the pages
+    # people sign in to use them (api/cms/middleware.py).
+    "api.cms.middleware.PagesSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Everywhere, as `check --deploy` wants it; DRF's views are exempt.
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Django's MessageMiddleware, its storage built only when the CMS or the admin use it.
-    "api.cms.middleware.LazyMessageMiddleware",
+    "api.cms.middleware.PagesAuthenticationMiddleware",
+    "api.cms.middleware.PagesMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A strict Content-Security-Policy on the staff CMS pages (/cms/).
     "api.cms.middleware.ContentSecurityPolicyMiddleware",
@@ -384,6 +389,8 @@ REST_FRAMEWORK = {
 # --- API docs (SPEC §7): schema, Swagger UI and ReDoc under /<API_DOCS_PATH>/ ----------------
 # Unset: no docs at all (404). An unguessable segment keeps them out of scanners' way.
 API_DOCS_PATH = env.str("API_DOCS_PATH", default="").strip("/")
+if f"{API_DOCS_PATH}/".startswith("api/"):
+    raise ImproperlyConfigured("API_DOCS_PATH must not be under api/: the API has no sessions.")
 # true: only staff signed in (through the admin) may read them.
 API_DOCS_STAFF_ONLY = env.bool("API_DOCS_STAFF_ONLY", default=False)
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html

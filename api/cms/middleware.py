@@ -1,4 +1,5 @@
-"""Middleware of the staff pages: lazy flash messages, and the CMS's Content-Security-Policy.
+"""Middleware of the staff pages: Django's session, user and message middleware kept off the
+API, and the CMS's Content-Security-Policy.
 
 A strict Content-Security-Policy goes on every CMS response (pages, redirects, errors). The CMS
 runs no JavaScript and loads nothing from elsewhere, so its policy can forbid scripts outright
@@ -7,13 +8,16 @@ one path prefix needs no nonces, no per-view overrides and no dependency to keep
 """
 
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
-from django.contrib.messages.storage import default_storage
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import SimpleLazyObject, empty
 
 CMS_PREFIX = "/cms/"
+# Where the API lives. settings.py refuses an ADMIN_URL or API_DOCS_PATH under it.
+API_PREFIX = "/api/"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -32,23 +36,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-class LazyMessageMiddleware(MessageMiddleware):
-    """Django's MessageMiddleware, building a request's message storage only if something uses
-    it: only the CMS and the admin do, and building it (a cookie signer, a session reader) on
-    every API request cost 23 µs, 4 % of `GET /api/v1/me/` (bench/README.md). A storage never
-    built was never read nor added to, so there is nothing to save; Django's `update` would do
-    nothing either."""
-
-    def process_request(self, request: HttpRequest) -> None:
-        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
-
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        messages = getattr(request, "_messages", None)
-        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
-            return response
-        return super().process_response(request, response)
-
-
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -58,3 +45,35 @@ class ContentSecurityPolicyMiddleware:
         if request.path_info.startswith(CMS_PREFIX):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+class PagesOnly:
+    """Mixin: the Django middleware it is mixed into runs for every path but the API's.
+
+    Sessions, `request.user` from a session and flash messages serve the pages people sign in
+    to: the CMS, the admin, the API docs. The API authenticates every request itself
+    (api.authentication: a bearer token or a device signature) and no API view reads a
+    session, so there the three only cost time (bench/README.md has the figures). Subclasses,
+    so that the admin's checks that these middleware are installed still hold. CSRF stays
+    everywhere: `check --deploy` wants Django's own, and with no session read under /api/
+    there is little for it to do there.
+    """
+
+    get_response: Callable[[HttpRequest], Any]
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class PagesSessionMiddleware(PagesOnly, SessionMiddleware):
+    pass
+
+
+class PagesAuthenticationMiddleware(PagesOnly, AuthenticationMiddleware):
+    pass
+
+
+class PagesMessageMiddleware(PagesOnly, MessageMiddleware):
+    pass

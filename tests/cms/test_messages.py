@@ -1,19 +1,11 @@
-"""Flash messages (api.cms.middleware.LazyMessageMiddleware): built only where they are used."""
+"""Flash messages (api.cms.middleware.PagesMessageMiddleware): the API neither reads them nor
+clears them."""
 
 import pytest
-from django.utils.functional import empty
 
 pytestmark = pytest.mark.django_db
 
 MESSAGES_COOKIE = "messages"
-
-
-def test_an_api_request_never_builds_the_message_storage(session):
-    response = session.get("/api/v1/me/")
-
-    assert response.status_code == 200
-    assert response.wsgi_request._messages._wrapped is empty
-    assert MESSAGES_COOKIE not in response.cookies
 
 
 def test_a_message_survives_api_requests_until_a_page_shows_it(staff_client):

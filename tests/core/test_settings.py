@@ -133,6 +133,9 @@ def test_empty_database_and_redis_urls_mean_the_embedded_defaults():
     ("name", "value", "message"),
     [
         ("ADMIN_URL", "/admin", "ADMIN_URL must be a relative path"),
+        ("ADMIN_URL", "api/admin/", "ADMIN_URL must not be under api/"),
+        ("API_DOCS_PATH", "api", "API_DOCS_PATH must not be under api/"),
+        ("API_DOCS_PATH", "/api/docs-7f3a9c1e/", "API_DOCS_PATH must not be under api/"),
         ("APP_HMAC_KEYS", "no-separator", 'APP_HMAC_KEYS must look like "id:secret'),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be"),
     ],
