@@ -18,10 +18,12 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from api.utils import API_PREFIX
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_PATH_PREFIXES = ("/api/", "/health/")
+PROBLEM_PATH_PREFIXES = (API_PREFIX, "/health/")
 
 # The code and detail a bare status gets when nothing more specific is known.
 STATUS_DEFAULTS: dict[int, tuple[str, str]] = {

@@ -17,6 +17,15 @@ T = TypeVar("T")
 # Headers of responses that carry a secret or a token: no cache may keep them.
 NO_STORE = {"Cache-Control": "no-store"}
 
+# Where the API lives: no sessions, CSRF or staff middleware there, problem+json errors, and
+# rate limits even on paths that resolve to no view. core/settings.py refuses an ADMIN_URL or
+# API_DOCS_PATH under it (it cannot import this module: see the import-linter contracts).
+API_PREFIX = "/api/"
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
 
 def client_ip(request: HttpRequest) -> str:
     """The client's IP address, as far as it can be trusted.

@@ -15,9 +15,9 @@ from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse
 
+from api.utils import is_api_request
+
 CMS_PREFIX = "/cms/"
-# Where the API lives. settings.py refuses an ADMIN_URL or API_DOCS_PATH under it.
-API_PREFIX = "/api/"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -62,7 +62,7 @@ class PagesOnly:
     get_response: Callable[[HttpRequest], Any]
 
     def __call__(self, request: HttpRequest) -> Any:
-        if request.path_info.startswith(API_PREFIX):
+        if is_api_request(request):
             return self.get_response(request)
         return super().__call__(request)  # type: ignore[misc]
 

@@ -24,7 +24,7 @@ from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
 from api.throttling.redis_store import RedisRateLimitStore
 from api.throttling.scopes import ALWAYS, applicable_scopes
-from api.utils import client_ip
+from api.utils import client_ip, is_api_request
 
 logger = logging.getLogger(__name__)
 
@@ -203,5 +203,5 @@ class RateLimitMiddleware:
         return (
             response.status_code == 404
             and request.resolver_match is None
-            and request.path_info.startswith("/api/")
+            and is_api_request(request)
         )
