@@ -118,6 +118,7 @@ def profile(
     calls; the call counts are exact, and show work repeated that need not be."""
     profiler = cProfile.Profile()
     profiler.runcall(cpu_per_request, application, raws)
+    output.parent.mkdir(parents=True, exist_ok=True)
     profiler.dump_stats(output.with_suffix(".prof"))  # for pstats, snakeviz, ...
     with output.open("w") as stream:
         stats = pstats.Stats(profiler, stream=stream).strip_dirs()

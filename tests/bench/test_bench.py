@@ -144,11 +144,12 @@ def test_a_profile_names_the_applications_functions_and_counts_their_calls(tmp_p
         return [render_page(environ["PATH_INFO"])]
 
     raws = [workload.raw_request("GET", "/health/live/")] * 7
-    cpu.profile(application, "health-live", raws, tmp_path / "health-live.txt")
-    summary = (tmp_path / "health-live.txt").read_text()
+    # The directory named by --profile need not exist yet.
+    cpu.profile(application, "health-live", raws, tmp_path / "new" / "health-live.txt")
+    summary = (tmp_path / "new" / "health-live.txt").read_text()
     assert summary.startswith("7 requests to health-live")
     assert re.search(r"^\s+7\s.*\(render_page\)$", summary, re.MULTILINE)
-    stats = pstats.Stats(str(tmp_path / "health-live.prof")).get_stats_profile()
+    stats = pstats.Stats(str(tmp_path / "new" / "health-live.prof")).get_stats_profile()
     assert stats.func_profiles["render_page"].ncalls == "7"
 
 
