@@ -162,3 +162,19 @@ def test_instructions_are_read_from_cachegrinds_summary():
     )
     assert cpu.instructions_reported(output) == 3_078_238_160
     assert cpu.instructions_reported("==6799== Command: python\nKilled\n") is None
+
+
+def test_a_profile_counts_cpu_time_not_time_spent_waiting(tmp_path):
+    def wait_for_a_service(path: str) -> bytes:
+        time.sleep(0.2)  # as a worker waits for Redis: no CPU
+        return path.encode()
+
+    def application(environ, start_response):
+        start_response("200 OK", [])
+        return [wait_for_a_service(environ["PATH_INFO"])]
+
+    raws = [workload.raw_request("GET", "/health/live/")] * 3
+    cpu.profile(application, "health-live", raws, tmp_path / "health-live.txt")
+    stats = pstats.Stats(str(tmp_path / "health-live.prof")).get_stats_profile()
+    # By the wall clock the three waits alone take 0.6 s.
+    assert stats.func_profiles["wait_for_a_service"].cumtime < 0.3
