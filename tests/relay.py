@@ -1,4 +1,5 @@
-"""A TCP relay from a loopback port to a real server: a database that comes up mid-test."""
+"""A TCP relay from a loopback port to a real server: a service that comes up, or whose
+connections are cut, mid-test."""
 
 import contextlib
 import socket
@@ -34,6 +35,11 @@ class TcpRelay:
             sink.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
+        """Cut every connection and stop listening: the port is free again when this returns."""
         for sock in self.sockets:
+            # shutdown() first: close() alone neither wakes a thread blocked in accept() or
+            # recv() nor frees the port while one is.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()

@@ -6,16 +6,19 @@ import os
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
-from django_redis import get_redis_connection
 from redis import Redis
+from redis.exceptions import RedisError
 
 from api.throttling.decision import Limit
 from api.throttling.middleware import OutageLog
-from api.throttling.redis_store import SLIDING_WINDOW_SCRIPT, RedisRateLimitStore
+from api.throttling.redis_store import SLIDING_WINDOW_SCRIPT, RedisRateLimitStore, window_key
 from tests.asserts import assert_problem
+from tests.relay import TcpRelay
 from tests.services import closed_port, redis_caches
 from tests.throttling.asserts import (
     assert_throttled,
@@ -35,40 +38,25 @@ def on_redis(settings, redis_url) -> Redis:
     return Redis.from_url(redis_url)
 
 
-@pytest.fixture
-def sent_commands(on_redis, monkeypatch) -> list[str]:
-    """The name of every command sent from now on over the connection the limiter uses."""
-    connection = get_redis_connection("security")
-    send = connection.execute_command
-    sent: list[str] = []
-
-    def counting(*args, **options):
-        sent.append(str(args[0]))
-        return send(*args, **options)
-
-    monkeypatch.setattr(connection, "execute_command", counting)
-    return sent
-
-
-def test_every_scope_of_a_request_is_decided_in_one_redis_command(client, sent_commands):
+def test_every_scope_of_a_request_is_decided_in_one_redis_command(client, redis_round_trips):
     client.get(OPEN)  # on a Redis that has never seen the script, the first request loads it
-    sent_commands.clear()
+    redis_round_trips.clear()
     # burst, sustained, admin, search and data_modification
     response = client.post("/api/v1/test/by-method/")
     assert response.status_code == 201
     assert has_rate_limit_fields(response)
-    assert sent_commands == ["EVALSHA"]
+    assert redis_round_trips == [["EVALSHA"]]
 
 
-def test_a_redis_without_the_script_gets_it_loaded_once(sent_commands):
+def test_a_redis_without_the_script_gets_it_loaded_once(redis_round_trips):
     # A script Redis has never seen, as after a restart or a failover.
     store = RedisRateLimitStore(script=f"{SLIDING_WINDOW_SCRIPT}-- {uuid.uuid4().hex}\n")
     limits = [Limit("burst", 5, 60)]
     assert store.decide("192.0.2.1", limits).admitted
-    assert sent_commands == ["EVALSHA", "SCRIPT LOAD", "EVALSHA"]
-    sent_commands.clear()
+    assert redis_round_trips == [["EVALSHA"], ["SCRIPT"], ["EVALSHA"]]
+    redis_round_trips.clear()
     assert store.decide("192.0.2.1", limits).states[0].remaining == 3
-    assert sent_commands == ["EVALSHA"]
+    assert redis_round_trips == [["EVALSHA"]]
 
 
 def test_windows_share_the_clients_hash_tag_expire_and_hold_at_most_the_quota(
@@ -168,3 +156,56 @@ def test_forked_workers_record_admissions_under_different_members():
     assert isinstance(ours, str)
     assert re.fullmatch(r"[0-9a-f]{16}", child)
     assert child != ours
+
+
+def test_each_thread_decides_on_its_own_connection(on_redis):
+    # gthread workers: replies on a shared connection would reach the wrong thread.
+    store = RedisRateLimitStore()
+    limits = [Limit("burst", 100, 60)]
+    client = f"threads-{uuid.uuid4().hex}"
+
+    def decide_25_times(_: int) -> list[bool]:
+        return [store.decide(client, limits).admitted for _ in range(25)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        admitted = [a for answers in pool.map(decide_25_times, range(8)) for a in answers]
+    assert admitted.count(True) == 100
+    assert on_redis.zcard(window_key(client, "burst")) == 100
+
+
+def test_a_cut_connection_fails_the_decision_and_is_made_again(settings, redis_url):
+    target = urlsplit(redis_url)
+    port = closed_port()
+    relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}{target.path}")
+    store = RedisRateLimitStore()
+    limits = [Limit("burst", 5, 60)]
+    client = f"cut-{uuid.uuid4().hex}"
+    assert store.decide(client, limits).states[0].remaining == 4
+    relay.close()  # Redis restarts, or the network between drops every connection
+    with pytest.raises(RedisError):
+        store.decide(client, limits)
+    relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
+    try:
+        # The window, kept by Redis, counts on: the request while cut was not admitted.
+        assert store.decide(client, limits).states[0].remaining == 3
+    finally:
+        relay.close()
+
+
+def test_a_forked_worker_does_not_share_its_parents_connection(on_redis):
+    store = RedisRateLimitStore()
+    store.decide("fork", [Limit("burst", 5, 60)])
+    parent = store._client().client_id()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write_end, str(store._client().client_id()).encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    assert child.isdigit()
+    assert int(child) != parent
+    assert store._client().client_id() == parent
