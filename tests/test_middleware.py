@@ -93,3 +93,23 @@ def test_json_log_format_writes_one_object_per_line():
     assert isinstance(access[0]["duration_ms"], float)
     assert access[0]["level"] == "INFO"
     assert access[0]["time"].endswith("+00:00")
+
+
+def test_json_log_lines_carry_tracebacks_and_extras_of_any_type():
+    result = run_python(
+        DJANGO_SETUP
+        + "import logging, uuid\n"
+        + "try:\n"
+        + "    1 / 0\n"
+        + "except ZeroDivisionError:\n"
+        + "    logging.getLogger('tests').exception('caf\\u00e9 failed', extra={\n"
+        + "        'device_id': uuid.UUID(int=7), 'thing': object()})\n",
+        {"LOG_FORMAT": "json"},
+    )
+    assert result.returncode == 0, result.stderr
+    [record] = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert record["message"] == "caf\u00e9 failed"
+    assert record["level"] == "ERROR"
+    assert "ZeroDivisionError" in record["exc_info"]
+    assert record["device_id"] == "00000000-0000-0000-0000-000000000007"
+    assert record["thing"].startswith("<object object at")

@@ -1,0 +1,40 @@
+"""API responses are rendered by orjson (drf-orjson-renderer), byte for byte as DRF's own
+JSONRenderer renders what the API's serializers and errors produce."""
+
+import uuid
+from collections import OrderedDict
+
+from django.utils.translation import gettext_lazy
+from drf_orjson_renderer.renderers import ORJSONRenderer
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
+
+
+def test_the_api_renders_json_with_orjson():
+    assert api_settings.DEFAULT_RENDERER_CLASSES == [ORJSONRenderer]
+
+
+def test_orjson_renders_the_bytes_drfs_json_renderer_does():
+    body = {
+        "type": "https://example.com/problems/validation_failed",
+        "title": gettext_lazy("Not found."),
+        "detail": ErrorDetail("Un café ✓ 😀 \"quoted\" \\ </script>", code="invalid"),
+        "errors": ReturnList(
+            [OrderedDict(field="name", code="blank"), {"field": "age", "code": "min_value"}],
+            serializer=None,
+        ),
+        "user": ReturnDict({"id": 7, "is_staff": False, "bio": None}, serializer=None),
+        "device_id": uuid.UUID(int=7),
+        "ratio": 0.25,
+        "big": 2**53 + 1,
+        "control": "tab\tnewline\n\x00",
+        "empty": [],
+    }
+    drf = JSONRenderer().render(body, "application/json", {})
+    assert ORJSONRenderer().render(body, "application/json", {}) == drf
+
+
+def test_no_content_renders_as_no_bytes():
+    assert ORJSONRenderer().render(None, "application/json", {}) == b""
