@@ -13,14 +13,14 @@ from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 
 def test_the_api_renders_json_with_orjson():
-    assert api_settings.DEFAULT_RENDERER_CLASSES == [ORJSONRenderer]
+    assert [ORJSONRenderer] == api_settings.DEFAULT_RENDERER_CLASSES
 
 
 def test_orjson_renders_the_bytes_drfs_json_renderer_does():
     body = {
         "type": "https://example.com/problems/validation_failed",
         "title": gettext_lazy("Not found."),
-        "detail": ErrorDetail("Un café ✓ 😀 \"quoted\" \\ </script>", code="invalid"),
+        "detail": ErrorDetail('Un café ✓ 😀 "quoted" \\ </script>', code="invalid"),
         "errors": ReturnList(
             [OrderedDict(field="name", code="blank"), {"field": "age", "code": "min_value"}],
             serializer=None,
