@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 from django.utils.translation import gettext_lazy
 from drf_orjson_renderer.renderers import ORJSONRenderer
+from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
@@ -23,9 +24,11 @@ def test_orjson_renders_the_bytes_drfs_json_renderer_does():
         "detail": ErrorDetail('Un café ✓ 😀 "quoted" \\ </script>', code="invalid"),
         "errors": ReturnList(
             [OrderedDict(field="name", code="blank"), {"field": "age", "code": "min_value"}],
-            serializer=None,
+            serializer=serializers.Serializer(),
         ),
-        "user": ReturnDict({"id": 7, "is_staff": False, "bio": None}, serializer=None),
+        "user": ReturnDict(
+            {"id": 7, "is_staff": False, "bio": None}, serializer=serializers.Serializer()
+        ),
         "device_id": uuid.UUID(int=7),
         "ratio": 0.25,
         "big": 2**53 + 1,
