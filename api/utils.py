@@ -17,8 +17,8 @@ T = TypeVar("T")
 # Headers of responses that carry a secret or a token: no cache may keep them.
 NO_STORE = {"Cache-Control": "no-store"}
 
-# Where the API lives: no sessions, CSRF or staff middleware there, problem+json errors, and
-# rate limits even on paths that resolve to no view. core/settings.py refuses an ADMIN_URL or
+# Where the API lives: no session or staff middleware there (api.cms.middleware), problem+json
+# errors, and rate limits even on paths that resolve to no view. core/settings.py refuses an ADMIN_URL or
 # API_DOCS_PATH under it (it cannot import this module: see the import-linter contracts).
 API_PREFIX = "/api/"
 

@@ -371,8 +371,9 @@ RATE_LIMITS = _rates(
 # --- Django REST framework --------------------------------------------------------------------
 REST_FRAMEWORK = {
     # The bytes DRF's JSONRenderer writes, from orjson: 6k instead of 77k instructions for the
-    # body of a `GET /me/` (tests/test_rendering.py). Unlike DRF's, it writes a raw datetime with
-    # "+00:00" rather than "Z": render datetimes in serializers (api.serialization does).
+    # body of a `GET /me/` (tests/test_rendering.py). Two differences: U+2028 and U+2029 go out
+    # as themselves (valid JSON; DRF escapes them for JavaScript pasted into HTML), and a raw
+    # datetime ends in "+00:00", not "Z" (serializers render theirs: api.serialization).
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # DRF's negotiation, its choice remembered per Accept header (api/negotiation.py).

@@ -1,8 +1,9 @@
 """API responses are rendered by orjson (drf-orjson-renderer), byte for byte as DRF's own
-JSONRenderer renders what the API's serializers and errors produce."""
+JSONRenderer renders what the API's serializers and errors produce, but for two differences."""
 
 import uuid
 from collections import OrderedDict
+from datetime import UTC, datetime
 
 from django.utils.translation import gettext_lazy
 from drf_orjson_renderer.renderers import ORJSONRenderer
@@ -41,3 +42,20 @@ def test_orjson_renders_the_bytes_drfs_json_renderer_does():
 
 def test_no_content_renders_as_no_bytes():
     assert ORJSONRenderer().render(None, "application/json", {}) == b""
+
+
+def test_where_orjson_differs_from_drf():
+    # Line and paragraph separators are valid in JSON strings; DRF escapes them for JavaScript.
+    separators = {"bio": "one\u2028two\u2029"}
+    assert ORJSONRenderer().render(separators, "application/json", {}) == (
+        '{"bio":"one\u2028two\u2029"}'.encode()
+    )
+    assert JSONRenderer().render(separators, "application/json", {}) == (
+        b'{"bio":"one\\u2028two\\u2029"}'
+    )
+    # A datetime left to the renderer; the API's serializers render theirs with "Z".
+    moment = {"at": datetime(2026, 11, 27, 1, 2, 3, tzinfo=UTC)}
+    assert ORJSONRenderer().render(moment, "application/json", {}) == (
+        b'{"at":"2026-11-27T01:02:03+00:00"}'
+    )
+    assert JSONRenderer().render(moment, "application/json", {}) == b'{"at":"2026-11-27T01:02:03Z"}'
