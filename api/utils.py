@@ -18,8 +18,9 @@ T = TypeVar("T")
 NO_STORE = {"Cache-Control": "no-store"}
 
 # Where the API lives: no session or staff middleware there (api.cms.middleware), problem+json
-# errors, and rate limits even on paths that resolve to no view. core/settings.py refuses an ADMIN_URL or
-# API_DOCS_PATH under it (it cannot import this module: see the import-linter contracts).
+# errors, and rate limits even on paths that resolve to no view. core/settings.py refuses an
+# ADMIN_URL or API_DOCS_PATH under it (it cannot import this module: see the import-linter
+# contracts).
 API_PREFIX = "/api/"
 
 
