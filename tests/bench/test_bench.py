@@ -2,6 +2,7 @@
 benchmark itself runs with `make bench`, never in the test suite."""
 
 import ast
+import importlib.util
 import pstats
 import re
 import subprocess
@@ -178,3 +179,11 @@ def test_a_profile_counts_cpu_time_not_time_spent_waiting(tmp_path):
     stats = pstats.Stats(str(tmp_path / "health-live.prof")).get_stats_profile()
     # By the wall clock the three waits alone take 0.6 s.
     assert stats.func_profiles["wait_for_a_service"].cumtime < 0.3
+
+
+def test_bytecode_is_written_before_instructions_are_counted(tmp_path):
+    module = tmp_path / "views" / "me.py"
+    module.parent.mkdir()
+    module.write_text("ANSWER = 42\n")
+    cpu.compile_bytecode(tmp_path / "views")
+    assert Path(importlib.util.cache_from_source(str(module))).is_file()
