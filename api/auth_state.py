@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from api import read_ahead
 from api.exceptions import ServiceUnavailable
 from api.models import Device, User
+from api.utils import thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def load(
     """
     device_key = _device_key(str(device_id))
     wanted = [device_key] if user_id is None else [device_key, _user_key(user_id)]
-    cache = caches["security"]
+    cache = thread_cache("security")
     try:
         entries = read_ahead.entries(cache, prefetched, wanted)
         if missing := [key for key in wanted if key not in entries]:
@@ -130,7 +130,7 @@ def _load_from_database(
     device_entry, user_entry = _device_entry(device), _user_entry(device.user)
     if cache_available:
         try:
-            cache = caches["security"]
+            cache = thread_cache("security")
             cache.add(_device_key(str(device.id)), device_entry, STATE_TTL)
             cache.add(_user_key(device.user_id), user_entry, STATE_TTL)
         except Exception as exc:
@@ -140,7 +140,7 @@ def _load_from_database(
 
 def _publish(key: str, entry: dict[str, Any]) -> None:
     try:
-        caches["security"].set(key, entry, STATE_TTL)
+        thread_cache("security").set(key, entry, STATE_TTL)
     except Exception as exc:
         # Raising inside the saving transaction rolls the change back: better a failed request
         # than a revocation that other processes never see.

@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.core.cache import caches
 from django.core.exceptions import EmptyResultSet
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save
@@ -35,7 +34,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from api import read_ahead
-from api.utils import now_and_on_commit
+from api.utils import now_and_on_commit, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
 
 
 def _generation(key: str, prefetched: Mapping[str, bytes | None] | None) -> str | None:
-    cache = caches["security"]
+    cache = thread_cache("security")
     found = read_ahead.entries(cache, prefetched, [key])
     generation = found[key] if key in found else cache.get(key)
     if generation is None:
@@ -125,7 +124,7 @@ def changed(model: type[Model]) -> None:
 
     def renew() -> None:
         try:
-            caches["security"].set(_generation_key(model), uuid.uuid4().hex, None)
+            thread_cache("security").set(_generation_key(model), uuid.uuid4().hex, None)
         except Exception as exc:
             logger.warning("could not renew the counts of %s: %r", model._meta.label, exc)
 

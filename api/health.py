@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.exceptions import problem_response
+from api.utils import thread_cache
 
 CHECK_TIMEOUT = 2.0
 # A check stuck past its timeout keeps its thread; a few spares keep later probes answering.
@@ -34,7 +34,7 @@ def check_database() -> None:
 
 def check_cache() -> None:
     """A write and a read through the default cache."""
-    cache = caches["default"]
+    cache = thread_cache("default")
     cache.set("health:probe", "ok", 10)
     if cache.get("health:probe") != "ok":
         raise RuntimeError("the cache did not return what was written")

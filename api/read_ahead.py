@@ -10,15 +10,17 @@ are kept on the request; their readers decode them here instead of asking Redis 
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache
 from django.http import HttpRequest
+
+from api.utils import thread_cache
 
 _ATTRIBUTE = "_read_ahead_values"
 
 
 def redis_keys(keys: Iterable[str]) -> list[str]:
     """The full Redis keys of security-cache `keys`: what a read-ahead names."""
-    cache = caches["security"]
+    cache = thread_cache("security")
     return [cache.make_key(key) for key in keys]
 
 

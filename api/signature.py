@@ -25,7 +25,6 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest
 
 from api.exceptions import (
@@ -37,6 +36,7 @@ from api.exceptions import (
     TimestampOutOfWindow,
     UnsupportedMediaType,
 )
+from api.utils import thread_cache
 
 SCHEME = "DEVICE-HMAC-SHA256"
 HEADERS = {
@@ -156,7 +156,7 @@ def claim_nonce(key_id: str, nonce: str) -> None:
     """
     ttl = 2 * settings.SIGNATURE_MAX_SKEW
     try:
-        claimed = caches["security"].add(f"nonce:{key_id}:{nonce}", 1, ttl)
+        claimed = thread_cache("security").add(f"nonce:{key_id}:{nonce}", 1, ttl)
     except Exception as exc:
         raise ServiceUnavailable(
             "The replay-protection store is unavailable; retry shortly.",

@@ -28,14 +28,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.cache import caches
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from api import read_ahead
 from api.models import Device, User, UserProfile
-from api.utils import now_and_on_commit
+from api.utils import now_and_on_commit, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict
     """The entries of `keys`: a snapshot, `None` when there is none to use (a miss or a
     tombstone) and an error reading them counts as a miss. Entries read ahead cost no round
     trip; the others take one together."""
-    cache = caches["security"]
+    cache = thread_cache("security")
     try:
         found = read_ahead.entries(cache, prefetched, keys)
         if missing := [key for key in keys if key not in found]:
@@ -79,7 +78,7 @@ def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
     ago, they are too old to keep."""
     if time.monotonic() - read_at > FILL_WINDOW:
         return
-    cache = caches["security"]
+    cache = thread_cache("security")
     try:
         for key, snapshot in snapshots.items():
             cache.add(key, snapshot, SNAPSHOT_TTL)
@@ -90,7 +89,7 @@ def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
 def _forget(key: str) -> None:
     def tombstone() -> None:
         try:
-            caches["security"].set(key, _TOMBSTONE, TOMBSTONE_TTL)
+            thread_cache("security").set(key, _TOMBSTONE, TOMBSTONE_TTL)
         except Exception as exc:
             logger.warning(
                 "could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc

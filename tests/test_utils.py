@@ -1,13 +1,22 @@
 """Cache helpers that survive a cache outage (SPEC §6), and the client IP (api/utils.py)."""
 
 import logging
+import threading
 
 import pytest
 from django.core.cache import caches
 from django.db import transaction
 from django.test import RequestFactory
 
-from api.utils import cache_delete, cache_get, cache_set, client_ip, get_or_set, now_and_on_commit
+from api.utils import (
+    cache_delete,
+    cache_get,
+    cache_set,
+    client_ip,
+    get_or_set,
+    now_and_on_commit,
+    thread_cache,
+)
 from tests.services import closed_port, redis_caches
 
 
@@ -103,3 +112,27 @@ def test_now_and_on_commit_runs_once_outside_a_transaction_and_twice_inside():
         now_and_on_commit(lambda: runs.append("inside"))
         assert runs == ["outside", "inside"]
     assert runs == ["outside", "inside", "inside"]
+
+
+def test_thread_cache_is_the_object_django_gives_this_thread():
+    assert thread_cache("security") is caches["security"]
+    assert thread_cache("default") is caches["default"]
+    seen: dict[str, object] = {}
+
+    def in_another_thread() -> None:
+        seen["ours"], seen["djangos"] = thread_cache("security"), caches["security"]
+
+    worker = threading.Thread(target=in_another_thread)
+    worker.start()
+    worker.join()
+    assert seen["ours"] is seen["djangos"]
+    assert seen["ours"] is not caches["security"]  # Django's are per thread too
+
+
+def test_thread_cache_follows_a_change_of_caches(settings, redis_url):
+    before = thread_cache("security")
+    settings.CACHES = redis_caches(redis_url)
+    after = thread_cache("security")
+    assert after is caches["security"]
+    assert after is not before
+    assert after.__class__.__name__ == "RedisCache"

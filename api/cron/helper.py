@@ -12,12 +12,12 @@ import time
 import uuid
 from typing import Protocol
 
-from django.core.cache import caches
 from django_redis import get_redis_connection
 from django_redis.cache import RedisCache
 from redis.exceptions import LockNotOwnedError
 
 from api.cron.registry import CronJob
+from api.utils import thread_cache
 
 logger = logging.getLogger("api.cron")
 
@@ -58,10 +58,10 @@ class CacheJobLock:
         self.token = uuid.uuid4().hex
 
     def acquire(self) -> bool:
-        return bool(caches["default"].add(self.key, self.token, self.timeout))
+        return bool(thread_cache("default").add(self.key, self.token, self.timeout))
 
     def release(self) -> bool:
-        cache = caches["default"]
+        cache = thread_cache("default")
         # Not atomic as on Redis; good enough for the in-process cache this is used with.
         if cache.get(self.key) != self.token:
             return False
@@ -72,7 +72,7 @@ class CacheJobLock:
 def job_lock(name: str, timeout: int) -> JobLock:
     """The lock of the job `name`, lapsing after `timeout` seconds."""
     key = f"cron:lock:{name}"
-    if isinstance(caches["default"], RedisCache):
+    if isinstance(thread_cache("default"), RedisCache):
         return RedisJobLock(key, timeout)
     return CacheJobLock(key, timeout)
 

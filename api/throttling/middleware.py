@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -24,7 +23,7 @@ from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
 from api.throttling.redis_store import RedisRateLimitStore
 from api.throttling.scopes import ALWAYS, applicable_scopes
-from api.utils import client_ip, is_api_request
+from api.utils import client_ip, is_api_request, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ def limits_for(scopes: Sequence[str]) -> list[Limit]:
 
 def current_store() -> RateLimitStore:
     """Redis whenever the cache is Redis: limits must hold across processes and hosts then."""
-    if isinstance(caches["security"], RedisCache):
+    if isinstance(thread_cache("security"), RedisCache):
         return redis_store
     return memory_store
 

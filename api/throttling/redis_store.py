@@ -6,11 +6,13 @@ import random
 import threading
 from collections.abc import Sequence
 
+from django.core.cache import BaseCache
 from django_redis import get_redis_connection
-from redis import ConnectionPool, Redis
+from redis import Redis
 from redis.exceptions import NoScriptError
 
 from api.throttling.decision import Decision, Limit, ScopeState
+from api.utils import thread_cache
 
 MICROSECONDS = 1_000_000
 
@@ -73,7 +75,7 @@ def window_key(client: str, scope: str) -> str:
 class _HeldClient(threading.local):
     """This thread's client of the security cache's pool, holding one connection of it."""
 
-    pool: ConnectionPool | None = None
+    cache: BaseCache | None = None
     pid = 0
     client: Redis | None = None
 
@@ -118,12 +120,13 @@ class RedisRateLimitStore:
 
     def _client(self) -> Redis:
         # The security cache's pool: it raises on error (api.checks refuses otherwise). A new
-        # pool (other settings) or a forked process gets a new connection.
-        pool = get_redis_connection("security").connection_pool
+        # cache (other settings) or a forked process gets a new connection.
+        cache = thread_cache("security")
         held = self._held
-        if held.client is None or held.pool is not pool or held.pid != os.getpid():
+        if held.client is None or held.cache is not cache or held.pid != os.getpid():
+            pool = get_redis_connection("security").connection_pool
             held.client = Redis(connection_pool=pool, single_connection_client=True)
-            held.pool, held.pid = pool, os.getpid()
+            held.cache, held.pid = cache, os.getpid()
         return held.client
 
     @staticmethod
