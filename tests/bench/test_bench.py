@@ -154,6 +154,21 @@ def test_a_profile_names_the_applications_functions_and_counts_their_calls(tmp_p
     assert stats.func_profiles["render_page"].ncalls == "7"
 
 
+def test_each_response_is_closed_as_a_wsgi_server_closes_it():
+    closed: list[str] = []
+
+    class Body(list[bytes]):
+        def close(self) -> None:  # where Django sends request_finished
+            closed.append(self[0].decode())
+
+    def application(environ, start_response):
+        start_response("200 OK", [])
+        return Body([environ["PATH_INFO"].encode()])
+
+    cpu.cpu_per_request(application, [workload.raw_request("GET", "/health/live/")] * 3)
+    assert closed == ["/health/live/"] * 3
+
+
 def test_instructions_are_read_from_cachegrinds_summary():
     output = (
         "==6799== Command: python -m bench.cpu --requests=550\n"
