@@ -10,3 +10,6 @@ class ApiConfig(AppConfig):
         # snapshots and renew counts, and the OpenAPI extensions of our authentication classes.
         from api import auth_state, checks, counts, schema, snapshots  # noqa: F401
         from api.throttling import checks as throttling_checks  # noqa: F401
+        from api.utils import close_caches_only_if_needed
+
+        close_caches_only_if_needed()

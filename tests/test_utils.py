@@ -4,9 +4,11 @@ import logging
 import threading
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import caches, close_caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import request_finished
 from django.db import transaction
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 
 from api.utils import (
     cache_delete,
@@ -17,7 +19,7 @@ from api.utils import (
     now_and_on_commit,
     thread_cache,
 )
-from tests.services import closed_port, redis_caches
+from tests.services import LOCAL_MEMORY_CACHES, closed_port, redis_caches
 
 
 @pytest.fixture(params=["configured", "redis"])
@@ -136,3 +138,67 @@ def test_thread_cache_follows_a_change_of_caches(settings, redis_url):
     assert after is caches["security"]
     assert after is not before
     assert after.__class__.__name__ == "RedisCache"
+
+
+closed_by_django: list[str] = []
+
+
+class ClosingCache(LocMemCache):
+    """A cache whose close() does something, as memcached's does: it records the call."""
+
+    def close(self, **kwargs):
+        closed_by_django.append("closed")
+
+
+def closes_caches_after_requests() -> bool:
+    """Whether Django's close_caches listens to request_finished (disconnect says so)."""
+    connected = request_finished.disconnect(close_caches)
+    if connected:
+        request_finished.connect(close_caches)
+    return connected
+
+
+@pytest.mark.parametrize("configuration", ["configured", "redis", "memory"])
+def test_caches_whose_close_does_nothing_are_not_closed_after_requests(
+    configuration, settings, redis_url, client
+):
+    if configuration == "redis":
+        settings.CACHES = redis_caches(redis_url)
+    elif configuration == "memory":
+        settings.CACHES = LOCAL_MEMORY_CACHES
+    assert not closes_caches_after_requests()
+    assert client.get("/health/live/").status_code == 200
+
+
+def test_a_cache_whose_close_does_something_is_closed_after_each_request(settings, client):
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.test_utils.ClosingCache"},
+        "security": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    closed_by_django.clear()
+    caches["default"].get("opened")  # Django closes the caches this thread has opened
+    assert client.get("/health/live/").status_code == 200
+    assert closed_by_django == ["closed"]
+    assert client.get("/health/live/").status_code == 200
+    assert closed_by_django == ["closed", "closed"]
+
+
+def test_django_redis_told_to_close_its_connections_is_closed_after_requests(settings, redis_url):
+    settings.CACHES = redis_caches(redis_url)
+    settings.DJANGO_REDIS_CLOSE_CONNECTION = True
+    assert closes_caches_after_requests()
+    settings.DJANGO_REDIS_CLOSE_CONNECTION = False
+    assert not closes_caches_after_requests()
+    closing = redis_caches(redis_url)
+    closing["security"] = {
+        **closing["security"],
+        "OPTIONS": {**closing["security"]["OPTIONS"], "CLOSE_CONNECTION": True},  # type: ignore[dict-item]
+    }
+    settings.CACHES = closing
+    assert closes_caches_after_requests()
+
+
+def test_the_receiver_follows_the_setting_back():
+    with override_settings(CACHES={"default": {"BACKEND": "tests.test_utils.ClosingCache"}}):
+        assert closes_caches_after_requests()
+    assert not closes_caches_after_requests()
