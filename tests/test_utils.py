@@ -9,6 +9,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import request_finished
 from django.db import transaction
 from django.test import RequestFactory, override_settings
+from django_redis.client import DefaultClient
 
 from api.utils import (
     cache_delete,
@@ -150,6 +151,13 @@ class ClosingCache(LocMemCache):
         closed_by_django.append("closed")
 
 
+class ClosingClient(DefaultClient):
+    """A django-redis client class with a close() of its own."""
+
+    def close(self) -> None:
+        closed_by_django.append("client closed")
+
+
 def closes_caches_after_requests() -> bool:
     """Whether Django's close_caches listens to request_finished (disconnect says so)."""
     connected = request_finished.disconnect(close_caches)
@@ -196,6 +204,25 @@ def test_django_redis_told_to_close_its_connections_is_closed_after_requests(set
     }
     settings.CACHES = closing
     assert closes_caches_after_requests()
+
+
+@pytest.mark.parametrize(
+    ("client_class", "closes"),
+    [
+        ("django_redis.client.HerdClient", False),  # inherits the default client's close()
+        ("tests.test_utils.ClosingClient", True),
+    ],
+)
+def test_a_django_redis_client_class_is_judged_by_its_close(
+    client_class, closes, settings, redis_url
+):
+    configured = redis_caches(redis_url)
+    configured["default"] = {
+        **configured["default"],
+        "OPTIONS": {**configured["default"]["OPTIONS"], "CLIENT_CLASS": client_class},  # type: ignore[dict-item]
+    }
+    settings.CACHES = configured
+    assert closes_caches_after_requests() is closes
 
 
 def test_the_receiver_follows_the_setting_back():
