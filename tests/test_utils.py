@@ -151,7 +151,7 @@ class ClosingCache(LocMemCache):
         closed_by_django.append("closed")
 
 
-class ClosingClient(DefaultClient):
+class ClosingClient(DefaultClient):  # type: ignore[misc]  # django-redis has no types
     """A django-redis client class with a close() of its own."""
 
     def close(self) -> None:
