@@ -105,8 +105,9 @@ def close_caches_only_if_needed() -> None:
     """Django closes every cache it has opened after each request (its `close_caches`, on
     request_finished). With the caches configured here that closes nothing, yet finding them
     through asgiref's Local was 94,000 instructions, 6.5 % of a `GET /api/v1/me/`
-    (bench/README.md, finding 18). This keeps Django's receiver connected only while a configured cache's
-    `close()` does something (memcached, or django-redis with CLOSE_CONNECTION)."""
+    (bench/README.md, finding 18). This keeps Django's receiver connected only while a
+    configured cache's `close()` does something (memcached, or django-redis with
+    CLOSE_CONNECTION)."""
     if all(_closing_does_nothing(config) for config in settings.CACHES.values()):
         request_finished.disconnect(close_caches)
     else:
