@@ -8,7 +8,9 @@ generator, no other worker to share the cores with. What is left is what the pro
 costs (and redis-py's and mysqlclient's), to within a few per cent between runs. The access
 line goes to /dev/null. It does not replace `make bench` (waiting on Redis and MariaDB costs no
 CPU here, and gunicorn's own ~0.3 ms a request is not in it); it says whether a change made the
-code cheaper, and by how much.
+code cheaper, and by how much. It also times Python's cyclic garbage collector, whose work
+follows from what a request leaves in reference cycles: memory-bound, so instruction counts
+(--instructions) hardly see it.
 
     make bench-cpu                                   # every scenario
     make bench-cpu BENCH_ARGS="--scenarios me --requests 5000"
@@ -19,6 +21,7 @@ code cheaper, and by how much.
 import argparse
 import compileall
 import cProfile
+import gc
 import io
 import json
 import os
@@ -91,28 +94,51 @@ def requests_for(scenario: str, data: dict[str, Any], count: int) -> list[bytes]
     return [pool[i % len(pool)] for i in range(count)]
 
 
+class CollectorClock:
+    """Time spent in Python's cyclic garbage collector while it is installed (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started = 0.0
+
+    def __enter__(self) -> "CollectorClock":
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections += 1
+
+
 def cpu_per_request(
     application: Callable[..., Iterable[bytes]], raws: list[bytes]
-) -> tuple[float, float]:
-    """CPU and wall µs per request over `raws`, each answered with a 2xx or an error raised."""
+) -> tuple[float, float, float]:
+    """CPU, wall and cyclic-GC µs per request over `raws`, each answered with a 2xx or an error
+    raised."""
 
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
         if not status.startswith("2"):
             raise RuntimeError(f"{status} for a benchmark request")
 
     environs = [environ(raw) for raw in raws]
-    cpu, wall = time.process_time(), time.perf_counter()
-    for request in environs:
-        response = application(request, start_response)
-        b"".join(response)
-        # As gunicorn does (PEP 3333): Django's request_finished receivers run then.
-        close = getattr(response, "close", None)
-        if close is not None:
-            close()
-    return (
-        (time.process_time() - cpu) * 1e6 / len(raws),
-        (time.perf_counter() - wall) * 1e6 / len(raws),
-    )
+    with CollectorClock() as collector:
+        cpu, wall = time.process_time(), time.perf_counter()
+        for request in environs:
+            response = application(request, start_response)
+            b"".join(response)
+            # As gunicorn does (PEP 3333): Django's request_finished receivers run then.
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return cpu * 1e6 / len(raws), wall * 1e6 / len(raws), collector.seconds * 1e6 / len(raws)
 
 
 def profile(
@@ -157,7 +183,7 @@ def child(options: argparse.Namespace) -> None:
                 cpu_per_request(application, requests_for(scenario, data, options.requests))
                 for _ in range(options.repeats)
             ]
-            cpus = [cpu for cpu, _ in runs]
+            cpus = [cpu for cpu, _, _ in runs]
             if options.profile:
                 raws = requests_for(scenario, data, options.requests)
                 profile(application, scenario, raws, Path(options.profile) / f"{scenario}.txt")
@@ -167,7 +193,8 @@ def child(options: argparse.Namespace) -> None:
                         "scenario": scenario,
                         "cpu_us": min(cpus),
                         "cpu_us_median": statistics.median(cpus),
-                        "wall_us": min(wall for _, wall in runs),
+                        "wall_us": min(wall for _, wall, _ in runs),
+                        "gc_us_median": statistics.median(collector for _, _, collector in runs),
                     }
                 ),
                 flush=True,
@@ -283,13 +310,16 @@ def main() -> None:
         env=env,
     )
     print(f"CPU per request in one process, best of {options.repeats} runs of {options.requests}:")
-    print("\n| scenario | CPU µs/req (best) | CPU µs/req (median) | wall µs/req (best) |")
-    print("|---|---:|---:|---:|")
+    print(
+        "\n| scenario | CPU µs/req (best) | CPU µs/req (median) | wall µs/req (best) "
+        "| cyclic GC µs/req (median) |"
+    )
+    print("|---|---:|---:|---:|---:|")
     for line in output.splitlines():
         row = json.loads(line)
         print(
             f"| {row['scenario']} | {row['cpu_us']:.0f} | {row['cpu_us_median']:.0f} "
-            f"| {row['wall_us']:.0f} |"
+            f"| {row['wall_us']:.0f} | {row['gc_us_median']:.1f} |"
         )
 
 

@@ -139,6 +139,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A strict Content-Security-Policy on the staff CMS pages (/cms/).
     "api.cms.middleware.ContentSecurityPolicyMiddleware",
+    # Innermost: a DRF response is rendered by now; its request's objects are freed at once.
+    "api.middleware.ReleaseViewMiddleware",
 ]
 
 ROOT_URLCONF = "core.urls"

@@ -2,6 +2,7 @@
 benchmark itself runs with `make bench`, never in the test suite."""
 
 import ast
+import gc
 import importlib.util
 import pstats
 import re
@@ -167,6 +168,16 @@ def test_each_response_is_closed_as_a_wsgi_server_closes_it():
 
     cpu.cpu_per_request(application, [workload.raw_request("GET", "/health/live/")] * 3)
     assert closed == ["/health/live/"] * 3
+
+
+def test_the_collector_clock_times_collections_while_installed():
+    with cpu.CollectorClock() as clock:
+        gc.collect()
+        gc.collect()
+    assert clock.collections == 2
+    assert clock.seconds > 0
+    gc.collect()
+    assert clock.collections == 2
 
 
 def test_instructions_are_read_from_cachegrinds_summary():
