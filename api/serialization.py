@@ -8,15 +8,19 @@ every response, in every thread. This suits output serializers that need no `con
 request, no hyperlinks); build those per response as DRF does.
 
 Output ModelSerializers derive from `OutputModelSerializer`, whose datetimes render in UTC
-without DRF's per-value time-zone lookup (`UTCDateTimeField`).
+without DRF's per-value time-zone lookup (`UTCDateTimeField`) and whose columns are read
+straight off the instance.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import models
+from django.utils.functional import cached_property
 from rest_framework import ISO_8601, serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.serializers import BaseSerializer
 from rest_framework.settings import api_settings
 
@@ -68,9 +72,50 @@ class UTCDateTimeField(serializers.DateTimeField):
 
 
 class OutputModelSerializer(serializers.ModelSerializer[M]):
-    """The base of output ModelSerializers: model datetimes render with `UTCDateTimeField`."""
+    """The base of output ModelSerializers: model datetimes render with `UTCDateTimeField`, and
+    the model's own columns are read straight off the instance (`to_representation`)."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }
+
+    def to_representation(self, instance: M) -> dict[str, Any]:
+        """DRF's `Serializer.to_representation`, with the columns read by `getattr` alone.
+
+        For each field of each instance DRF walks its fields through a generator over a
+        mapping view, then asks whether the instance is a Mapping (an ABC check), whether the
+        value is a callable to call and whether it is a relation's primary key. A field whose
+        source is a column of the model (`attname`: `title`, `owner_id`) can be none of those,
+        so this reads it directly: a page of 20 items, whose nine fields are all columns, costs
+        12 % fewer instructions (bench/README.md, finding 20). Every other field (relations,
+        methods, dotted or `*` sources) goes DRF's way, unchanged, as does a mapping given in
+        place of an instance.
+        """
+        if isinstance(instance, Mapping):
+            return super().to_representation(instance)
+        output: dict[str, Any] = {}
+        for name, field, column in self._reading_plan:
+            if column is not None:
+                value = attribute = getattr(instance, column)
+            else:
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                value = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            output[name] = None if value is None else field.to_representation(attribute)
+        return output
+
+    @cached_property
+    def _reading_plan(self) -> list[tuple[str, serializers.Field[Any, Any, Any, Any], str | None]]:
+        """Each readable field by name, with the column it reads when its source is one."""
+        model: type[models.Model] = self.Meta.model
+        columns = {column.attname for column in model._meta.concrete_fields}
+        plan = []
+        for name, field in self.fields.items():
+            if not field.write_only:
+                sources = field.source_attrs
+                column = sources[0] if len(sources) == 1 and sources[0] in columns else None
+                plan.append((name, field, column))
+        return plan

@@ -1,14 +1,20 @@
 """api.serialization: output serializers built once, and datetimes rendered in UTC."""
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from rest_framework import serializers
 
-from api.apis.example.serializers import ItemOutputSerializer
-from api.models import Item
-from api.serialization import UTCDateTimeField, serialize, serialize_many
-from tests.factories import ItemFactory
+from api.apis.example.serializers import CategoryOutputSerializer, ItemOutputSerializer
+from api.apis.me.serializers import (
+    MeDeviceOutputSerializer,
+    MeProfileOutputSerializer,
+    MeUserOutputSerializer,
+)
+from api.models import Device, Item, UserProfile
+from api.serialization import OutputModelSerializer, UTCDateTimeField, serialize, serialize_many
+from tests.factories import DeviceFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +64,92 @@ def test_output_model_serializers_render_model_datetimes_with_it() -> None:
     assert data["created_at"] == item.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert serialize_many(ItemOutputSerializer, [item]) == [data]
     assert data == ItemOutputSerializer(item).data
+
+
+def drf_renders(serializer: serializers.Serializer[Any], instance: Any) -> Any:
+    """What DRF's own `Serializer.to_representation` makes of `instance`."""
+    return serializers.Serializer.to_representation(serializer, instance)
+
+
+def test_every_output_serializer_renders_what_drf_renders() -> None:
+    item = Item.objects.get(pk=ItemFactory(description="").pk)
+    device = Device.objects.get(pk=DeviceFactory(last_seen_at=None).pk)
+    profile, _ = UserProfile.objects.get_or_create(user=device.user)
+    cases: list[tuple[type[OutputModelSerializer[Any]], Any]] = [
+        (ItemOutputSerializer, item),
+        (CategoryOutputSerializer, item.category),
+        (MeUserOutputSerializer, device.user),
+        (MeProfileOutputSerializer, profile),
+        (MeDeviceOutputSerializer, device),
+    ]
+    for serializer_class, instance in cases:
+        data = serialize(serializer_class, instance)
+
+        assert data == drf_renders(serializer_class(), instance), serializer_class.__name__
+    assert serialize(MeDeviceOutputSerializer, device)["last_seen_at"] is None
+
+
+def test_the_columns_are_read_straight_off_the_instance() -> None:
+    plan = ItemOutputSerializer()._reading_plan
+
+    assert [column for _, _, column in plan] == [
+        "id",
+        "owner_id",
+        "category_id",
+        "title",
+        "description",
+        "price",
+        "is_published",
+        "created_at",
+        "updated_at",
+    ]
+
+
+class MixedOutputSerializer(OutputModelSerializer[Item]):
+    """Every kind of field that is not a plain column, beside columns."""
+
+    category_name = serializers.CharField(source="category.name")
+    text = serializers.CharField(source="__str__")
+    shouting = serializers.SerializerMethodField()
+    secret = serializers.CharField(write_only=True)
+    missing = serializers.CharField(source="no_such_attribute", required=False)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "owner",
+            "category",
+            "category_name",
+            "text",
+            "shouting",
+            "secret",
+            "missing",
+            "price",
+        ]
+
+    def get_shouting(self, item: Item) -> str:
+        return item.title.upper()
+
+
+def test_other_fields_go_drfs_way() -> None:
+    item = Item.objects.get(pk=ItemFactory(title="lamp").pk)
+    serializer = MixedOutputSerializer()
+
+    data = serializer.to_representation(item)
+
+    assert data == drf_renders(MixedOutputSerializer(), item)
+    assert data["owner"] == item.owner_id  # a relation's primary key
+    assert data["category_name"] == item.category.name
+    assert (data["text"], data["shouting"]) == ("lamp", "LAMP")
+    assert "secret" not in data
+    assert "missing" not in data
+    columns = {name: column for name, _, column in serializer._reading_plan}
+    assert columns["price"] == "price"
+    assert columns["owner"] is None
+
+
+def test_a_mapping_renders_as_drf_renders_it() -> None:
+    row = {"id": 1, "name": "Lamps", "slug": "lamps", "description": ""}
+
+    assert serialize(CategoryOutputSerializer, row) == row
