@@ -27,9 +27,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save
+from django.db.models.sql import Query
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -81,9 +82,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     if queryset.model not in _tracked:
         return query.count()
     try:
-        # The SQL and its parameters apart: str(query) splices them unquoted, and two queries
-        # could print alike.
-        sql, params = query.query.sql_with_params()
+        sql, params = _counted_rows(query.query, using=query.db)
     except EmptyResultSet:
         return 0  # a query that can match nothing, such as .none()
     key = _generation_key(queryset.model)
@@ -104,6 +103,33 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
         _memo.clear()
     _memo[memo_key] = (rows, now + COUNT_TTL)
     return rows
+
+
+def _counted_rows(query: Query, *, using: str) -> tuple[str, tuple[Any, ...]]:
+    """SQL that says which rows `query` counts, with its parameters apart (str(query) splices
+    them in unquoted, and two queries could print alike).
+
+    A query of one table with no join, grouping, DISTINCT, annotation, extra or slice counts
+    the rows its WHERE clause selects: that clause alone says it, for a third of what compiling
+    the whole SELECT costs (4 % of the instructions of a page of items, bench/README.md,
+    finding 21). Any other query is told by its whole SQL.
+    """
+    tables = [alias for alias in query.alias_map if query.alias_refcount[alias]]
+    if (
+        len(tables) <= 1
+        and not (query.distinct or query.annotations or query.extra or query.extra_tables)
+        and query.group_by is None
+        and query.combinator is None
+        and query.low_mark == 0
+        and query.high_mark is None
+    ):
+        try:
+            where, params = query.get_compiler(using).compile(query.where)
+        except FullResultSet:
+            where, params = "", ()  # no condition: every row
+        return f"{query.get_meta().db_table} WHERE {where}", tuple(params)
+    sql, params = query.get_compiler(using).as_sql()
+    return sql, tuple(params)
 
 
 def _generation(key: str, prefetched: Mapping[str, bytes | None] | None) -> str | None:

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from api import counts
-from api.models import Device, Item
-from tests.factories import ItemFactory
+from api.models import Category, Device, Item
+from tests.factories import CategoryFactory, ItemFactory
 from tests.services import closed_port, redis_caches
 from tests.signing import open_session
 
@@ -115,3 +115,23 @@ def test_queries_that_print_alike_are_counted_apart():
     ItemFactory(description="y", title=f"x AND {column} = z")
     assert counts.count(second) == 1
     assert counts.count(first) == 0
+
+
+def test_queries_of_one_table_are_told_apart_by_what_they_select():
+    # A query of one table is keyed by its WHERE clause alone; anything else that changes
+    # which rows are counted (a join, DISTINCT) is keyed by its whole SQL.
+    lamps, desks = CategoryFactory(name="lamps"), CategoryFactory(name="desks")
+    ItemFactory.create_batch(2, category=lamps, title="lamp", is_published=True)
+    ItemFactory(category=desks, title="desk", is_published=True)
+    published = Item.objects.filter(is_published=True)
+    categories = Category.objects.filter(slug__isnull=False)
+    cases = [
+        (published, 3),
+        (published.values("title").distinct(), 2),
+        (published.filter(category__name="lamps"), 2),
+        (categories, 2),
+        (categories.values("items__title"), 3),  # the same WHERE, and a join
+        (Item.objects.exclude(pk__in=[]), 3),  # a condition that holds for every row
+    ]
+    for _ in range(2):  # counted, then kept
+        assert [counts.count(query) for query, _ in cases] == [rows for _, rows in cases]
