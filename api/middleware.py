@@ -5,6 +5,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -21,11 +22,12 @@ KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLi
 
 
 def new_request_id() -> str:
-    """32 hex digits, random. An id for correlating logs, not a secret: it comes from `random`
-    (as OpenTelemetry's trace ids do), not os.urandom, whose system call made threads of a
-    gthread worker give up the GIL and queue to get it back on every request (bench/README.md).
-    `random` is reseeded in every forked worker."""
-    return f"{random.getrandbits(128):032x}"
+    """A UUID4 as 32 hex digits (SPEC §2). An id for correlating logs, not a secret: its random
+    bits come from `random` (as OpenTelemetry's trace ids do), not from os.urandom as
+    uuid.uuid4()'s do, whose system call made threads of a gthread worker give up the GIL and
+    queue to get it back on every request (bench/README.md). `random` is reseeded in every
+    forked worker."""
+    return uuid.UUID(int=random.getrandbits(128), version=4).hex
 
 
 class RequestIdMiddleware:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,9 +49,22 @@ def test_well_formed_request_id_is_echoed(client, incoming):
 
 
 @pytest.mark.parametrize("incoming", ["", "x" * 129, "has space", "semi;colon", "ünï"])
-def test_malformed_request_id_is_replaced_by_a_random_one(client, incoming):
+def test_malformed_request_id_is_replaced_by_a_new_uuid4_hex(client, incoming):
     response = client.get("/health/live/", HTTP_X_REQUEST_ID=incoming)
-    assert re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+    assert_uuid4_hex(response["X-Request-ID"])
+
+
+def assert_uuid4_hex(request_id: str) -> None:
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    parsed = uuid.UUID(hex=request_id)
+    assert parsed.version == 4
+    assert parsed.variant == uuid.RFC_4122
+
+
+def test_new_request_ids_are_uuid4s_whatever_the_random_bits():
+    # The version and variant bits are set on every draw, not left to chance.
+    for _ in range(200):
+        assert_uuid4_hex(new_request_id())
 
 
 def test_forked_workers_draw_different_request_ids():
@@ -65,7 +79,7 @@ def test_forked_workers_draw_different_request_ids():
     child = os.read(read_end, 64).decode()
     os.close(read_end)
     ours = new_request_id()
-    assert re.fullmatch(r"[0-9a-f]{32}", child)
+    assert_uuid4_hex(child)
     assert child != ours
 
 
