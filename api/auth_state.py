@@ -9,6 +9,8 @@ rate limiter's round trip where they can (`state_keys`). The database stays the 
   raises and the change rolls back, so a revocation is never lost;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
+- a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,
+  so a request that read the row just before it went cannot bring it back;
 - entries expire after STATE_TTL, a bound on any staleness.
 """
 
@@ -18,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from api import read_ahead
@@ -29,6 +31,8 @@ from api.utils import thread_cache
 logger = logging.getLogger(__name__)
 
 STATE_TTL = 300
+# The entry of a device or user that was deleted.
+_DELETED = "deleted"
 
 
 @dataclass(frozen=True)
@@ -96,9 +100,13 @@ def load(
         if missing := [key for key in wanted if key not in entries]:
             entries.update(dict.fromkeys(missing) | cache.get_many(missing))
         device_entry = entries[device_key]
+        if device_entry == _DELETED:
+            return None
         if device_entry is not None:
             user_key = _user_key(device_entry["user_id"])
             user_entry = entries[user_key] if user_key in entries else cache.get(user_key)
+            if user_entry == _DELETED:
+                return None
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
@@ -138,7 +146,7 @@ def _load_from_database(
     return DeviceState(str(device.id), **device_entry), UserState(**user_entry)
 
 
-def _publish(key: str, entry: dict[str, Any]) -> None:
+def _publish(key: str, entry: dict[str, Any] | str) -> None:
     try:
         thread_cache("security").set(key, entry, STATE_TTL)
     except Exception as exc:
@@ -179,3 +187,14 @@ def _device_saved(sender: type[Device], instance: Device, **kwargs: Any) -> None
 @receiver(post_save, sender=User, dispatch_uid="auth_state_user_saved")
 def _user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
     publish_user(instance)
+
+
+# Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.
+@receiver(post_delete, sender=Device, dispatch_uid="auth_state_device_deleted")
+def _device_deleted(sender: type[Device], instance: Device, **kwargs: Any) -> None:
+    _publish(_device_key(str(instance.pk)), _DELETED)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="auth_state_user_deleted")
+def _user_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
+    _publish(_user_key(instance.pk), _DELETED)

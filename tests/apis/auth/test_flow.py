@@ -1,9 +1,11 @@
 """The whole flow, and rotation, reuse detection and revocation (SPEC §3 Endpoints)."""
 
 import pytest
+from django.db.models.signals import post_delete
 from django.test import RequestFactory
 from rest_framework.request import Request
 
+from api import auth_state
 from api.apis.auth.services import device_revoke, user_activate, user_deactivate
 from api.authentication import BearerAuthentication
 from api.models import Device, User
@@ -106,6 +108,38 @@ def test_revoked_device_loses_access_on_the_next_request(client):
     device_revoke(device=Device.objects.get(pk=device.id))
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "device_revoked")
     assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_revoked")
+
+
+def test_a_deleted_device_loses_access_on_the_next_request(client):
+    # As the admin deletes it: the device's state is cached (warm), nothing is cleared by hand.
+    device = register(client)
+    tokens = get_token(client, device)
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+    Device.objects.get(pk=device.id).delete()
+    assert_problem(bearer(client, tokens["access"], "GET", "/api/v1/items/"), 401, "token_revoked")
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_unknown")
+
+
+def test_a_deleted_user_loses_access_on_the_next_request(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+    User.objects.filter(pk=device.user_id).delete()  # a queryset, as the admin's bulk delete
+    assert not Device.objects.filter(pk=device.id).exists()
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_unknown")
+
+
+def test_a_deleted_users_tombstone_refuses_a_device_whose_own_entry_is_still_cached(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+    user = User.objects.get(pk=device.user_id)
+    auth_state.publish_user(user)
+    # The user's tombstone alone, as if the device's entry had been written after it.
+    post_delete.send(sender=User, instance=user)
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
 
 
 def test_deactivated_user_loses_access_on_the_next_request_and_reactivation_needs_new_tokens(

@@ -1,7 +1,10 @@
 """GET / PATCH /api/v1/me/: the caller's user, profile and device."""
 
+import uuid
+
 import pytest
 from django.core.cache import caches
+from django.db import connection
 
 from api import snapshots
 from api.apis.me.selectors import me_get
@@ -79,6 +82,19 @@ def test_me_needs_a_token(client):
 def test_put_is_not_allowed(client, session):
     _, access = session
     assert_problem(bearer(client, access, "PUT", ME, {}), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+def test_a_device_deleted_while_its_request_runs_gets_token_revoked(client, session, method):
+    # The row goes without a signal, as it would between this request's authentication and
+    # its view: the auth state still says the device is active.
+    device, access = session
+    pk = Device._meta.pk.get_db_prep_value(uuid.UUID(device.id), connection)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM api_device WHERE id = %s", [pk])
+    assert not Device.objects.filter(pk=device.id).exists()
+    response = bearer(client, access, method, ME, {} if method == "PATCH" else None)
+    assert_problem(response, 401, "token_revoked")
 
 
 def what_the_database_says(device):
