@@ -5,6 +5,7 @@ header (probes use the pod IP), never redirect to HTTPS, and skip auth and rate 
 Each check runs in a worker thread and gives up after `CHECK_TIMEOUT` seconds.
 """
 
+import contextvars
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -54,7 +55,11 @@ def run_checks(
     Each result is {"status": "ok"|"unhealthy", "latency_ms": float} plus "error" when unhealthy.
     """
     started = time.perf_counter()
-    futures = {name: _executor.submit(_timed, check) for name, check in checks.items()}
+    # Each in a copy of this context, so that what a check logs carries the request's id.
+    futures = {
+        name: _executor.submit(contextvars.copy_context().run, _timed, check)
+        for name, check in checks.items()
+    }
     results: dict[str, dict[str, Any]] = {}
     for name, future in futures.items():
         remaining = max(0.0, started + timeout - time.perf_counter())

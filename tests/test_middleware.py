@@ -21,10 +21,12 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from api.health import run_checks
+from api.logs import request_id_var
 from api.middleware import new_request_id
 from tests.processes import DJANGO_SETUP, run_python
 from tests.signing import ME, get_token, register
@@ -90,6 +92,26 @@ def test_every_log_line_of_a_request_carries_its_id(client, log_output):
     assert any("working on it" in line for line in lines)
     assert len(lines) == 2
     assert all("[req-42]" in line for line in lines)
+
+
+def test_djangos_own_line_of_a_server_error_carries_the_requests_id(log_output):
+    # Django logs it ("django.request") after the middleware, and the id's context, returned.
+    client = Client(raise_request_exception=False)
+    response = client.get("/api/v1/test/explode/", HTTP_X_REQUEST_ID="req-500")
+    assert response.status_code == 500
+    # The log lines, not the lines of their tracebacks.
+    lines = [line for line in log_output.getvalue().splitlines() if re.match(r"\d{4}-", line)]
+    assert any("django.request" in line for line in lines)
+    assert all("[req-500]" in line for line in lines), lines
+
+
+def test_what_a_health_check_logs_carries_the_requests_id(log_output):
+    token = request_id_var.set("req-health")
+    try:
+        run_checks({"chatty": lambda: logging.getLogger("tests.checks").warning("checking")})
+    finally:
+        request_id_var.reset(token)
+    assert "[req-health] tests.checks: checking" in log_output.getvalue()
 
 
 def test_one_access_line_per_request_with_method_path_status_duration_and_ip(client, log_output):
