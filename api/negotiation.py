@@ -1,10 +1,11 @@
 """DRF's content negotiation, remembered per Accept header.
 
 `DefaultContentNegotiation` builds the request's header map (every header, to read one) and
-its query parameters (for `?format=`), then parses the Accept header, on every request: 8 % of
-`GET /api/v1/me/` (bench/README.md). Clients send the same few Accept headers over and over,
-and the choice depends only on that header and the view's renderers, so it is kept per pair.
-DRF offers no such cache; the choice itself is still DRF's.
+its query parameters (for `?format=`, even though our settings turn that off), then parses the
+Accept header, on every request: 8 % of `GET /api/v1/me/` (bench/README.md). Clients send the
+same few Accept headers over and over, and without `?format=` the choice depends only on that
+header and the view's renderers, so it is kept per pair. DRF offers no such cache; the choice
+itself is still DRF's.
 """
 
 from collections.abc import Iterable
@@ -30,9 +31,8 @@ class CachedContentNegotiation(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         renderers = list(renderers)
         meta: dict[str, Any] = request._request.META
-        # A format in the URL (`.json` or `?format=`) overrides Accept: negotiate as DRF does.
-        override = self.settings.URL_FORMAT_OVERRIDE
-        if format_suffix or (override and f"{override}=" in meta.get("QUERY_STRING", "")):
+        # A format suffix on the URL (`.json`) overrides Accept: negotiate as DRF does.
+        if format_suffix:
             chosen: tuple[BaseRenderer, str] = super().select_renderer(
                 request, renderers, format_suffix
             )

@@ -76,14 +76,16 @@ def _refuse_weak_secrets() -> None:
     if JWT_SIGNING_KEY == SECRET_KEY:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
     for name, values in secrets.items():
-        if name not in env.ENVIRON:
+        # Surrounding whitespace adds no secrecy: a blank value counts as missing, and padding
+        # does not count towards the length.
+        if name not in env.ENVIRON or not all(value.strip() for value in values):
             raise ImproperlyConfigured(f"{name} is not set; it is required when DEBUG=false.")
         for value in values:
             if INSECURE_MARKER in value.lower():
                 raise ImproperlyConfigured(
                     f"{name} holds a development default; set a real secret when DEBUG=false."
                 )
-            if len(value) < MIN_SECRET_LENGTH:
+            if len(value.strip()) < MIN_SECRET_LENGTH:
                 raise ImproperlyConfigured(
                     f"{name} must be at least {MIN_SECRET_LENGTH} characters when DEBUG=false."
                 )
@@ -377,9 +379,12 @@ REST_FRAMEWORK = {
     # as themselves (valid JSON; DRF escapes them for JavaScript pasted into HTML), and a raw
     # datetime ends in "+00:00", not "Z" (serializers render theirs: api.serialization).
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     # DRF's negotiation, its choice remembered per Accept header (api/negotiation.py).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.CachedContentNegotiation",
+    # Only Accept chooses the format: with DRF's `?format=`, a query parameter naming a format
+    # the view lacks turned an existing resource into a 404.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
@@ -483,3 +488,27 @@ LOGGING = {
         "django.server": {"level": QUIET_LEVEL},
     },
 }
+
+
+# --- Error reports: Sentry, only when SENTRY_DSN is set ---------------------------------------
+# https://docs.sentry.io/platforms/python/integrations/django/
+# Unhandled exceptions and ERROR log lines are sent to Sentry. Unset or empty: the SDK is not
+# even imported. No performance tracing: requests pay nothing but the error hooks.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# Tells deployments apart in Sentry, e.g. "staging"; unset: the SDK's default, "production".
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration()],
+        environment=SENTRY_ENVIRONMENT or None,
+        # No user ids, IP addresses or cookies.
+        send_default_pii=False,
+        # Request bodies carry refresh tokens, and stack frames hold master keys and derived
+        # device secrets under names Sentry's scrubber does not know.
+        max_request_body_size="never",
+        include_local_variables=False,
+    )

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from api import negotiation
 from api.negotiation import CachedContentNegotiation
+from tests.factories import ItemFactory
 
 ACCEPTS = [
     None,
@@ -76,13 +77,24 @@ def test_a_refusal_is_not_remembered() -> None:
     assert negotiation._choices == {}
 
 
-def test_a_format_in_the_query_overrides_accept_and_is_not_remembered() -> None:
+def test_a_format_in_the_query_is_ignored_as_drf_ignores_it() -> None:
     renderers = [BrowsableAPIRenderer(), JSONRenderer()]
 
     chosen = choice(CachedContentNegotiation(), "*/*", renderers, query="?format=json")
 
-    assert chosen == (JSONRenderer, "application/json")
+    # URL_FORMAT_OVERRIDE is off: Accept alone decides, remembered as without the query.
+    assert chosen == (BrowsableAPIRenderer, "text/html")
     assert chosen == choice(DefaultContentNegotiation(), "*/*", renderers, query="?format=json")
+    assert choice(CachedContentNegotiation(), "*/*", renderers) == chosen
+    assert len(negotiation._choices) == 1
+
+
+def test_a_format_suffix_overrides_accept_and_is_not_remembered() -> None:
+    renderers = [BrowsableAPIRenderer(), JSONRenderer()]
+
+    chosen = CachedContentNegotiation().select_renderer(request("*/*"), renderers, "json")
+
+    assert (type(chosen[0]), chosen[1]) == (JSONRenderer, "application/json")
     assert negotiation._choices == {}
     assert choice(CachedContentNegotiation(), "*/*", renderers) == (
         BrowsableAPIRenderer,
@@ -108,3 +120,15 @@ def test_the_api_answers_406_as_a_problem_to_an_accept_it_cannot_serve(session) 
         )
         assert response.status_code == 406
         assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("format_name", ["csv", "api"])
+def test_a_format_query_parameter_does_not_hide_an_existing_list(session, format_name) -> None:
+    item = ItemFactory()
+
+    response = session.get(f"/api/v1/items/?format={format_name}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert [row["id"] for row in response.json()["results"]] == [item.pk]

@@ -89,9 +89,7 @@ def credentials(live_server_factory) -> Credentials:
 
 @pytest.fixture(scope="module")
 def api_schema(credentials: Credentials) -> Any:
-    return schemathesis.openapi.from_url(
-        f"{credentials.server.url}/{DOCS_PATH}/schema/?format=json"
-    )
+    return schemathesis.openapi.from_url(f"{credentials.server.url}/{DOCS_PATH}/schema/")
 
 
 def _operation_labels() -> list[str]:

@@ -33,7 +33,8 @@ def production_env() -> dict[str, str]:
 
 
 def variables_read() -> set[str]:
-    """Every variable the code reads: the settings, gunicorn.conf.py and entrypoint.sh."""
+    """Every variable the code reads: the settings, gunicorn.conf.py, entrypoint.sh and
+    docker-compose.yml (which reads .env for its own variables too)."""
     settings_source = (ROOT / "core" / "settings.py").read_text()
     in_settings = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', settings_source))
     gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
@@ -41,11 +42,14 @@ def variables_read() -> set[str]:
         re.findall(r"(?:_env_int|environ\.get)\(\s*[\"']([A-Z0-9_]+)", gunicorn_source)
     )
     in_entrypoint = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "entrypoint.sh").read_text()))
+    compose_source = (ROOT / "docker-compose.yml").read_text()
+    in_compose = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", compose_source))
     # A pattern that stopped matching would silently shrink the check.
     assert {"DEBUG", "DB_WAIT_TIMEOUT"} <= in_settings
     assert {"PORT", "WEB_CONCURRENCY"} <= in_gunicorn
     assert "RUN_MIGRATIONS" in in_entrypoint
-    return in_settings | set(SECRETS) | in_gunicorn | in_entrypoint
+    assert "MYSQL_PASSWORD" in in_compose
+    return in_settings | set(SECRETS) | in_gunicorn | in_entrypoint | in_compose
 
 
 def test_env_example_lists_every_variable_with_a_comment():
@@ -53,8 +57,9 @@ def test_env_example_lists_every_variable_with_a_comment():
     for index, line in enumerate(lines):
         if line and not line.startswith("#"):
             assert lines[index - 1].startswith("# "), f"no comment above {line}"
-    # ENV_FILE names the file itself, so it cannot live in it.
+    # ENV_FILE names the file itself, so it cannot live in it: it is described in a comment.
     assert set(env_example()) == variables_read() - {"ENV_FILE"}
+    assert any(line.startswith("# ENV_FILE=") for line in lines)
 
 
 def test_production_with_the_example_secrets_refuses_to_start_naming_the_variable():
@@ -84,6 +89,24 @@ def test_production_refuses_a_short_secret(name):
     short = "x" * 31
     value = f"id:{short}" if name.endswith("_KEYS") else short
     result = run_manage("check", env=production_env() | {name: value})
+    assert result.returncode != 0
+    assert f"{name} must be at least 32 characters" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+@pytest.mark.parametrize(
+    "blank", ["", " " * 40, "\t \n" * 12], ids=["empty", "spaces", "mixed-whitespace"]
+)
+def test_production_refuses_a_blank_secret_as_missing(name, blank):
+    result = run_manage("check", env=production_env() | {name: blank})
+    assert result.returncode != 0
+    assert f"{name} is not set" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+def test_production_does_not_count_surrounding_whitespace_towards_the_length(name):
+    padded = f"{' ' * 10}{'x' * 31}\n"
+    result = run_manage("check", env=production_env() | {name: padded})
     assert result.returncode != 0
     assert f"{name} must be at least 32 characters" in result.stderr
 
