@@ -34,6 +34,7 @@ STATUS_DEFAULTS: dict[int, tuple[str, str]] = {
     405: ("method_not_allowed", "This method is not allowed on this resource."),
     406: ("not_acceptable", "No acceptable representation of this resource."),
     409: ("conflict", "The request conflicts with the current state of the resource."),
+    411: ("length_required", "Send the request body with a Content-Length header."),
     413: ("payload_too_large", "Request body is too large."),
     415: ("unsupported_media_type", "Unsupported media type in the request."),
     429: ("throttled", "Too many requests."),
@@ -161,7 +162,9 @@ class UnsupportedMediaType(ApiError):
 
 def wants_problem(request: HttpRequest) -> bool:
     """Whether errors for this request are rendered as problem+json (API and health paths)."""
-    return request.path_info.startswith(PROBLEM_PATH_PREFIXES)
+    path = request.path_info
+    # "/api" and "/health" too: their 404 (no redirect to the slash) is the API's as well.
+    return path.startswith(PROBLEM_PATH_PREFIXES) or f"{path}/" in PROBLEM_PATH_PREFIXES
 
 
 def problem_body(

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
 from api.logs import request_id_var
-from api.utils import client_ip
+from api.utils import client_ip, is_api_request
 
 access_logger = logging.getLogger("api.access")
 
@@ -70,18 +70,33 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+def body_of_unknown_length(request: HttpRequest) -> bool:
+    """A chunked body under WSGI: Django reads as many bytes as Content-Length says, so with
+    none it would see an empty body (a signature checked over nothing, a form with no fields).
+    Under ASGI Django reads the whole body, so it is not refused there."""
+    meta = request.META
+    return (
+        "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+        and not meta.get("CONTENT_LENGTH")
+        and "wsgi.input" in meta
+    )
+
+
 class ProblemDetailsMiddleware:
     """Safety net: an error response under /api/ or /health/ that is not JSON becomes problem+json.
 
     It catches what no handler of ours renders: Django's debug pages (a 500 or a bad Host with
     DEBUG=true, which would show a traceback), `HttpResponseNotAllowed`, and any plain error
     from third-party middleware. JSON bodies (our problems, the health reports) pass untouched.
+    First, it refuses an API request whose body comes chunked: 411 `length_required`.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if body_of_unknown_length(request) and is_api_request(request):
+            return problem_response(request, 411)
         response = self.get_response(request)
         if response.status_code < 400 or not wants_problem(request):
             return response

@@ -144,7 +144,9 @@ def check_body(request: HttpRequest) -> bytes:
     body = request.body
     if len(body) > limit:
         raise PayloadTooLarge(f"Signed request bodies are limited to {limit} bytes.")
-    if body and request.content_type != "application/json":
+    # An empty body may come without a type; one declared is JSON's, empty body or not.
+    declared_type = request.META.get("CONTENT_TYPE")
+    if (body or declared_type) and request.content_type != "application/json":
         raise UnsupportedMediaType("Signed requests take Content-Type: application/json.")
     return body
 

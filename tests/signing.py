@@ -42,7 +42,7 @@ def signed(
     key_id: str,
     secret: str,
     method: str = "POST",
-    content_type: str = "application/json",
+    content_type: str | None = "application/json",
     **overrides: Any,
 ) -> Any:
     """Send a signed request. `overrides` replace the computed values: timestamp, nonce,

@@ -1,6 +1,8 @@
 """Every error under /api/ and /health/ is RFC 9457 problem+json, never a traceback (SPEC §2)."""
 
+import http.client
 import json
+import logging
 
 import pytest
 from django.test import Client
@@ -22,6 +24,18 @@ def test_unknown_api_path_is_404_problem(client):
 def test_path_without_trailing_slash_is_404_not_redirect(client):
     response = client.post("/api/v1/test/validate", {}, format="json")
     assert_problem(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api", "/health"])
+def test_the_prefixes_without_their_slash_are_404_problems(client, path):
+    assert_problem(client.get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/apix/", "/healthy", "/cms"])
+def test_paths_that_only_start_like_the_prefixes_are_not_the_apis(client, path):
+    response = client.get(path)
+    assert response.status_code in (302, 404)
+    assert response["Content-Type"] != "application/problem+json"
 
 
 def test_wrong_method_on_api_view_is_405_problem(client):
@@ -85,6 +99,40 @@ def test_malformed_json_is_parse_error(client):
         "/api/v1/test/validate/", b'{"platform": ', content_type="application/json"
     )
     assert_problem(response, 400, "parse_error")
+
+
+@pytest.mark.parametrize("depth", [100_000, 1_000])
+def test_json_nested_too_deeply_is_parse_error(client, depth, caplog):
+    body = b"[" * depth + b"]" * depth
+    response = client.post("/api/v1/test/validate/", body, content_type="application/json")
+    assert_problem(response, 400, "parse_error")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_a_chunked_body_is_refused_with_411_not_read_as_empty(client):
+    # The test client's view of what gunicorn passes: Transfer-Encoding, no Content-Length.
+    response = client.generic(
+        "POST", "/api/v1/test/validate/", b"", HTTP_TRANSFER_ENCODING="chunked"
+    )
+    assert_problem(response, 411, "length_required")
+
+
+def test_a_chunked_body_through_gunicorn_is_refused_with_411(live_server_factory):
+    server = live_server_factory()
+    connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=5)
+    # An iterable body and no Content-Length: http.client sends it chunked.
+    connection.request(
+        "POST",
+        "/api/v1/auth/get-token/",
+        body=iter([b'{"platform": "ios"}']),
+        headers={"Content-Type": "application/json"},
+        encode_chunked=True,
+    )
+    response = connection.getresponse()
+    assert response.status == 411
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert json.loads(response.read())["code"] == "length_required"
+    connection.close()
 
 
 def test_form_body_is_unsupported_media_type(client):

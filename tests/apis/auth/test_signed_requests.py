@@ -275,8 +275,26 @@ def test_a_text_plain_body_is_415(client, device):
     assert_nothing_issued(device.id)
 
 
+def test_an_empty_body_declared_text_plain_is_415(client, device):
+    response = device_signed(client, device, GET_TOKEN, b"", content_type="text/plain")
+    assert_problem(response, 415, "unsupported_media_type")
+    assert_nothing_issued(device.id)
+
+
+def test_an_empty_body_without_a_content_type_is_accepted(client, device):
+    response = device_signed(client, device, GET_TOKEN, b"", content_type=None)
+    assert "CONTENT_TYPE" not in response.wsgi_request.META
+    assert response.status_code == 200
+
+
 def test_invalid_json_with_a_valid_signature_is_parse_error(client, device):
     response = device_signed(client, device, GET_TOKEN, b'{"push_token": ')
+    assert_problem(response, 400, "parse_error")
+    assert_nothing_issued(device.id)
+
+
+def test_json_nested_too_deeply_with_a_valid_signature_is_parse_error(client, device):
+    response = device_signed(client, device, GET_TOKEN, b"[" * 5_000 + b"]" * 5_000)
     assert_problem(response, 400, "parse_error")
     assert_nothing_issued(device.id)
 
