@@ -2,7 +2,8 @@
 
 Every operation lists the errors it can answer with, derived from how its view is declared:
 its authentication (signed or bearer), whether it takes a body, query or path parameters, its
-permissions, and `extra_problems` on the view for what only its services know (403 owner, 409).
+permissions, and `extra_problems` on the view for what only its services know (403 owner, 409,
+503 where a service publishes auth state). Every operation can answer 406 and 429.
 """
 
 from typing import Any
@@ -22,7 +23,9 @@ PROBLEM_DESCRIPTIONS = {
     "`token_revoked`, `token_reused`, `device_revoked`, `user_inactive`.",
     403: "`permission_denied`.",
     404: "`not_found` (also for a page number past the end).",
+    406: "`not_acceptable`: the `Accept` header must allow `application/json`.",
     409: "`conflict`.",
+    411: "`length_required`: send the body with `Content-Length`, not chunked.",
     413: "`payload_too_large`.",
     415: "`unsupported_media_type`: send `application/json`.",
     429: "`throttled`: wait `Retry-After` seconds.",
@@ -137,16 +140,16 @@ class ProblemAutoSchema(AutoSchema):
         return operation
 
     def _problem_statuses(self, operation: dict[str, Any]) -> dict[int, str]:
-        statuses = {429}
+        statuses = {406, 429}
         signed = any(
             isinstance(p, (IsAppSigned, IsDeviceSigned)) for p in self.view.get_permissions()
         )
         if signed:
-            statuses |= {401, 413, 415, 503}
+            statuses |= {401, 411, 413, 415, 503}
         elif operation.get("security") and {} not in operation["security"]:
             statuses.add(401)
         if "requestBody" in operation:
-            statuses |= {400, 413, 415}
+            statuses |= {400, 411, 413, 415}
         parameters = operation.get("parameters", [])
         query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
         if query - PAGINATION_PARAMETERS:

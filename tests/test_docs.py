@@ -1,5 +1,10 @@
 """API docs (SPEC §7): schema, Swagger UI and ReDoc at an obfuscated path, served without a CDN."""
 
+import re
+from html import unescape
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 import yaml
 from django.test import Client
@@ -17,15 +22,83 @@ def test_docs_pages_are_served(client, path):
     assert response.status_code == 200
 
 
+# Any URL with a host: `scheme://host` or protocol-relative `//host` (a `// comment` has a space).
+ABSOLUTE_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*:)?//[a-z0-9\[][^\s\"'`<>()\\]*", re.IGNORECASE)
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.IGNORECASE)
+JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(/)")
+# What the docs pages fetch by attribute (ReDoc reads its schema from `spec-url`).
+URL_ATTRIBUTES = {"src", "href", "spec-url"}
+
+
+def _unescaped(text: str) -> str:
+    """The page as a browser reads its URLs: HTML entities and JS string escapes decoded."""
+    return JS_ESCAPE.sub(lambda m: m[3] or chr(int(m[1] or m[2], 16)), unescape(text))
+
+
+class _References(HTMLParser):
+    """The URLs a page makes the browser fetch: URL attributes and CSS url() / @import."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if name in URL_ATTRIBUTES and value:
+                self.urls.append(value)
+            elif name == "style" and value:
+                self._css(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self._css(data)
+
+    def _css(self, css: str) -> None:
+        self.urls += [first or second for first, second in CSS_URL.findall(css)]
+
+
 @pytest.mark.urls("tests.docs_urls")
 @pytest.mark.parametrize("path", PAGES[1:])
-def test_docs_pages_load_their_assets_from_this_server_not_a_cdn(client, path):
-    html = client.get(path).content.decode()
+def test_docs_pages_load_their_assets_from_this_server_not_a_cdn(
+    client, settings, live_static_root, path
+):
+    # The collected, hashed files that production serves, so missing assets answer 404.
+    settings.STATIC_ROOT = live_static_root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn." not in html
     assert "unpkg" not in html
     # The schema URL sits in a JS string (hyphens escaped): match its tail.
     assert "test/schema/" in html
+
+    # Nothing from another host: not in attributes, styles, inline scripts, nor preconnects.
+    page = _unescaped(html)
+    elsewhere = [
+        url for url in ABSOLUTE_URL.findall(page) if urlsplit(url).hostname != "testserver"
+    ]
+    assert elsewhere == []
+
+    parser = _References()
+    parser.feed(html)
+    local = [
+        urljoin(path, url)
+        for url in parser.urls
+        if not url.startswith(("data:", "#", "javascript:"))
+    ]
+    assert any("/static/drf_spectacular_sidecar/" in url for url in local)
+    statuses = {url: client.get(url).status_code for url in local}
+    assert {url: status for url, status in statuses.items() if status != 200} == {}
 
 
 @pytest.mark.urls("tests.docs_urls")
@@ -73,13 +146,36 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert register["security"] == [
         {"appKeyId": [], "appTimestamp": [], "appNonce": [], "appSignature": []}
     ]
-    assert set(register["responses"]) == {"201", "400", "401", "413", "415", "429", "503"}
+    assert set(register["responses"]) == set("201 400 401 406 411 413 415 429 503".split())
     problem = register["responses"]["401"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/Problem"}
     me = operations[("GET", "/api/v1/me/")]
     assert me["security"] == [{"bearerAuth": []}]
-    assert set(me["responses"]) == {"200", "401", "429"}
+    assert set(me["responses"]) == {"200", "401", "406", "429"}
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     item_delete = operations[("DELETE", "/api/v1/items/{item_id}/")]
-    assert set(item_delete["responses"]) == {"204", "401", "403", "404", "429"}
+    assert set(item_delete["responses"]) == {"204", "401", "403", "404", "406", "429"}
     assert "Retry-After" in item_delete["responses"]["429"]["headers"]
+    # A body sent chunked is refused (411) wherever a body is taken.
+    item_create = operations[("POST", "/api/v1/items/")]
+    assert {"400", "411", "413", "415"} <= set(item_create["responses"])
+    # Logout publishes the revocation to Redis: unreachable, it answers 503 with Retry-After.
+    logout = operations[("POST", "/api/v1/auth/logout/")]
+    assert set(logout["responses"]) == {"204", "401", "406", "429", "503"}
+    assert "Retry-After" in logout["responses"]["503"]["headers"]
+    # 503 exactly where a request needs Redis to succeed: the signed nonce, or publishing auth
+    # state (get-token, refresh and logout change the token chain; registration saves a user).
+    unavailable = {
+        label for label, operation in operations.items() if "503" in operation["responses"]
+    }
+    assert unavailable == {
+        ("POST", "/api/v1/device/register/"),
+        ("POST", "/api/v1/auth/get-token/"),
+        ("POST", "/api/v1/auth/refresh-token/"),
+        ("POST", "/api/v1/auth/logout/"),
+    }
+    # Any operation answers 406 `not_acceptable` to an Accept header without JSON.
+    for operation in operations.values():
+        not_acceptable = operation["responses"]["406"]
+        assert "`not_acceptable`" in not_acceptable["description"]
+        assert not_acceptable["content"] == {"application/problem+json": {"schema": problem}}
