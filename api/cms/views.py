@@ -69,6 +69,8 @@ class CmsLoginView(LoginView):
 class CmsLogoutView(LogoutView):
     """POST only (Django's rule), then back to the login page with a word."""
 
+    throttle_scopes = {"post": "admin"}
+
     def get_default_redirect_url(self) -> str:
         return reverse("cms:login")
 

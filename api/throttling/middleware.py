@@ -162,7 +162,9 @@ class RateLimitMiddleware:
     ) -> HttpResponse | None:
         decision = None
         if settings.RATE_LIMIT_ENABLED:
-            scopes = applicable_scopes(view_func, request.method or "GET")
+            scopes = applicable_scopes(
+                view_func, request.method or "GET", api=is_api_request(request)
+            )
             decision = self._decide(request, scopes, view_func) if scopes else None
         setattr(request, DECISION_ATTRIBUTE, decision)
         if decision is not None and not decision.admitted:

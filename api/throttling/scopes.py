@@ -6,7 +6,8 @@
 - A function view is decorated with `@throttle_scopes("admin")`; `@rate_limit_exempt` takes any
   view out of limiting.
 - `burst` and `sustained` always apply; `data_modification` applies to POST/PUT/PATCH/DELETE
-  unless the view's declared scopes include `auth_token`.
+  to the API unless the view's declared scopes include `auth_token` (the admin's and the CMS's
+  pages take only what they declare: SPEC §1).
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -100,16 +101,19 @@ def declared_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
     return scopes + _as_scopes(by_key.get(key), f"throttle_scopes[{key!r}] of {name}")
 
 
-def applicable_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
-    """Every scope that limits a `method` request to `view`, the callable its URL resolved to.
+def applicable_scopes(
+    view: Callable[..., Any], method: str, *, api: bool = True
+) -> tuple[str, ...]:
+    """Every scope that limits a `method` request to `view`, the callable its URL resolved to;
+    `api`: whether the request is to the API (under /api/).
 
     Empty for an exempt view. Order: burst, sustained, then the declared ones, then
-    data_modification for writes outside auth endpoints.
+    data_modification for writes to the API outside its auth endpoints.
     """
     if _declared(view, "rate_limit_exempt"):
         return ()
     declared = declared_scopes(view, method)
     scopes = [*ALWAYS, *declared]
-    if method.upper() in WRITE_METHODS and AUTH_SCOPE not in declared:
+    if api and method.upper() in WRITE_METHODS and AUTH_SCOPE not in declared:
         scopes.append(WRITE_SCOPE)
     return tuple(dict.fromkeys(scopes))

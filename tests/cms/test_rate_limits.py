@@ -33,3 +33,25 @@ def test_sign_in_attempts_are_limited_by_the_admin_scope(settings):
         assert attempt.status_code == 200
     assert client.post("/cms/login/", {"username": "ops", "password": "guess"}).status_code == 429
     assert client.get("/cms/login/").status_code == 200
+
+
+def test_staff_actions_do_not_count_against_data_modification(staff_client, settings):
+    # SPEC §1: the CMS's writes take `admin` only; `data_modification` is the API's.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "data_modification": (1, 3600)}
+    target = UserFactory()
+    assert staff_client.post(f"/cms/users/{target.pk}/deactivate/").status_code == 302
+    assert staff_client.post(f"/cms/users/{target.pk}/activate/").status_code == 302
+
+
+def test_the_admins_forms_do_not_count_against_data_modification(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "data_modification": (1, 3600)}
+    client = Client()
+    for _ in range(2):
+        attempt = client.post("/admin/login/", {"username": "ops", "password": "guess"})
+        assert attempt.status_code == 200
+
+
+def test_signing_out_counts_against_the_admin_scope(staff_client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (1, 3600)}
+    assert staff_client.post("/cms/logout/").status_code == 302
+    assert staff_client.post("/cms/logout/").status_code == 429
