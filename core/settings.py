@@ -18,7 +18,26 @@ django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# The words django-environ reads as true, and their opposites.
+BOOLEAN_WORDS = dict.fromkeys(("true", "yes", "y", "on", "ok", "1"), True)
+BOOLEAN_WORDS |= dict.fromkeys(("false", "no", "n", "off", "0"), False)
+
+
+class StrictEnv(environ.Env):  # type: ignore[misc]
+    """django-environ's Env, but a boolean must say true or false: its own `bool` reads any
+    other word ("flase", "enabled") as false, which would quietly turn rate limiting or HTTPS
+    hardening off. Unset or empty: the default."""
+
+    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:
+        word = self.str(var, default="").strip().lower()
+        if not word and default is not environ.Env.NOTSET:
+            return bool(default)
+        if word not in BOOLEAN_WORDS:
+            raise ImproperlyConfigured(f"{var} must be true or false, not {word!r}.")
+        return BOOLEAN_WORDS[word]
+
+
+env = StrictEnv()
 # Real environment variables win over the file. ENV_FILE="" reads no file (the tests do this).
 ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
 if ENV_FILE and Path(ENV_FILE).is_file():

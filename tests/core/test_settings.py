@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, run_manage
+from tests.processes import DJANGO_SETUP, ROOT, run_manage, run_python
 
 SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "APP_HMAC_KEYS", "DEVICE_SECRET_KEYS")
 
@@ -167,3 +167,27 @@ def test_malformed_values_are_refused_with_a_clear_message(name, value, message)
     result = run_manage("check", env={name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("name", ["RATE_LIMIT_ENABLED", "SECURE_SSL_REDIRECT", "DEBUG"])
+@pytest.mark.parametrize("word", ["flase", "enabled", "2"])
+def test_a_switch_that_says_neither_true_nor_false_refuses_to_start(name, word):
+    # django-environ would read these as false: rate limiting or HTTPS hardening quietly off.
+    result = run_manage("check", env=production_env() | {name: word})
+    assert result.returncode != 0
+    assert f"{name} must be true or false, not '{word}'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("", "True"), ("  ", "True"), ("OFF", "False"), ("no", "False"), ("Yes", "True")],
+)
+def test_switches_read_their_words_and_empty_is_the_default(word, expected):
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'core.settings'\n"
+        + DJANGO_SETUP
+        + "from django.conf import settings; print(settings.RATE_LIMIT_ENABLED)\n"
+    )
+    result = run_python(code, env=production_env() | {"RATE_LIMIT_ENABLED": word})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
