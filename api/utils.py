@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches, close_caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.signals import request_finished, setting_changed
 from django.db import transaction
 from django.dispatch import receiver
@@ -138,9 +139,10 @@ def cache_get(key: str, default: T | None = None, *, alias: str = "default") -> 
 
 
 def cache_set(
-    key: str, value: Any, timeout: float | None = None, *, alias: str = "default"
+    key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT, *, alias: str = "default"
 ) -> bool:
-    """Store `value` under `key` for `timeout` seconds (None: the cache's default).
+    """Store `value` under `key` for `timeout` seconds: by default the cache's TIMEOUT; None
+    keeps it until evicted, as in Django.
 
     Returns False, after logging, when the cache fails.
     """
@@ -166,9 +168,14 @@ _MISSING = object()
 
 
 def get_or_set(
-    key: str, compute: Callable[[], T], timeout: float | None = None, *, alias: str = "default"
+    key: str,
+    compute: Callable[[], T],
+    timeout: float | None = DEFAULT_TIMEOUT,
+    *,
+    alias: str = "default",
 ) -> T:
-    """Return the cached value of `key`, else compute it, store it and return it.
+    """Return the cached value of `key`, else compute it, store it (for `timeout` seconds, as
+    `cache_set`) and return it.
 
     When the cache fails the value is computed and returned all the same; `compute` runs at
     most once per call.

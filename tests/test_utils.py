@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 
 import pytest
 from django.core.cache import caches, close_caches
@@ -51,6 +52,20 @@ class TestWorkingCache:
         cache_set("doomed", 1)
         assert cache_delete("doomed") is True
         assert cache_get("doomed", "gone") == "gone"
+
+    def test_set_and_get_or_set_keep_entries_for_the_caches_timeout_by_default(self, settings):
+        # Not forever: Django reads a timeout of None as "never expire".
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**settings.CACHES["default"], "TIMEOUT": 1},
+        }
+        cache_set("brief", "set")
+        get_or_set("brief-too", lambda: "computed")
+        assert cache_get("brief") == "set"
+        assert cache_get("brief-too") == "computed"
+        time.sleep(1.2)
+        assert cache_get("brief") is None
+        assert cache_get("brief-too") is None
 
     def test_get_or_set_computes_once_then_serves_the_cache(self):
         calls = []
