@@ -82,18 +82,25 @@ def compute_signature(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+# What a path may hold unencoded (RFC 3986's pchar and "/").
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
 def request_target(request: HttpRequest) -> str:
     """The path and query exactly as the client sent them.
 
-    gunicorn passes the raw request line as RAW_URI (uWSGI as REQUEST_URI); other servers only
-    give the decoded path, which is re-encoded (identical for the plain ASCII paths of this API).
+    gunicorn passes the raw request line as RAW_URI (uWSGI as REQUEST_URI); ASGI servers pass
+    the path's raw bytes as `raw_path` in the scope, and the query as sent. Other servers (such
+    as runserver) only give the decoded path, which is re-encoded (identical for the plain
+    ASCII paths of this API).
     """
     raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
     if raw:
         if not raw.startswith("/"):  # absolute-form: http://host/path
             raw = "/" + raw.split("://", 1)[-1].partition("/")[2]
         return str(raw)
-    target = quote(request.path, safe="/:@!$&'()*+,;=-._~")
+    raw_path = getattr(request, "scope", {}).get("raw_path")
+    target = raw_path.decode("latin-1") if raw_path else quote(request.path, safe=PATH_SAFE)
     query = request.META.get("QUERY_STRING", "")
     return f"{target}?{query}" if query else target
 

@@ -2,11 +2,14 @@
 byte, in the server's module and in the Python reference client."""
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
 import pytest
 from deviceauth import signing as client_signing
+from django.core.handlers.asgi import ASGIRequest
+from django.test import RequestFactory
 
 from api import signature as server_signing
 from api.models import Device
@@ -112,3 +115,35 @@ def test_vector_requests_verify_through_the_http_stack(client, settings, case, s
     if code:
         assert response.json()["code"] == code
     assert Device.objects.count() == (2 if status == 201 else 1)
+
+
+@pytest.mark.parametrize(
+    ("meta", "target"),
+    [
+        # gunicorn's raw request line, byte for byte: an empty "?" and lower-case escapes kept.
+        ({"RAW_URI": "/api/v1/auth/get%2dtoken/?"}, "/api/v1/auth/get%2dtoken/?"),
+        ({"RAW_URI": "http://api.example.com/api/v1/x/?a=%7e"}, "/api/v1/x/?a=%7e"),
+        ({"REQUEST_URI": "/api/v1/x/?b=1&b=2"}, "/api/v1/x/?b=1&b=2"),
+    ],
+)
+def test_the_signed_target_is_the_raw_request_line_where_the_server_gives_it(meta, target):
+    request = RequestFactory().get("/ignored/", **meta)
+    assert server_signing.request_target(request) == target
+
+
+def test_under_asgi_the_signed_target_is_the_raw_path_and_query():
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/auth/get-token/",
+        "raw_path": b"/api/v1/auth/get%2Dtoken/",
+        "query_string": b"a=%7e&a=2",
+        "headers": [],
+    }
+    request = ASGIRequest(scope, io.BytesIO(b""))
+    assert server_signing.request_target(request) == "/api/v1/auth/get%2Dtoken/?a=%7e&a=2"
+
+
+def test_otherwise_the_decoded_path_is_encoded_again():
+    request = RequestFactory().get("/api/v1/ité ms/", {"q": "a b"})
+    assert server_signing.request_target(request) == "/api/v1/it%C3%A9%20ms/?q=a+b"
