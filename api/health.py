@@ -2,39 +2,71 @@
 
 A middleware at the top of the stack answers them, so that they work whatever the `Host`
 header (probes use the pod IP), never redirect to HTTPS, and skip auth and rate limits.
-Each check runs in a worker thread and gives up after `CHECK_TIMEOUT` seconds.
+Each check runs in a thread of its own and gives up after `CHECK_TIMEOUT` seconds.
 """
 
 import contextvars
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.exceptions import problem_response
 from api.utils import thread_cache
 
 CHECK_TIMEOUT = 2.0
-# A check stuck past its timeout keeps its thread; a few spares keep later probes answering.
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-check")
+
+# The run of each check in flight, shared by the probes that arrive while it runs: a flood of
+# probes (they skip the rate limits) opens one database connection at a time per process, not
+# one per probe, and a slow check never piles up threads.
+_running: dict[Callable[[], None], Future[float]] = {}
+_running_lock = threading.Lock()
 
 
 def check_database() -> None:
-    """`SELECT 1` on the default database."""
-    connection = connections["default"]
-    # Worker threads keep their connection between probes; drop it when stale or broken.
-    connection.close_if_unusable_or_obsolete()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    """`SELECT 1` on a new connection to the default database, closed afterwards."""
+    # Not this thread's persistent connection: a query on one whose server went silent has no
+    # read timeout and waits for TCP to give up (~15 min), and the probe would keep failing
+    # after the database came back. A new connection costs about a millisecond on MariaDB.
+    connection = _new_connection(timeout=CHECK_TIMEOUT)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()
+
+
+def _new_connection(timeout: float) -> BaseDatabaseWrapper:
+    """A connection of its own to the default database (opened on first use) whose every wait
+    gives up after `timeout`, set up as the app's are (init command, isolation level)."""
+    settings_dict = {**connections.settings[DEFAULT_DB_ALIAS]}
+    connection: BaseDatabaseWrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(
+        settings_dict, DEFAULT_DB_ALIAS
+    )
+    limits: dict[str, float] = {}  # other vendors: unbounded, the probe answers in time anyway
+    if connection.vendor == "mysql":
+        # Each wait of mysqlclient (and PyMySQL) on the network: connecting, the handshake,
+        # every read and write. The driver counts whole seconds; no more than the check's.
+        seconds = max(1, int(timeout))
+        limits = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
+    elif connection.vendor == "sqlite":
+        limits = {"timeout": timeout}  # the wait for another writer's lock
+    settings_dict["OPTIONS"] = {**settings_dict["OPTIONS"], **limits}
+    return connection
 
 
 def check_cache() -> None:
     """A write and a read through the default cache."""
+    # Bounded by the cache's own timeouts: on Redis, settings give each connect and each
+    # command 1 s (SOCKET_CONNECT_TIMEOUT, SOCKET_TIMEOUT), under CHECK_TIMEOUT.
     cache = thread_cache("default")
     cache.set("health:probe", "ok", 10)
     if cache.get("health:probe") != "ok":
@@ -47,19 +79,46 @@ def _timed(check: Callable[[], None]) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
+def _run(check: Callable[[], None], future: Future[float], context: contextvars.Context) -> None:
+    try:
+        future.set_result(context.run(_timed, check))
+    except Exception as exc:
+        future.set_exception(exc)
+    finally:
+        with _running_lock:
+            del _running[check]
+
+
+def _started(name: str, check: Callable[[], None]) -> Future[float]:
+    """The run of `check` in flight, else a new one.
+
+    A thread per run, not a pool: a run still going from an earlier probe never holds a
+    thread that the next probe's checks wait for, and a daemon thread never delays the
+    worker's exit.
+    """
+    with _running_lock:
+        future = _running.get(check)
+        if future is None:
+            future = _running[check] = Future()
+            # In a copy of this context, so that what a check logs carries the request's id.
+            arguments = (check, future, contextvars.copy_context())
+            threading.Thread(
+                target=_run, args=arguments, name=f"health-check:{name}", daemon=True
+            ).start()
+        return future
+
+
 def run_checks(
-    checks: dict[str, Callable[[], None]], timeout: float = CHECK_TIMEOUT
+    checks: dict[str, Callable[[], None]], timeout: float | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Run the checks concurrently under one deadline.
+    """Run the checks concurrently under one deadline (`CHECK_TIMEOUT` unless given).
 
     Each result is {"status": "ok"|"unhealthy", "latency_ms": float} plus "error" when unhealthy.
     """
+    if timeout is None:
+        timeout = CHECK_TIMEOUT
     started = time.perf_counter()
-    # Each in a copy of this context, so that what a check logs carries the request's id.
-    futures = {
-        name: _executor.submit(contextvars.copy_context().run, _timed, check)
-        for name, check in checks.items()
-    }
+    futures = {name: _started(name, check) for name, check in checks.items()}
     results: dict[str, dict[str, Any]] = {}
     for name, future in futures.items():
         remaining = max(0.0, started + timeout - time.perf_counter())
@@ -67,7 +126,6 @@ def run_checks(
             results[name] = {"status": "ok", "latency_ms": future.result(timeout=remaining)}
             continue
         except FutureTimeout:
-            future.cancel()  # still queued behind stuck checks: drop it
             error = f"no answer within {timeout:g} s"
         except Exception as exc:
             # The class name only: exception text may carry hosts or credentials.

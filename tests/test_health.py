@@ -1,14 +1,22 @@
 """Health probes (SPEC §5): answered whatever the Host, never redirected, bounded in time."""
 
 import json
+import select
+import subprocess
+import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from api.health import run_checks
 from tests.asserts import assert_problem
-from tests.processes import DJANGO_SETUP, run_python
+from tests.processes import DJANGO_SETUP, ROOT, environment, run_python
+from tests.relay import TcpRelay
 from tests.services import closed_port, redis_caches
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +121,181 @@ def test_probes_answer_on_a_multi_process_server(live_server_factory):
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
             assert json.loads(response.read())["status"] == "ok"
+
+
+def test_a_check_still_running_from_an_earlier_probe_holds_up_no_later_one():
+    release = threading.Event()
+
+    def stuck() -> None:
+        release.wait(10)
+
+    try:
+        for _ in range(8):  # more probes than a small pool would have threads for
+            results = run_checks({"stuck": stuck}, timeout=0.1)
+            assert results["stuck"]["error"] == "no answer within 0.1 s"
+        results = run_checks({"stuck": stuck, "fast": lambda: None}, timeout=1)
+        assert results["fast"]["status"] == "ok"
+        # However many probes asked for it, one run of the stuck check holds one thread.
+        names = [thread.name for thread in threading.enumerate()]
+        assert names.count("health-check:stuck") == 1
+    finally:
+        release.set()
+
+
+# Short, so that a silent database fails a probe in a second: MySQL's client timeouts count
+# whole seconds, so one is the least that bounds them.
+TEST_CHECK_TIMEOUT = 1.0
+
+# The app in a process of its own, on the database behind a relay (this process's is another
+# one). One JSON line answers each command line: `get <path> <n>` (n probes at once),
+# `query` (SELECT 1 on the app's persistent connection, as a request leaves it), `checks`
+# (the health checks running).
+APP = (
+    DJANGO_SETUP
+    + """
+import json, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+from django.db import connection
+from django.test import Client
+import api.health
+
+api.health.CHECK_TIMEOUT = float(sys.argv[1])
+
+def get(path):
+    response = Client().get(path)
+    return {"status": response.status_code, "body": response.json()}
+
+for line in sys.stdin:
+    command, *arguments = line.split()
+    if command == "get":
+        path, count = arguments[0], int(arguments[1])
+        with ThreadPoolExecutor(count) as probes:
+            answer = list(probes.map(get, [path] * count))
+    elif command == "query":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            answer = cursor.fetchone()
+    else:
+        answer = [t.name for t in threading.enumerate() if t.name.startswith("health-check")]
+    print(json.dumps(answer), flush=True)
+"""
+)
+
+
+class App:
+    """The app in its own process, on the database at `database_url`."""
+
+    def __init__(self, database_url: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", APP, str(TEST_CHECK_TIMEOUT)],
+            cwd=ROOT,
+            env=environment({"DATABASE_URL": database_url, "LOG_LEVEL": "CRITICAL"}, ()),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def _ask(self, command: str) -> Any:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], 30)
+        line = self.process.stdout.readline() if ready else ""
+        assert line, f"the app did not answer {command!r}: {self.stop()}"
+        return json.loads(line)
+
+    def get(self, path: str, *, at_once: int = 1) -> list[dict[str, Any]]:
+        """The status and body of each of `at_once` concurrent GETs of `path`."""
+        return list(self._ask(f"get {path} {at_once}"))
+
+    def query(self) -> None:
+        assert self._ask("query") == [1]
+
+    def running_checks(self) -> list[str]:
+        return list(self._ask("checks"))
+
+    def stop(self) -> str:
+        self.process.kill()
+        return self.process.communicate()[1]
+
+
+def eventually(condition: Callable[[], bool], within: float = 5) -> bool:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture
+def database_behind_relay(mysql_url) -> Iterator[tuple[TcpRelay, App]]:
+    """The real MySQL server behind a relay, and the app in its own process on it."""
+    server = urlsplit(mysql_url)
+    port = closed_port()
+    relay = TcpRelay(port, (server.hostname or "127.0.0.1", server.port or 3306))
+    credentials = server.netloc.rpartition("@")[0]
+    app = App(server._replace(netloc=f"{credentials}@127.0.0.1:{port}").geturl())
+    try:
+        yield relay, app
+    finally:
+        app.stop()
+        relay.close()
+
+
+def test_a_database_that_accepts_but_never_answers_fails_ready_in_time_holding_nothing(
+    database_behind_relay,
+):
+    relay, app = database_behind_relay
+    relay.silence()
+    started = time.monotonic()
+    [response] = app.get("/health/ready/")
+    assert time.monotonic() - started < TEST_CHECK_TIMEOUT + 3  # a sanity bound, not the budget
+    assert response["status"] == 503
+    assert response["body"]["status"] == "unhealthy"
+    database = response["body"]["checks"]["database"]
+    assert database["status"] == "unhealthy"
+    # The check's own timeout, or the probe's deadline, whichever came first.
+    assert database["error"] in ("OperationalError", "no answer within 1 s")
+    # The check gave up by itself: it hung up on the silent server and its thread is gone.
+    assert relay.accepted_connections == 1
+    assert eventually(lambda: relay.open_connections == 0)
+    assert eventually(lambda: app.running_checks() == [])
+
+
+def test_the_next_probe_is_ready_once_a_silent_database_answers_again(database_behind_relay):
+    relay, app = database_behind_relay
+    app.query()
+    assert app.get("/health/ready/")[0]["status"] == 200
+    # The app's own connection stays open; the probe closed its own.
+    assert eventually(lambda: relay.open_connections == 1)
+    # The app's own connection goes silent, the server still answers new ones: ready.
+    relay.silence(new_connections=False)
+    assert app.get("/health/ready/")[0]["status"] == 200
+    relay.silence()
+    assert app.get("/health/ready/")[0]["status"] == 503
+    assert eventually(lambda: app.running_checks() == [])
+    relay.answer_new_connections()
+    [response] = app.get("/health/")
+    assert response["status"] == 200
+    assert response["body"]["status"] == "ok"
+    assert {check["status"] for check in response["body"]["checks"].values()} == {"ok"}
+
+
+def test_a_stuck_database_check_does_not_make_the_cache_unhealthy(database_behind_relay):
+    relay, app = database_behind_relay
+    relay.silence()
+    # More probes at once than a small pool of threads could serve while database checks hang.
+    for response in app.get("/health/", at_once=6):
+        assert response["status"] == 503
+        checks = response["body"]["checks"]
+        assert checks["database"]["status"] == "unhealthy"
+        assert checks["cache"]["status"] == "ok"
+        assert "error" not in checks["cache"]
+    # Six probes, one check of the database: one connection to the silent server.
+    assert relay.accepted_connections == 1
+    # And at once another, while that check may still be waiting.
+    [response] = app.get("/health/")
+    assert response["body"]["checks"]["cache"]["status"] == "ok"
