@@ -279,6 +279,10 @@ if REDIS_URL:
             # Short timeouts: a slow cache must never hold a request for long.
             "SOCKET_CONNECT_TIMEOUT": 1.0,
             "SOCKET_TIMEOUT": 1.0,
+            # And not every request: once a Redis server has not answered in time, calls to it
+            # fail at once for a few seconds (api/redis_circuit_breaker.py). The rate limiter's
+            # connection comes from the security cache's pool, so has it too.
+            "CONNECTION_POOL_CLASS": "api.redis_circuit_breaker.CircuitBreakerConnectionPool",
         },
     }
     CACHES = {
