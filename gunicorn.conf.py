@@ -21,8 +21,13 @@ worker_class = "gthread"
 threads = _env_int("GUNICORN_THREADS", 4)
 # A request running longer than this gets its worker killed and replaced.
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
-# Time in-flight requests get after SIGTERM; below Kubernetes' 30 s before SIGKILL.
+# Time in-flight requests get after SIGTERM: with the pod's 5 s preStop pause, within its
+# terminationGracePeriodSeconds (40, deploy/k8s/base/deployment.yaml) before SIGKILL.
 graceful_timeout = 25
+# Seconds an idle keep-alive connection stays open: longer than a load balancer's or ingress's
+# idle timeout for its upstream connections (60 s for ingress-nginx and most cloud ones), or
+# it may send a request down a connection gunicorn is closing, and answer 502.
+keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
 # Replace each worker after about this many requests, so a slow leak cannot grow for ever.
 max_requests = 2000
 max_requests_jitter = 200

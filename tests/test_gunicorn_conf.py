@@ -11,7 +11,13 @@ import urllib.request
 from tests.live import free_port
 from tests.processes import ROOT, environment
 
-GUNICORN_VARIABLES = ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT")
+GUNICORN_VARIABLES = (
+    "PORT",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "GUNICORN_TIMEOUT",
+    "GUNICORN_KEEPALIVE",
+)
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
 
 
@@ -36,15 +42,24 @@ def test_defaults_suit_a_small_container():
     assert config["workers"] == "2"
     assert (config["worker_class"], config["threads"]) == ("gthread", "4")
     assert config["timeout"] == "30"
+    # Above a load balancer's 60 s idle timeout for its upstream connections.
+    assert config["keepalive"] == "75"
     assert config["control_socket_disable"] == "True"
 
 
 def test_numbers_come_from_the_environment():
     config = resolved_config(
-        {"PORT": "9000", "WEB_CONCURRENCY": "5", "GUNICORN_THREADS": "8", "GUNICORN_TIMEOUT": "90"}
+        {
+            "PORT": "9000",
+            "WEB_CONCURRENCY": "5",
+            "GUNICORN_THREADS": "8",
+            "GUNICORN_TIMEOUT": "90",
+            "GUNICORN_KEEPALIVE": "120",
+        }
     )
     assert config["bind"] == "['0.0.0.0:9000']"
     assert (config["workers"], config["threads"], config["timeout"]) == ("5", "8", "90")
+    assert config["keepalive"] == "120"
 
 
 def test_each_request_is_one_json_line_on_stdout(tmp_path):
