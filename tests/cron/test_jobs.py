@@ -75,3 +75,30 @@ def test_purge_clears_expired_sessions():
     )
     call_command("runcron", "purge_auth_state")
     assert list(Session.objects.values_list("session_key", flat=True)) == ["current"]
+
+
+def test_a_chain_started_after_the_purge_read_its_batch_is_kept(client, settings):
+    # The purge reads a batch of ids, then ends each chain under its row's lock: a get-token
+    # in between (simulated by calling the per-device step after it) keeps its new session.
+    from api.apis.auth.services import _end_chain_if_expired
+
+    device = register(client)
+    get_token(client, device)
+    cutoff = timezone.now() - timedelta(seconds=settings.JWT_REFRESH_TTL)
+    Device.objects.filter(pk=device.id).update(last_seen_at=cutoff - timedelta(days=1))
+    fresh = get_token(client, device)  # the device is back, just after the batch was read
+    assert _end_chain_if_expired(device.id, cutoff=cutoff) is False
+    assert bearer(client, fresh["access"], "GET", ME).status_code == 200
+    assert device_signed(client, device, REFRESH, {"refresh": fresh["refresh"]}).status_code == 200
+
+
+def test_a_device_seen_after_the_stale_check_read_its_batch_stays_active(client):
+    from api.apis.auth.services import _revoke_if_stale
+
+    device = register(client)
+    cutoff = days_ago(90)
+    Device.objects.filter(pk=device.id).update(last_seen_at=days_ago(91))
+    tokens = get_token(client, device)  # seen again, just after the batch was read
+    assert _revoke_if_stale(device.id, cutoff=cutoff) is False
+    assert Device.objects.get(pk=device.id).is_active
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200

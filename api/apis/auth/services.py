@@ -7,7 +7,7 @@ inside its transaction, so other processes see it on their next request.
 
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -119,11 +119,25 @@ def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) ->
     cutoff = timezone.now() - unseen_for
     stale = Device.objects.filter(is_active=True, last_seen_at__lt=cutoff)
     revoked = 0
-    while batch := list(stale.order_by("pk")[:batch_size]):
-        for device in batch:
-            device_revoke(device=device)
-        revoked += len(batch)
+    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        for pk in batch:
+            revoked += _revoke_if_stale(pk, cutoff=cutoff)
     return revoked
+
+
+@transaction.atomic
+def _revoke_if_stale(pk: uuid.UUID, *, cutoff: datetime) -> bool:
+    """Revoke the device if it is still active and unseen since `cutoff` (its row locked): one
+    seen since the batch was read, by a get-token an instant ago, keeps its session."""
+    device = (
+        Device.objects.select_for_update()
+        .filter(pk=pk, is_active=True, last_seen_at__lt=cutoff)
+        .first()
+    )
+    if device is None:
+        return False
+    device_revoke(device=device)
+    return True
 
 
 def refresh_chains_end_expired(*, batch_size: int = 500) -> int:
@@ -135,14 +149,28 @@ def refresh_chains_end_expired(*, batch_size: int = 500) -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.JWT_REFRESH_TTL)
     expired = Device.objects.exclude(token_chain="").filter(last_seen_at__lt=cutoff)
     ended = 0
-    while batch := list(expired.order_by("pk")[:batch_size]):
-        with transaction.atomic():
-            for device in batch:
-                device.token_chain = ""
-                device.refresh_jti = ""
-                device.save(update_fields=["token_chain", "refresh_jti"])
-        ended += len(batch)
+    while batch := list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        for pk in batch:
+            ended += _end_chain_if_expired(pk, cutoff=cutoff)
     return ended
+
+
+@transaction.atomic
+def _end_chain_if_expired(pk: uuid.UUID, *, cutoff: datetime) -> bool:
+    """End the device's chain if it still has one unused since `cutoff` (its row locked): a
+    chain started or refreshed since the batch was read stays."""
+    device = (
+        Device.objects.select_for_update()
+        .exclude(token_chain="")
+        .filter(pk=pk, last_seen_at__lt=cutoff)
+        .first()
+    )
+    if device is None:
+        return False
+    device.token_chain = ""
+    device.refresh_jti = ""
+    device.save(update_fields=["token_chain", "refresh_jti"])
+    return True
 
 
 @transaction.atomic
