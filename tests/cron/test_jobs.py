@@ -1,5 +1,6 @@
 """The app's cron jobs (api/cron/jobs.py), run through `manage.py runcron` as a scheduler would."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -87,7 +88,7 @@ def test_a_chain_started_after_the_purge_read_its_batch_is_kept(client, settings
     cutoff = timezone.now() - timedelta(seconds=settings.JWT_REFRESH_TTL)
     Device.objects.filter(pk=device.id).update(last_seen_at=cutoff - timedelta(days=1))
     fresh = get_token(client, device)  # the device is back, just after the batch was read
-    assert _end_chain_if_expired(device.id, cutoff=cutoff) is False
+    assert _end_chain_if_expired(uuid.UUID(device.id), cutoff=cutoff) is False
     assert bearer(client, fresh["access"], "GET", ME).status_code == 200
     assert device_signed(client, device, REFRESH, {"refresh": fresh["refresh"]}).status_code == 200
 
@@ -99,6 +100,6 @@ def test_a_device_seen_after_the_stale_check_read_its_batch_stays_active(client)
     cutoff = days_ago(90)
     Device.objects.filter(pk=device.id).update(last_seen_at=days_ago(91))
     tokens = get_token(client, device)  # seen again, just after the batch was read
-    assert _revoke_if_stale(device.id, cutoff=cutoff) is False
+    assert _revoke_if_stale(uuid.UUID(device.id), cutoff=cutoff) is False
     assert Device.objects.get(pk=device.id).is_active
     assert bearer(client, tokens["access"], "GET", ME).status_code == 200
