@@ -15,7 +15,9 @@ class CategoryInputSerializer(serializers.Serializer[dict[str, Any]]):
     slug = serializers.SlugField(
         max_length=100, validators=[UniqueValidator(queryset=Category.objects.all())]
     )
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    # PUT replaces the whole category: a description it leaves out is "", as for a POST.
+    # (PATCH, partial, skips defaults: it changes only what it sends.)
+    description = serializers.CharField(allow_blank=True, max_length=5000, default="")
 
     def __init__(self, *args: Any, instance_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,9 +43,10 @@ class ItemInputSerializer(serializers.Serializer[dict[str, Any]]):
         pk_field=serializers.IntegerField(min_value=1, max_value=MAX_ID),
     )
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    # PUT replaces the whole item: every field it leaves out takes its default, as for a POST.
+    description = serializers.CharField(allow_blank=True, max_length=5000, default="")
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    is_published = serializers.BooleanField(required=False, default=False)
+    is_published = serializers.BooleanField(default=False)
 
 
 class ItemOutputSerializer(OutputModelSerializer[Item]):

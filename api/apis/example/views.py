@@ -108,6 +108,7 @@ class ItemListView(APIView):
     """GET: published items and your drafts, filtered and ordered. POST: create one."""
 
     throttle_scopes = {"get": "content_listing"}
+    extra_problems = {"post": (409,)}
     pagination_class = StandardPagination
     # The count's generation rides along the rate limiter's round trip (api/counts.py).
     read_ahead = counts.list_read_ahead(Item)
@@ -150,7 +151,7 @@ class ItemSearchView(APIView):
 class ItemDetailView(APIView):
     """GET an item you may see; PUT / PATCH / DELETE your own."""
 
-    extra_problems = {"put": (403,), "patch": (403,), "delete": (403,)}
+    extra_problems = {"put": (403, 409), "patch": (403, 409), "delete": (403,)}
 
     @extend_schema(responses=ItemOutputSerializer)
     def get(self, request: Request, item_id: int) -> Response:
@@ -172,7 +173,10 @@ class ItemDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request: Request, item_id: int, *, partial: bool) -> Response:
-        item = selectors.item_get(item_id=item_id, viewer_id=request_user_id(request))
+        editor_id = request_user_id(request)
+        item = selectors.item_get(item_id=item_id, viewer_id=editor_id)
+        # The owner first: a non-owner gets 403 whatever the body, not a 400 about it.
+        services.item_check_editor(item=item, editor_id=editor_id)
         data = _validated(ItemInputSerializer, request.data, partial=partial)
-        item = services.item_update(item=item, editor_id=request_user_id(request), data=data)
+        item = services.item_update(item=item, editor_id=editor_id, data=data)
         return Response(serialize(ItemOutputSerializer, item))

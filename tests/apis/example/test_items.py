@@ -4,8 +4,10 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+from django.db.models.signals import pre_save
 
-from api.models import Item
+from api.models import Category, Item
+from tests.apis.example.races import just_before
 from tests.asserts import assert_problem
 from tests.databases import scratch_database
 from tests.factories import CategoryFactory, ItemFactory
@@ -100,6 +102,17 @@ def test_only_the_owner_can_change_or_delete(session):
     assert theirs.title == "Theirs"
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_non_owner_gets_403_whatever_the_body(session, method):
+    # Ownership is checked before the body is read: an invalid body from a non-owner is a 403
+    # too, not a 400 that tells them what a valid one would be.
+    theirs = ItemFactory(title="Theirs")
+    response = session.call(method, detail(theirs.pk), {"title": "", "price": "-1"})
+    assert_problem(response, 403, "permission_denied")
+    theirs.refresh_from_db()
+    assert theirs.title == "Theirs"
+
+
 def test_the_owner_updates_and_deletes(session):
     category = CategoryFactory()
     item_id = session.call(
@@ -117,6 +130,60 @@ def test_the_owner_updates_and_deletes(session):
     )
     assert session.call("DELETE", detail(item_id)).status_code == 204
     assert not Item.objects.filter(pk=item_id).exists()
+
+
+def test_put_replaces_every_field_and_patch_only_those_sent(session):
+    category = CategoryFactory()
+    item = ItemFactory(
+        owner_id=session.user_id, category=category, description="Old", is_published=True
+    )
+    patched = session.call("PATCH", detail(item.pk), {"title": "Patched"}).json()
+    assert (patched["description"], patched["is_published"]) == ("Old", True)
+    # PUT takes POST's body: what it leaves out takes POST's default, is_published too.
+    replaced = session.call(
+        "PUT", detail(item.pk), {"category": category.pk, "title": "Put", "price": "2"}
+    )
+    assert replaced.status_code == 200
+    body = replaced.json()
+    assert (body["title"], body["description"], body["is_published"]) == ("Put", "", False)
+    item.refresh_from_db()
+    assert (item.title, item.description, item.is_published) == ("Put", "", False)
+
+
+# Transactional: SQLite checks the foreign key when the INSERT commits (see races.py).
+@pytest.mark.django_db(transaction=True)
+def test_an_item_saved_into_a_category_deleted_meanwhile_is_a_conflict(session):
+    # The category goes after the item's body was validated, before its INSERT: the database
+    # refuses the INSERT, and the answer says so.
+    category = CategoryFactory()
+
+    def delete_the_category() -> None:
+        Category.objects.filter(pk=category.pk).delete()
+
+    with just_before(pre_save, Item, delete_the_category):
+        response = session.call(
+            "POST", LIST, {"category": category.pk, "title": "Raced", "price": "1"}
+        )
+    assert_problem(response, 409, "conflict")
+    assert not Item.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_an_item_moved_to_a_category_deleted_meanwhile_is_a_conflict(session, method):
+    item = ItemFactory(owner_id=session.user_id, title="Mine")
+    other = CategoryFactory()
+
+    def delete_the_category() -> None:
+        Category.objects.filter(pk=other.pk).delete()
+
+    with just_before(pre_save, Item, delete_the_category):
+        response = session.call(
+            method, detail(item.pk), {"category": other.pk, "title": "Moved", "price": "1"}
+        )
+    assert_problem(response, 409, "conflict")
+    kept = Item.objects.get(pk=item.pk)
+    assert (kept.category_id, kept.title) == (item.category_id, "Mine")
 
 
 def test_drafts_are_visible_to_their_owner_only(session):
