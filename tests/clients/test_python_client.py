@@ -1,5 +1,7 @@
 """The Python reference client (clients/python/deviceauth) against a live multi-worker server:
-the renewals an app relies on, each through the server's real answers."""
+the renewals an app relies on, each through the server's real answers. Where only something else
+on the way would answer (a redirect, a 503 from a proxy, a 401 without `server_time`), small
+local HTTP servers do (tests/clients/local_http.py)."""
 
 import threading
 import time
@@ -7,9 +9,10 @@ import uuid
 from dataclasses import replace
 
 import pytest
-from deviceauth import ApiError, DeviceClient, DeviceCredentials, Response, sign_request
+from deviceauth import ApiError, DeviceClient, DeviceCredentials, Response, Tokens, sign_request
 
 from tests.clients.conftest import EXPIRING_TTL
+from tests.clients.local_http import Answer, Received, forward, problem, serve
 from tests.processes import run_manage
 from tests.signing import APP_KEY_ID, APP_SECRET, GET_TOKEN, ME, REFRESH, REGISTER
 
@@ -71,6 +74,55 @@ def test_concurrent_requests_near_expiry_share_one_refresh(server):
     assert client.targets().count(REFRESH) == 1
     assert client.tokens is not None
     assert client.tokens.expires_at > time.time() + 600
+
+
+def test_a_failed_refresh_fails_every_caller_that_waited_for_it_and_is_not_retried(server):
+    failing = threading.Event()
+    failing.set()
+
+    def proxy(request: Received) -> Answer:
+        """The live server, but for refresh-token: a 503 with Retry-After (as a load balancer
+        gives while the API is down), slow enough that every caller is waiting for it."""
+        if failing.is_set() and request.path == REFRESH:
+            time.sleep(1)
+            unavailable = problem(503, code="service_unavailable", detail="Down.")
+            return replace(unavailable, headers={**unavailable.headers, "Retry-After": "30"})
+        return forward(server.url, request)
+
+    with serve(proxy) as proxied:
+        client = new_client(proxied)
+        client.register(platform="android")
+        tokens = client.get_token()
+        client.tokens = replace(tokens, expires_at=time.time() + 30)
+        client.sent.clear()
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            barrier.wait()
+            try:
+                client.request("GET", ME)
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # One attempt, not eight: one after another, they would ignore Retry-After and spend
+        # the auth_token rate limit. And its error, for every caller.
+        assert client.sent == [(REFRESH, "service_unavailable")]
+        assert len(errors) == 8
+        assert all(error is errors[0] for error in errors)
+        assert isinstance(errors[0], ApiError)
+        assert errors[0].status == 503
+        assert errors[0].response.headers["Retry-After"] == "30"
+        # Later, with the API back, a request refreshes with the unspent refresh token.
+        failing.clear()
+        client.sent.clear()
+        assert client.request("GET", ME).status == 200
+        assert client.sent == [(REFRESH, 200), (ME, 200)]
 
 
 def test_an_expired_access_token_is_refreshed_and_the_request_sent_again(expiring_server):
@@ -182,3 +234,60 @@ def test_a_replayed_nonce_is_signed_again_with_a_fresh_one(server):
     client.sent.clear()
     client.get_token()
     assert client.sent == [(GET_TOKEN, "nonce_reused"), (GET_TOKEN, 200)]
+
+
+@pytest.mark.parametrize(
+    "members",
+    [{}, {"server_time": "soon"}, {"server_time": None}, {"server_time": True}],
+    ids=["missing", "a string", "null", "a boolean"],
+)
+def test_timestamp_out_of_window_without_a_server_time_is_an_error(members):
+    """Something other than this API answered: no clock correction, no second attempt."""
+    answer = problem(401, code="timestamp_out_of_window", detail="Not the API.", **members)
+    with serve(lambda request: answer) as other:
+        client = new_client(other)
+        with pytest.raises(ApiError) as error:
+            client.register(platform="ios")
+    assert error.value.code == "timestamp_out_of_window"
+    assert client.clock_offset == 0
+    assert len(other.received) == 1
+
+
+def test_a_redirect_is_not_followed_and_nothing_reaches_its_target():
+    with (
+        serve(lambda request: Answer(200, {}, b"{}")) as target,
+        serve(lambda request: Answer(302, {"Location": target.url + request.path})) as redirecting,
+    ):
+        client = new_client(redirecting)
+        client.tokens = Tokens("an-access-token", "a-refresh-token", time.time() + 900, 0)
+        # A bearer request: the token must not travel on.
+        with pytest.raises(ApiError) as bearer:
+            client.request("GET", ME)
+        # A signed POST: neither sent on as a POST nor turned into a GET.
+        with pytest.raises(ApiError) as signed:
+            client.register(platform="ios")
+    assert (bearer.value.status, bearer.value.response.headers["Location"]) == (
+        302,
+        target.url + ME,
+    )
+    assert (signed.value.status, signed.value.response.headers["Location"]) == (
+        302,
+        target.url + REGISTER,
+    )
+    assert [(r.method, r.path) for r in redirecting.received] == [("GET", ME), ("POST", REGISTER)]
+    assert redirecting.received[0].headers["Authorization"] == "Bearer an-access-token"
+    assert target.received == []
+
+
+def test_secrets_stay_out_of_repr():
+    credentials = DeviceCredentials(str(uuid.uuid4()), "the-device-secret", 7)
+    tokens = Tokens("the-access-token", "the-refresh-token", 1.0, 2.0)
+    shown = " ".join([repr(credentials), str(credentials), repr(tokens), str(tokens)])
+    for secret in ("the-device-secret", "the-access-token", "the-refresh-token"):
+        assert secret not in shown
+    assert credentials.device_id in repr(credentials)
+    assert "user_id=7" in repr(credentials)
+    assert "expires_at=1.0" in repr(tokens)
+    # Still values: equal by every field, the hidden ones included.
+    assert credentials == DeviceCredentials(credentials.device_id, "the-device-secret", 7)
+    assert credentials != DeviceCredentials(credentials.device_id, "another-secret", 7)

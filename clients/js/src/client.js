@@ -4,7 +4,8 @@
  *
  * Token renewals are single-flight: callers that find the token about to expire (or refused)
  * while a renewal is in flight wait for it and use its result, so a refresh token is never
- * presented twice (which the server answers with `token_reused`, revoking the session).
+ * presented twice (which the server answers with `token_reused`, revoking the session). If that
+ * renewal fails, they all get its error: none tries again on its own, one after another.
  */
 
 import { signRequest } from "./signing.js";
@@ -19,7 +20,80 @@ const SESSION_ENDED = new Set(["token_expired", "token_invalid", "token_revoked"
 const DEVICE_GONE = new Set(["device_unknown", "device_revoked"]);
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** @type {TextDecoder | null} made on first use, where the platform has one */
+let decoder = null;
+
+/**
+ * The text of UTF-8 bytes, as `new TextDecoder().decode(bytes)` gives it. Hermes (React Native)
+ * has TextEncoder but no TextDecoder: there the WHATWG UTF-8 decoder is run here, with the same
+ * result (a leading byte order mark dropped, each malformed sequence one U+FFFD).
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+function decodeUtf8(bytes) {
+  if (typeof globalThis.TextDecoder === "function") {
+    decoder ??= new globalThis.TextDecoder();
+    return decoder.decode(bytes);
+  }
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  /** @type {number[]} UTF-16 code units, turned into a string a chunk at a time */
+  let units = [];
+  let text = "";
+  let codePoint = 0;
+  let needed = 0;
+  let seen = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  for (let i = start; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (needed === 0) {
+      if (byte <= 0x7f) {
+        units.push(byte);
+      } else if (byte >= 0xc2 && byte <= 0xdf) {
+        needed = 1;
+        codePoint = byte & 0x1f;
+      } else if (byte >= 0xe0 && byte <= 0xef) {
+        if (byte === 0xe0) lower = 0xa0; // no overlong forms
+        if (byte === 0xed) upper = 0x9f; // no surrogates
+        needed = 2;
+        codePoint = byte & 0x0f;
+      } else if (byte >= 0xf0 && byte <= 0xf4) {
+        if (byte === 0xf0) lower = 0x90; // no overlong forms
+        if (byte === 0xf4) upper = 0x8f; // nothing above U+10FFFF
+        needed = 3;
+        codePoint = byte & 0x07;
+      } else {
+        units.push(0xfffd);
+      }
+    } else if (byte < lower || byte > upper) {
+      // A sequence cut short: one U+FFFD for it, and this byte is read again as a new start.
+      codePoint = needed = seen = 0;
+      lower = 0x80;
+      upper = 0xbf;
+      units.push(0xfffd);
+      i--;
+    } else {
+      lower = 0x80;
+      upper = 0xbf;
+      codePoint = (codePoint << 6) | (byte & 0x3f);
+      if (++seen === needed) {
+        if (codePoint > 0xffff) {
+          codePoint -= 0x10000;
+          units.push(0xd800 | (codePoint >> 10), 0xdc00 | (codePoint & 0x3ff));
+        } else {
+          units.push(codePoint);
+        }
+        codePoint = needed = seen = 0;
+      }
+    }
+    if (units.length >= 4096) {
+      text += String.fromCharCode(...units);
+      units = [];
+    }
+  }
+  if (needed !== 0) units.push(0xfffd);
+  return text + String.fromCharCode(...units);
+}
 
 /**
  * What registration returns. Store the secret like a password (Keychain / Keystore).
@@ -119,6 +193,11 @@ export class DeviceClient {
     this.renewal = null;
   }
 
+  /** How many renewals on behalf of `request()` have settled. */
+  #renewals = 0;
+  /** @type {{ error: unknown } | null} how the last of them failed, if it did */
+  #failure = null;
+
   // -- the four steps -------------------------------------------------------------------------
 
   /**
@@ -170,13 +249,15 @@ export class DeviceClient {
     const body = jsonBody === undefined ? null : encoder.encode(JSON.stringify(jsonBody));
     /** @type {Record<string, string>} */
     const headers = body ? { "Content-Type": "application/json" } : {};
-    let tokens = await this.#freshTokens();
+    // A renewal that fails from here on fails this request too, rather than being tried again.
+    const renewals = this.#renewals;
+    let tokens = await this.#freshTokens(renewals);
     try {
       return await this.send(method, path, body, { ...headers, ...bearer(tokens) });
     } catch (error) {
       const code = error instanceof ApiError && error.status === 401 ? error.code : undefined;
       if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
-      tokens = await this.#renewAfter(tokens, () => {
+      tokens = await this.#renewAfter(tokens, renewals, () => {
         if (code === "token_expired") return this.#refresh();
         if (DEVICE_GONE.has(code) && this.registration) return this.#registerAgain();
         return this.#getToken({});
@@ -200,17 +281,25 @@ export class DeviceClient {
   }
 
   /**
-   * Run `action` as the renewal in flight. Callers make sure none is.
+   * Run `action` as the renewal in flight. Callers make sure none is. A `shared` one is a
+   * renewal for `request()`: its outcome is kept for the callers that waited for it.
    * @template T
    * @param {() => Promise<T>} action
+   * @param {boolean} [shared]
    * @returns {Promise<T>}
    */
-  #exclusive(action) {
+  #exclusive(action, shared = false) {
     const run = action();
+    /** @param {{ error: unknown } | null} failure */
+    const outcome = (failure) => {
+      if (!shared) return;
+      this.#renewals += 1;
+      this.#failure = failure;
+    };
     /** @type {Promise<void>} */
     const settled = run.then(
-      () => {},
-      () => {},
+      () => outcome(null),
+      (error) => outcome({ error }),
     );
     const tracked = settled.then(() => {
       if (this.renewal === tracked) this.renewal = null;
@@ -221,23 +310,33 @@ export class DeviceClient {
 
   /**
    * Tokens that were renewed after `seen`: by a renewal already in flight, else by `action`.
+   * If a renewal for `request()` failed since `renewals` (the count when the caller began), its
+   * error is thrown instead: every caller that waited for it gets its outcome, and none tries
+   * again on its own (one after another, they would hammer a failing or rate-limited server).
    * @param {Tokens | null} seen
+   * @param {number} renewals
    * @param {() => Promise<Tokens>} action
    * @returns {Promise<Tokens>}
    */
-  async #renewAfter(seen, action) {
+  async #renewAfter(seen, renewals, action) {
     for (;;) {
       if (this.tokens && this.tokens !== seen) return this.tokens;
-      if (!this.renewal) return this.#exclusive(action);
+      if (this.#failure && this.#renewals !== renewals) throw this.#failure.error;
+      if (!this.renewal) return this.#exclusive(action, true);
       await this.renewal;
     }
   }
 
-  /** Tokens good for at least `refreshMargin` more seconds; one renewal for all callers. */
-  async #freshTokens() {
+  /**
+   * Tokens good for at least `refreshMargin` more seconds; one renewal for all callers.
+   * @param {number} renewals
+   */
+  async #freshTokens(renewals) {
     const tokens = this.tokens;
     if (tokens && tokens.expiresAt - this.refreshMargin * 1000 > Date.now()) return tokens;
-    return this.#renewAfter(tokens, () => (tokens ? this.#refresh() : this.#getToken({})));
+    return this.#renewAfter(tokens, renewals, () =>
+      tokens ? this.#refresh() : this.#getToken({}),
+    );
   }
 
   /** @param {Record<string, any>} fields */
@@ -313,6 +412,9 @@ export class DeviceClient {
       method,
       headers,
       body: body ?? undefined,
+      // The API never redirects. Following one would send the token or the signed request
+      // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
+      redirect: "manual",
     });
     const bytes = new Uint8Array(await answer.arrayBuffer());
     /** @type {ApiResponse} */
@@ -320,7 +422,7 @@ export class DeviceClient {
       status: answer.status,
       headers: answer.headers,
       body: bytes,
-      json: () => (bytes.length ? JSON.parse(decoder.decode(bytes)) : null),
+      json: () => (bytes.length ? JSON.parse(decodeUtf8(bytes)) : null),
     };
     if (answer.ok) return response;
     let problem = {};
@@ -376,8 +478,10 @@ export class DeviceClient {
         if (!retriable || retried.has(code)) throw error;
         retried.add(code);
         if (code === "timestamp_out_of_window") {
-          const serverTime = Number(/** @type {ApiError} */ (error).problem.server_time);
-          this.clockOffset = serverTime - Math.floor(Date.now() / 1000);
+          // Without a number of seconds (not this API's answer) there is nothing to correct.
+          const serverTime = /** @type {ApiError} */ (error).problem.server_time;
+          if (typeof serverTime !== "number" || !Number.isFinite(serverTime)) throw error;
+          this.clockOffset = Math.trunc(serverTime) - Math.floor(Date.now() / 1000);
         }
       }
     }

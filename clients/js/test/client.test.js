@@ -6,6 +6,8 @@
 //   DEVICEAUTH_REVOKED_DEVICE       JSON credentials of a device revoked on the first
 // Without them these tests are skipped (and that test fails on any skip).
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -42,6 +44,48 @@ function newClient(url, options = {}) {
   });
 }
 
+/**
+ * An HTTP proxy to `upstream` that, while `failing`, answers refresh-token itself with a 503 and
+ * Retry-After (as a load balancer does while the API is down) and passes everything else on.
+ * @param {string} upstream
+ */
+async function refreshFailingProxy(upstream) {
+  const hopByHop = ["host", "connection", "keep-alive", "content-length", "transfer-encoding"];
+  const proxy = { failing: true, url: "", close: () => {} };
+  const server = createServer(async (request, response) => {
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
+    if (proxy.failing && request.url === REFRESH) {
+      response.writeHead(503, { "Content-Type": "application/problem+json", "Retry-After": "30" });
+      response.end(JSON.stringify({ status: 503, code: "service_unavailable", detail: "Down." }));
+      return;
+    }
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(([name]) => !hopByHop.includes(name)),
+    );
+    const answer = await fetch(upstream + request.url, {
+      method: request.method,
+      headers: /** @type {Record<string, string>} */ (headers),
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+      redirect: "manual",
+    });
+    const body = Buffer.from(await answer.arrayBuffer());
+    response.writeHead(
+      answer.status,
+      Object.fromEntries([...answer.headers].filter(([name]) => !hopByHop.includes(name))),
+    );
+    response.end(body);
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  proxy.url = `http://127.0.0.1:${/** @type {any} */ (server.address()).port}`;
+  proxy.close = () => {
+    server.close();
+    server.closeAllConnections();
+  };
+  return proxy;
+}
+
 describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, () => {
   const url = env.DEVICEAUTH_SERVER_URL;
 
@@ -69,6 +113,42 @@ describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, 
     // One refresh: a second one would have presented a spent token (token_reused).
     assert.equal(client.targets().filter((target) => target === REFRESH).length, 1);
     assert.ok(client.tokens.expiresAt > Date.now() + 600_000);
+  });
+
+  test("a refresh that fails fails every caller that waited for it; none tries again", async () => {
+    const proxy = await refreshFailingProxy(url);
+    try {
+      const client = newClient(proxy.url);
+      await client.register({ platform: "android" });
+      await client.getToken();
+      client.tokens = { ...client.tokens, expiresAt: Date.now() + 30_000 };
+      client.sent = [];
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, () => client.request("GET", ME)),
+      );
+      assert.deepEqual(
+        outcomes.map((outcome) => outcome.status),
+        Array(8).fill("rejected"),
+      );
+      // One attempt, not eight: one after another, they would ignore Retry-After and spend
+      // the auth_token rate limit. And its error, for all of them.
+      assert.deepEqual(client.sent, [[REFRESH, "service_unavailable"]]);
+      const error = outcomes[0].reason;
+      assert.ok(outcomes.every((outcome) => outcome.reason === error));
+      assert.ok(error instanceof ApiError);
+      assert.equal(error.status, 503);
+      assert.equal(error.response.headers.get("retry-after"), "30");
+      // Later, with the API back, a request refreshes with the unspent refresh token.
+      proxy.failing = false;
+      client.sent = [];
+      assert.equal((await client.request("GET", ME)).status, 200);
+      assert.deepEqual(client.sent, [
+        [REFRESH, 200],
+        [ME, 200],
+      ]);
+    } finally {
+      proxy.close();
+    }
   });
 
   test("a session ended by another get-token is renewed with get-token", async () => {

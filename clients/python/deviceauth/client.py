@@ -3,15 +3,17 @@
 Thread-safe: one client may serve every thread of an app. Token renewals are single-flight:
 callers that find the token about to expire (or refused) while another caller renews it wait
 for that renewal and use its result, so a refresh token is never presented twice (which the
-server answers with `token_reused`, revoking the session).
+server answers with `token_reused`, revoking the session). If that renewal fails, they all get
+its error: none tries again on its own, one after another.
 """
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 from deviceauth.signing import sign_request
 from deviceauth.transport import ApiError, Response, check_base_url, exchange
@@ -31,14 +33,15 @@ class DeviceCredentials:
     """What registration returns. Store the secret like a password (Keychain / Keystore)."""
 
     device_id: str
-    device_secret: str
+    device_secret: str = field(repr=False)  # kept out of logs and tracebacks
     user_id: int
 
 
 @dataclass(frozen=True)
 class Tokens:
-    access: str
-    refresh: str
+    # Out of repr, so that logging the tokens object leaks neither token.
+    access: str = field(repr=False)
+    refresh: str = field(repr=False)
     # Local clock (time.time()) at which each token expires.
     expires_at: float
     refresh_expires_at: float
@@ -84,6 +87,10 @@ class DeviceClient:
         self.clock_offset = 0
         # Reentrant: a renewal may chain (refresh -> get-token -> register) under one hold.
         self._renewal = threading.RLock()
+        # How many renewals on behalf of request() have ended, and the error of the last one if
+        # it failed: the callers that waited for it raise that error too.
+        self._renewals = 0
+        self._failure: Exception | None = None
 
     # -- the four steps ------------------------------------------------------------------------
 
@@ -147,38 +154,57 @@ class DeviceClient:
         """A bearer request; see the class docstring for what it renews on its own."""
         body = b"" if json_body is None else json.dumps(json_body).encode()
         headers = {"Content-Type": "application/json"} if json_body is not None else {}
-        tokens = self._fresh_tokens()
+        # A renewal that fails from here on fails this request too, rather than being tried again.
+        renewals = self._renewals
+        tokens = self._fresh_tokens(renewals)
         try:
             return self.send(method, path, body, {**headers, **_bearer(tokens)})
         except ApiError as error:
             if error.status != 401 or error.code not in SESSION_ENDED | DEVICE_GONE:
                 raise
-            renewed = self._renew_after(tokens, error.code)
+            renewed = self._renew_after(tokens, error.code, renewals)
         return self.send(method, path, body, {**headers, **_bearer(renewed)})
 
     # -- renewals ------------------------------------------------------------------------------
 
-    def _fresh_tokens(self) -> Tokens:
+    def _fresh_tokens(self, renewals: int) -> Tokens:
         """Tokens good for at least `refresh_margin` more seconds; one renewal for all callers."""
         tokens = self.tokens
         if tokens is not None and tokens.expires_at - self.refresh_margin > time.time():
             return tokens
-        with self._renewal:
-            # Whoever held the lock before us may have renewed already: then use theirs.
-            if self.tokens is not tokens and self.tokens is not None:
-                return self.tokens
-            return self.refresh() if tokens is not None else self.get_token()
+        return self._renew(tokens, renewals, self.refresh if tokens is not None else self.get_token)
 
-    def _renew_after(self, refused: Tokens, code: str | None) -> Tokens:
+    def _renew_after(self, refused: Tokens, code: str | None, renewals: int) -> Tokens:
         """New tokens after the server refused `refused` with `code`, unless already renewed."""
-        with self._renewal:
-            if self.tokens is not refused and self.tokens is not None:
-                return self.tokens
+
+        def renew() -> Tokens:
             if code == "token_expired":
                 return self.refresh()
             if code in DEVICE_GONE and self.registration is not None:
                 self.register(**self.registration)
             return self.get_token()
+
+        return self._renew(refused, renewals, renew)
+
+    def _renew(self, seen: Tokens | None, renewals: int, action: Callable[[], Tokens]) -> Tokens:
+        """Tokens renewed since `seen`: by whoever held the lock before us, else by `action`.
+
+        If a renewal failed since `renewals` (the count when the caller began), raise its error
+        instead: the callers that waited for it share its outcome, and none tries again on its
+        own (one after another, they would hammer a failing or rate-limited server).
+        """
+        with self._renewal:
+            if self.tokens is not seen and self.tokens is not None:
+                return self.tokens
+            if self._failure is not None and self._renewals != renewals:
+                raise self._failure
+            try:
+                tokens = action()
+            except Exception as error:
+                self._renewals, self._failure = self._renewals + 1, error
+                raise
+            self._renewals, self._failure = self._renewals + 1, None
+            return tokens
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -219,9 +245,13 @@ class DeviceClient:
                 code = error.code
                 if code in retried or code not in ("timestamp_out_of_window", "nonce_reused"):
                     raise
-                retried.add(code)
                 if code == "timestamp_out_of_window":
-                    self.clock_offset = int(error.problem["server_time"]) - int(time.time())
+                    # Without a number of seconds (not this API's answer) nothing can be corrected.
+                    server_time = error.problem.get("server_time")
+                    if not _is_seconds(server_time):
+                        raise
+                    self.clock_offset = int(server_time) - int(time.time())
+                retried.add(code)
 
     def _keep_tokens(self, body: dict[str, Any]) -> Tokens:
         now = time.time()
@@ -241,3 +271,8 @@ class DeviceClient:
 
 def _bearer(tokens: Tokens) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.access}"}
+
+
+def _is_seconds(value: object) -> TypeGuard[int | float]:
+    """A finite JSON number (bool, NaN and infinities excluded)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

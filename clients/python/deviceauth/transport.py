@@ -4,7 +4,8 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from email.message import Message
+from typing import IO, Any
 
 
 @dataclass(frozen=True)
@@ -44,16 +45,38 @@ def check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The API never redirects, so a 3xx is not followed: it raises ApiError like any other
+    non-2xx answer. Following it would hand the bearer token (or a signed request, turned into
+    a GET) to wherever the Location header points."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+# urlopen's handlers (proxies from the environment, HTTPS, errors) with _NoRedirects in place
+# of the one that follows redirects.
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def exchange(
     url: str, method: str, body: bytes, headers: dict[str, str], *, timeout: float
 ) -> Response:
-    """Send one request; return a 2xx answer, raise ApiError for any other status."""
+    """Send one request; return a 2xx answer, raise ApiError for any other (3xx included)."""
     # Callers pass URLs built on a base checked by check_base_url.
     request = urllib.request.Request(  # noqa: S310
         url, data=body or None, method=method, headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+        with _opener.open(request, timeout=timeout) as answer:
             return Response(answer.status, dict(answer.headers), answer.read())
     except urllib.error.HTTPError as error:
         response = Response(error.code, dict(error.headers), error.read())
