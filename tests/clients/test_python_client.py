@@ -6,6 +6,7 @@ local HTTP servers do (tests/clients/local_http.py)."""
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -50,6 +51,21 @@ def test_a_registered_client_gets_its_first_token_by_itself(server):
     assert client.targets() == [REGISTER, GET_TOKEN, ME]
 
 
+def concurrently(count: int, call: Callable[[], object]) -> None:
+    """Run `call` in `count` threads that start it together; return when all are done."""
+    barrier = threading.Barrier(count)
+
+    def start() -> None:
+        barrier.wait()
+        call()
+
+    threads = [threading.Thread(target=start) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def test_concurrent_requests_near_expiry_share_one_refresh(server):
     client = new_client(server)
     client.register(platform="android")
@@ -57,18 +73,8 @@ def test_concurrent_requests_near_expiry_share_one_refresh(server):
     # 30 s left, inside the 60 s margin: the next requests must refresh first.
     client.tokens = replace(tokens, expires_at=time.time() + 30)
     client.sent.clear()
-    barrier = threading.Barrier(8)
     results: list[int] = []
-
-    def call() -> None:
-        barrier.wait()
-        results.append(client.request("GET", ME).status)
-
-    threads = [threading.Thread(target=call) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    concurrently(8, lambda: results.append(client.request("GET", ME).status))
     assert results == [200] * 8
     # One refresh: a second one would have presented a spent token (token_reused).
     assert client.targets().count(REFRESH) == 1
@@ -95,21 +101,15 @@ def test_a_failed_refresh_fails_every_caller_that_waited_for_it_and_is_not_retri
         tokens = client.get_token()
         client.tokens = replace(tokens, expires_at=time.time() + 30)
         client.sent.clear()
-        barrier = threading.Barrier(8)
         errors: list[BaseException] = []
 
         def call() -> None:
-            barrier.wait()
             try:
                 client.request("GET", ME)
             except Exception as error:
                 errors.append(error)
 
-        threads = [threading.Thread(target=call) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        concurrently(8, call)
         # One attempt, not eight: one after another, they would ignore Retry-After and spend
         # the auth_token rate limit. And its error, for every caller.
         assert client.sent == [(REFRESH, "service_unavailable")]
