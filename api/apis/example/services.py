@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Model, ProtectedError
+from django.http import Http404
 
 from api.exceptions import Conflict, PermissionDenied
 from api.models import Category, Item
@@ -39,12 +40,27 @@ def category_create(*, name: str, slug: str, description: str = "") -> Category:
         raise _slug_taken() from exc
 
 
+def _save_fields(instance: Model, fields: list[str]) -> None:
+    """`instance.save(update_fields=fields)` in its own savepoint; a row deleted meanwhile is
+    the 404 it would have been a moment earlier. IntegrityError is the caller's to answer."""
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=fields)
+    except IntegrityError:
+        raise
+    except DatabaseError as exc:
+        # How Django 5.2 says the UPDATE found no row (Django 6 raises Model.NotUpdated, a
+        # DatabaseError too); any other database error is not ours to answer.
+        if "did not affect any rows" not in str(exc):
+            raise
+        raise Http404 from exc
+
+
 def category_update(*, category: Category, data: dict[str, Any]) -> Category:
     for field, value in data.items():
         setattr(category, field, value)
     try:
-        with transaction.atomic():
-            category.save(update_fields=list(data))
+        _save_fields(category, list(data))
     except IntegrityError as exc:
         raise _slug_taken() from exc
     return category
@@ -101,8 +117,7 @@ def item_update(*, item: Item, editor_id: int, data: dict[str, Any]) -> Item:
     for field, value in data.items():
         setattr(item, field, value)
     try:
-        with transaction.atomic():
-            item.save(update_fields=[*data, "updated_at"])
+        _save_fields(item, [*data, "updated_at"])
     except IntegrityError as exc:
         raise Conflict(CATEGORY_GONE) from exc
     return item

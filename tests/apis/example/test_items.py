@@ -186,6 +186,20 @@ def test_an_item_moved_to_a_category_deleted_meanwhile_is_a_conflict(session, me
     assert (kept.category_id, kept.title) == (item.category_id, "Mine")
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_an_item_deleted_while_it_is_edited_is_not_found(session, method):
+    item = ItemFactory(owner_id=session.user_id)
+
+    def delete_the_item() -> None:
+        Item.objects.filter(pk=item.pk).delete()
+
+    with just_before(pre_save, Item, delete_the_item):
+        response = session.call(
+            method, detail(item.pk), {"category": item.category_id, "title": "Late", "price": "1"}
+        )
+    assert_problem(response, 404, "not_found")
+
+
 def test_drafts_are_visible_to_their_owner_only(session):
     draft = ItemFactory(is_published=False)
     assert_problem(session.get(detail(draft.pk)), 404, "not_found")
