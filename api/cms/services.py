@@ -23,17 +23,24 @@ def _log(*, actor: User, target: User | Device, message: str | list[object]) -> 
     )
 
 
+def _require_may_act_on(actor: User, user: User, action: str) -> None:
+    """Only a superuser acts on a superuser's account: a staff member must not undo a
+    superuser's deactivation, sign their devices out or edit them."""
+    if user.is_superuser and not actor.is_superuser:
+        raise ActionRefused(f"Only a superuser can {action} a superuser.")
+
+
 @transaction.atomic
 def staff_user_deactivate(*, actor: User, user: User) -> bool:
-    """Deactivate `user` (their devices are refused from the next request on).
+    """Deactivate `user` (their devices are refused from the next request on, their sessions
+    end).
 
     False when they already were inactive. Nobody deactivates their own account (it would lock
     them out halfway through), and only a superuser deactivates a superuser.
     """
     if user.pk == actor.pk:
         raise ActionRefused("You cannot deactivate your own account.")
-    if user.is_superuser and not actor.is_superuser:
-        raise ActionRefused("Only a superuser can deactivate a superuser.")
+    _require_may_act_on(actor, user, "deactivate")
     if not user.is_active:
         return False
     user_deactivate(user=user)
@@ -44,6 +51,7 @@ def staff_user_deactivate(*, actor: User, user: User) -> bool:
 @transaction.atomic
 def staff_user_activate(*, actor: User, user: User) -> bool:
     """Reactivate `user`; False when they already were active."""
+    _require_may_act_on(actor, user, "reactivate")
     if user.is_active:
         return False
     user_activate(user=user)
@@ -54,6 +62,7 @@ def staff_user_activate(*, actor: User, user: User) -> bool:
 @transaction.atomic
 def staff_device_revoke(*, actor: User, device: Device) -> bool:
     """Revoke `device` for good; False when it already was revoked."""
+    _require_may_act_on(actor, device.user, "revoke a device of")
     if not device.is_active:
         return False
     device_revoke(device=device)
@@ -67,6 +76,7 @@ def staff_profile_update(
 ) -> None:
     """Save `changes` to the profile and log them against its user, as the admin logs an inline
     (so the admin's history of the user reads the same). `labels` name the changed fields."""
+    _require_may_act_on(actor, profile.user, "edit the profile of")
     for field, value in changes.items():
         setattr(profile, field, value)
     profile.save(update_fields=[*changes, "updated_at"])

@@ -151,12 +151,17 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     account = _account(user_id)
-    if services.staff_user_activate(actor=_staff(request), user=account):
-        messages.success(
-            request, f"{account.username} is active again; their devices can sign in again."
-        )
+    try:
+        changed = services.staff_user_activate(actor=_staff(request), user=account)
+    except services.ActionRefused as refusal:
+        messages.error(request, str(refusal))
     else:
-        messages.info(request, f"{account.username} was already active.")
+        if changed:
+            messages.success(
+                request, f"{account.username} is active again; their devices can sign in again."
+            )
+        else:
+            messages.info(request, f"{account.username} was already active.")
     return redirect("cms:user", user_id=account.pk)
 
 
@@ -172,13 +177,17 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
     if not form.has_changed():
         messages.info(request, "Nothing to save: the profile is unchanged.")
     else:
-        services.staff_profile_update(
-            actor=_staff(request),
-            profile=account.profile,
-            changes=form.changes(),
-            labels=form.changed_labels(),
-        )
-        messages.success(request, f"Profile of {account.username} saved.")
+        try:
+            services.staff_profile_update(
+                actor=_staff(request),
+                profile=account.profile,
+                changes=form.changes(),
+                labels=form.changed_labels(),
+            )
+        except services.ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, f"Profile of {account.username} saved.")
     return redirect("cms:user", user_id=account.pk)
 
 
@@ -187,12 +196,17 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def device_revoke(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
     device = get_object_or_404(Device.objects.select_related("user"), pk=device_id)
-    if services.staff_device_revoke(actor=_staff(request), device=device):
-        messages.success(
-            request, f"Device {device.pk} is revoked; it has to register again to sign in."
-        )
+    try:
+        changed = services.staff_device_revoke(actor=_staff(request), device=device)
+    except services.ActionRefused as refusal:
+        messages.error(request, str(refusal))
     else:
-        messages.info(request, f"Device {device.pk} was already revoked.")
+        if changed:
+            messages.success(
+                request, f"Device {device.pk} is revoked; it has to register again to sign in."
+            )
+        else:
+            messages.info(request, f"Device {device.pk} was already revoked.")
     return redirect("cms:user", user_id=device.user_id)
 
 

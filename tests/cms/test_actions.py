@@ -168,3 +168,37 @@ def test_an_unchanged_profile_is_not_saved_again(staff_client):
     assert "Nothing to save" in page_text(response)
     assert UserProfile.objects.get(user=user).updated_at == profile.updated_at
     assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("action", "target_path"),
+    [
+        ("reactivate", "/cms/users/{user}/activate/"),
+        ("revoke a device of", "/cms/devices/{device}/revoke/"),
+        ("edit the profile of", "/cms/users/{user}/profile/"),
+    ],
+)
+def test_only_a_superuser_acts_on_a_superusers_account(staff_client, action, target_path):
+    superuser = UserFactory(is_staff=True, is_superuser=True, is_active=action != "reactivate")
+    device = DeviceFactory(user=superuser)
+    path = target_path.format(user=superuser.pk, device=device.pk)
+    response = staff_client.post(path, {**PROFILE, "display_name": "pwned"}, follow=True)
+    assert f"Only a superuser can {action} a superuser." in page_text(response)
+    superuser.refresh_from_db()
+    device.refresh_from_db()
+    assert superuser.is_active is (action != "reactivate")
+    assert device.is_active
+    assert UserProfile.objects.get(user=superuser).display_name != "pwned"
+    assert not LogEntry.objects.filter(object_id=str(superuser.pk)).exists()
+
+
+def test_deactivating_a_user_ends_their_sessions_for_good(staff_client, client):
+    other_staff = UserFactory(is_staff=True)
+    client.force_login(other_staff)
+    assert client.get("/cms/").status_code == 200
+    staff_client.post(f"/cms/users/{other_staff.pk}/deactivate/")
+    staff_client.post(f"/cms/users/{other_staff.pk}/activate/")
+    # Reactivated, but the session from before is gone: a stolen one is not revived.
+    response = client.get("/cms/")
+    assert response.status_code == 302
+    assert "/cms/login/" in response["Location"]

@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
@@ -99,14 +101,25 @@ def device_revoke(*, device: Device) -> None:
     device.save(update_fields=["is_active", "token_chain", "refresh_jti"])
 
 
+def _sessions_end(user: User) -> None:
+    """Delete the user's Django sessions. They live in the database (SESSION_ENGINE's default),
+    and only people who sign in to the CMS or the admin have any, so reading them all is cheap;
+    Django keeps no index of sessions by user."""
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get(SESSION_KEY) == str(user.pk):
+            session.delete()
+
+
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
     """Deactivate a user: every device of theirs is refused from the next request on.
 
-    Their refresh chains end too, so reactivating the account does not revive old tokens.
+    Their refresh chains end too, and their sessions (the CMS, the admin), so reactivating the
+    account revives neither old tokens nor a session someone may have stolen.
     """
     user.is_active = False
     user.save(update_fields=["is_active"])
+    _sessions_end(user)
     for device in Device.objects.filter(user=user).exclude(token_chain=""):
         device.token_chain = ""
         device.refresh_jti = ""
