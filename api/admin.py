@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from api.cms.services import (
     ActionRefused,
@@ -21,8 +21,22 @@ from api.cms.services import (
     staff_user_deactivate,
 )
 from api.models import Device, User, UserProfile
+from api.throttling import throttle_scopes
 
 Target = TypeVar("Target", User, Device)
+
+_site_login = admin.site.login
+
+
+@throttle_scopes("admin")
+def _admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """The admin's sign-in, limited by the `admin` scope as the CMS's is: both take the same
+    staff passwords, so a guesser must not find the wider door (burst and sustained alone)."""
+    return _site_login(request, extra_context)
+
+
+# AdminSite.get_urls routes "login/" to `self.login`: this one, whenever the URLs are built.
+admin.site.login = _admin_login  # type: ignore[method-assign]
 
 # Avatar URLs typed without a scheme are https, not http.
 URL_FIELD_OVERRIDES: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {

@@ -55,3 +55,13 @@ def test_signing_out_counts_against_the_admin_scope(staff_client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (1, 3600)}
     assert staff_client.post("/cms/logout/").status_code == 302
     assert staff_client.post("/cms/logout/").status_code == 429
+
+
+def test_the_admins_sign_in_is_limited_by_the_admin_scope_too(settings):
+    # The same staff passwords as the CMS's sign-in: not a wider door for a guesser.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (3, 3600)}
+    client = Client()
+    for _ in range(3):
+        attempt = client.post("/admin/login/", {"username": "ops", "password": "guess"})
+        assert attempt.status_code == 200
+    assert client.post("/admin/login/", {"username": "ops", "password": "guess"}).status_code == 429
