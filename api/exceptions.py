@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
+from api.logs import printable
 from api.utils import API_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     set_rollback()
     api_exc = _as_api_exception(exc)
     if api_exc is None:
-        logger.error("Unhandled exception in %s", request.path, exc_info=exc)
+        logger.error("Unhandled exception in %s", printable(request.path), exc_info=exc)
         body = problem_body(request, 500, *STATUS_DEFAULTS[500])
         return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
 

@@ -1,9 +1,19 @@
 """Request-scoped logging: the request id travels in a context variable onto every log line."""
 
 import logging
+import re
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters escaped (a line feed as \\x0a), for log messages: a
+    path a client chose cannot end the line and forge the next one in the console format (the
+    JSON one escapes them itself)."""
+    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
 
 
 class RequestIdFilter(logging.Filter):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
-from api.logs import request_id_var
+from api.logs import printable, request_id_var
 from api.utils import client_ip, is_api_request
 
 access_logger = logging.getLogger("api.access")
@@ -53,7 +53,7 @@ class RequestIdMiddleware:
             access_logger.info(
                 "%s %s %s %.1fms %s",
                 request.method,
-                request.path,
+                printable(request.path),
                 response.status_code,
                 duration_ms,
                 ip,

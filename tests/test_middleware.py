@@ -114,6 +114,14 @@ def test_what_a_health_check_logs_carries_the_requests_id(log_output):
     assert "[req-health] tests.checks: checking" in log_output.getvalue()
 
 
+@pytest.mark.parametrize("path", ["/api/v1/x%0Aforged-line/", "/cms/x%0D%0Aforged-line/"])
+def test_a_path_cannot_forge_a_log_line(client, log_output, path):
+    client.get(path)
+    lines = log_output.getvalue().splitlines()
+    assert not [line for line in lines if line.startswith("forged-line")]
+    assert any("\\x0a" in line and "forged-line" in line for line in lines)
+
+
 def test_one_access_line_per_request_with_method_path_status_duration_and_ip(client, log_output):
     client.get("/api/v1/nothing-here/", REMOTE_ADDR="203.0.113.7")
     access = [line for line in log_output.getvalue().splitlines() if "api.access" in line]
