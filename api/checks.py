@@ -1,4 +1,5 @@
-"""System checks: a security cache that raises, and (run by `migrate`) a utf8mb4 MySQL database."""
+"""System checks: a security cache that raises and, in production, is shared (Redis); and (run by
+`migrate`) a utf8mb4 MySQL database."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +25,26 @@ def check_security_cache_raises(
                 hint="Remove IGNORE_EXCEPTIONS / DJANGO_REDIS_IGNORE_EXCEPTIONS; use the "
                 "api.utils cache helpers where an outage should be tolerated.",
                 id="api.E002",
+            )
+        ]
+    return []
+
+
+@register(Tags.caches, deploy=True)
+def check_security_cache_is_shared(
+    app_configs: Iterable[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """`check --deploy`: production keeps nonces, revocations and rate limits in Redis. In the
+    embedded per-process cache each gunicorn worker has its own: a replayed signed request or a
+    revoked token passes in another worker, and every worker counts its own share of a limit."""
+    backend = settings.CACHES.get("security", {}).get("BACKEND", "")
+    if backend.rsplit(".", 1)[-1] in ("LocMemCache", "DummyCache"):
+        return [
+            Error(
+                "The security cache is per process: REDIS_URL is not set.",
+                hint="Set REDIS_URL: nonces, revocations and rate limits must be shared by "
+                "every worker and host (SPEC §3, §4).",
+                id="api.E003",
             )
         ]
     return []

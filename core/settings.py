@@ -467,6 +467,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are the staff's (the CMS, the admin): a working day, not Django's two weeks, so a
+# session left open or stolen does not outlive it by much.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 
 
 # --- Logging: LOG_FORMAT=json for log shippers, console for people ---------------------------

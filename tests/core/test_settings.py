@@ -112,8 +112,17 @@ def test_production_does_not_count_surrounding_whitespace_towards_the_length(nam
 
 
 def test_production_settings_pass_the_deploy_checks():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    # The check reads settings only: no Redis server is asked.
+    env = production_env() | {"REDIS_URL": "redis://127.0.0.1:6379/0"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_checks_refuse_a_per_process_security_cache():
+    # Nonces, revocations and limits in each worker's memory: replays pass in another worker.
+    result = run_manage("check", "--deploy", env=production_env(), drop=("REDIS_URL",))
+    assert result.returncode != 0
+    assert "api.E003" in result.stderr
 
 
 def test_debug_starts_without_any_secret_set():
@@ -191,3 +200,14 @@ def test_switches_read_their_words_and_empty_is_the_default(word, expected):
     result = run_python(code, env=production_env() | {"RATE_LIMIT_ENABLED": word})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
+
+
+def test_staff_sessions_last_a_working_day_not_two_weeks():
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'core.settings'\n"
+        + DJANGO_SETUP
+        + "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)\n"
+    )
+    result = run_python(code, env=production_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(12 * 3600)
