@@ -3,10 +3,11 @@
 import uuid
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.test import Client
 
 from api.cms.middleware import CONTENT_SECURITY_POLICY
-from api.models import User
+from api.models import User, UserProfile
 from tests.cms.conftest import page_text
 from tests.factories import DeviceFactory, UserFactory
 
@@ -35,15 +36,23 @@ def test_anonymous_visitors_are_sent_to_the_login_page_and_back(page):
     assert response["Location"] == f"/cms/login/?next={target}"
 
 
-@pytest.mark.parametrize("action", ACTIONS)
-def test_anonymous_posts_change_nothing(action):
-    device = DeviceFactory()
-    response = Client().post(url(action, device))
+def assert_refused_and_nothing_changed(client: Client, action: str) -> None:
+    """POST `action` on a target it would change (an inactive user for "activate"), with a
+    profile to save: the answer is the login page, and no state or admin log changed."""
+    device = DeviceFactory(user__is_active="/activate/" not in action)
+    before = (device.is_active, device.user.is_active, device.user.profile.display_name)
+    response = client.post(url(action, device), {"display_name": "changed", "locale": "en"})
     assert response.status_code == 302
     assert response["Location"].startswith("/cms/login/?next=")
     device.refresh_from_db()
-    assert device.is_active
-    assert device.user.is_active
+    profile = UserProfile.objects.get(user=device.user)
+    assert (device.is_active, device.user.is_active, profile.display_name) == before
+    assert not LogEntry.objects.exists()
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_anonymous_posts_change_nothing(action):
+    assert_refused_and_nothing_changed(Client(), action)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -55,12 +64,7 @@ def test_signed_in_users_who_are_not_staff_are_sent_to_the_login_page(app_user_c
 
 @pytest.mark.parametrize("action", ACTIONS)
 def test_posts_of_users_who_are_not_staff_change_nothing(app_user_client, action):
-    device = DeviceFactory()
-    response = app_user_client.post(url(action, device))
-    assert response.status_code == 302
-    device.refresh_from_db()
-    assert device.is_active
-    assert device.user.is_active
+    assert_refused_and_nothing_changed(app_user_client, action)
 
 
 def test_the_login_page_tells_a_signed_in_user_who_is_not_staff_why_they_are_there(

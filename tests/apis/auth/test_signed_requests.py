@@ -125,20 +125,26 @@ def test_malformed_timestamps_are_signature_invalid(client, device, timestamp):
 
 
 @pytest.mark.parametrize(
-    ("header", "value"),
+    ("header", "value", "detail"),
     [
-        ("HTTP_X_SIGNATURE", "A" * 64),
-        ("HTTP_X_SIGNATURE", "ab" * 16),
-        ("HTTP_X_NONCE", "short-nonce-15c"),
-        ("HTTP_X_NONCE", "n" * 65),
-        ("HTTP_X_NONCE", "has.a.dot.in.it.0001"),
-        ("HTTP_X_NONCE", "padded=nonce=000001"),
-        ("HTTP_X_KEY_ID", "has space"),
+        ("HTTP_X_SIGNATURE", "A" * 64, "X-Signature must be 64 lower-case hex digits."),
+        ("HTTP_X_SIGNATURE", "ab" * 16, "X-Signature must be 64 lower-case hex digits."),
+        ("HTTP_X_KEY_ID", "has space", "X-Key-Id must be 1-128 characters"),
     ],
 )
-def test_malformed_headers_are_signature_invalid(client, device, header, value):
+def test_malformed_headers_are_signature_invalid(client, device, header, value, detail):
     response = device_signed(client, device, GET_TOKEN, {}, **{header: value})
-    assert_problem(response, 401, "signature_invalid")
+    assert detail in assert_problem(response, 401, "signature_invalid")["detail"]
+    assert_nothing_issued(device.id)
+
+
+@pytest.mark.parametrize(
+    "nonce", ["short-nonce-15c", "n" * 65, "has.a.dot.in.it.0001", "padded=nonce=000001"]
+)
+def test_a_malformed_nonce_is_refused_even_when_the_signature_covers_it(client, device, nonce):
+    response = device_signed(client, device, GET_TOKEN, {}, nonce=nonce)
+    problem = assert_problem(response, 401, "signature_invalid")
+    assert "X-Nonce must be 16-64 characters" in problem["detail"]
     assert_nothing_issued(device.id)
 
 
