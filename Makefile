@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 CHECK_ENV := ENV_FILE= DEBUG=true
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint lint-deploy format migrate clean bench bench-cpu
+.PHONY: help run test lint lint-deploy format migrate clean bench bench-cpu screenshots
 
 help:
 	@echo "make run     start the development server on 127.0.0.1:$(PORT) (SQLite, memory cache)"
@@ -18,6 +18,7 @@ help:
 	@echo "make format  format the code with ruff"
 	@echo "make bench   benchmark against stock DRF + simplejwt (bench/README.md; ~15 min)"
 	@echo "make bench-cpu  CPU per request of the project's code, in one process (~2 min)"
+	@echo "make screenshots  the README's CMS screenshots, by the browser tests (needs chromium)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -73,6 +74,10 @@ bench: $(VENV)/.bench
 # CPU per request of the project's code, in one process (bench/cpu.py): low noise, for before/after.
 bench-cpu: $(VENV)/.bench
 	PYTHONPATH=clients/python $(BIN)/python -m bench.cpu $(BENCH_ARGS)
+
+# The README's CMS screenshots (docs/screenshots/), taken by the browser tests.
+screenshots: $(VENV)/.dev
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

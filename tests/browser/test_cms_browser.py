@@ -1,5 +1,7 @@
 """The staff CMS in a real browser: Debian's Chromium driven by Playwright against a multi-worker
-gunicorn on its own database and the real Redis. Writes the README's screenshots.
+gunicorn on its own database and the real Redis. Takes the README's screenshots: into a
+temporary folder, or into docs/screenshots/ with UPDATE_SCREENSHOTS=1 (`make screenshots`), so
+that a test run leaves the repository as it found it.
 
 Data arrives the way it does in production: devices register over HTTP with the reference client
 (`deviceauth`), the staff account comes from `createsuperuser`, and a month of history from
@@ -7,9 +9,12 @@ tests/browser/seed.py run with `manage.py shell`.
 """
 
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +25,11 @@ from tests.live import LiveServer
 from tests.processes import ROOT, run_manage
 from tests.signing import APP_KEY_ID, APP_SECRET, ME
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "cms-screenshots"
+)
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 # Phone screenshots stop after this many CSS pixels: the top of a long page says enough.
