@@ -62,4 +62,4 @@ def test_the_js_client_passes_its_tests_on_live_servers(server, expiring_server)
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary["fail"] == summary["skipped"] == summary["cancelled"] == "0", result.stdout
     # The signature vectors and every live test ran.
-    assert int(summary["pass"]) >= 29, result.stdout
+    assert int(summary["pass"]) >= 27, result.stdout

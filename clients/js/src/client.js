@@ -20,81 +20,6 @@ const SESSION_ENDED = new Set(["token_expired", "token_invalid", "token_revoked"
 const DEVICE_GONE = new Set(["device_unknown", "device_revoked"]);
 
 const encoder = new TextEncoder();
-/** @type {TextDecoder | null} made on first use, where the platform has one */
-let decoder = null;
-
-/**
- * The text of UTF-8 bytes, as `new TextDecoder().decode(bytes)` gives it. Hermes (React Native)
- * has TextEncoder but no TextDecoder: there the WHATWG UTF-8 decoder is run here, with the same
- * result (a leading byte order mark dropped, each malformed sequence one U+FFFD).
- * @param {Uint8Array} bytes
- * @returns {string}
- */
-function decodeUtf8(bytes) {
-  if (typeof globalThis.TextDecoder === "function") {
-    decoder ??= new globalThis.TextDecoder();
-    return decoder.decode(bytes);
-  }
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  /** @type {number[]} UTF-16 code units, turned into a string a chunk at a time */
-  let units = [];
-  let text = "";
-  let codePoint = 0;
-  let needed = 0;
-  let seen = 0;
-  let lower = 0x80;
-  let upper = 0xbf;
-  for (let i = start; i < bytes.length; i++) {
-    const byte = bytes[i];
-    if (needed === 0) {
-      if (byte <= 0x7f) {
-        units.push(byte);
-      } else if (byte >= 0xc2 && byte <= 0xdf) {
-        needed = 1;
-        codePoint = byte & 0x1f;
-      } else if (byte >= 0xe0 && byte <= 0xef) {
-        if (byte === 0xe0) lower = 0xa0; // no overlong forms
-        if (byte === 0xed) upper = 0x9f; // no surrogates
-        needed = 2;
-        codePoint = byte & 0x0f;
-      } else if (byte >= 0xf0 && byte <= 0xf4) {
-        if (byte === 0xf0) lower = 0x90; // no overlong forms
-        if (byte === 0xf4) upper = 0x8f; // nothing above U+10FFFF
-        needed = 3;
-        codePoint = byte & 0x07;
-      } else {
-        units.push(0xfffd);
-      }
-    } else if (byte < lower || byte > upper) {
-      // A sequence cut short: one U+FFFD for it, and this byte is read again as a new start.
-      codePoint = needed = seen = 0;
-      lower = 0x80;
-      upper = 0xbf;
-      units.push(0xfffd);
-      i--;
-    } else {
-      lower = 0x80;
-      upper = 0xbf;
-      codePoint = (codePoint << 6) | (byte & 0x3f);
-      if (++seen === needed) {
-        if (codePoint > 0xffff) {
-          codePoint -= 0x10000;
-          units.push(0xd800 | (codePoint >> 10), 0xdc00 | (codePoint & 0x3ff));
-        } else {
-          units.push(codePoint);
-        }
-        codePoint = needed = seen = 0;
-      }
-    }
-    if (units.length >= 4096) {
-      text += String.fromCharCode(...units);
-      units = [];
-    }
-  }
-  if (needed !== 0) units.push(0xfffd);
-  return text + String.fromCharCode(...units);
-}
-
 /**
  * What registration returns. Store the secret like a password (Keychain / Keystore).
  * @typedef {object} DeviceCredentials
@@ -416,13 +341,14 @@ export class DeviceClient {
       // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
       redirect: "manual",
     });
-    const bytes = new Uint8Array(await answer.arrayBuffer());
+    // fetch decodes the UTF-8 itself: React Native's Hermes has no TextDecoder.
+    const text = await answer.text();
     /** @type {ApiResponse} */
     const response = {
       status: answer.status,
       headers: answer.headers,
-      body: bytes,
-      json: () => (bytes.length ? JSON.parse(decodeUtf8(bytes)) : null),
+      body: encoder.encode(text),
+      json: () => (text ? JSON.parse(text) : null),
     };
     if (answer.ok) return response;
     let problem = {};
