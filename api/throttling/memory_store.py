@@ -61,5 +61,7 @@ def _state(limit: Limit, times: deque[float], now: float) -> ScopeState:
     # Under quota the oldest admission frees the next unit; over it (a lowered quota) enough
     # of the oldest must leave for the count to drop below the quota.
     index = max(0, len(times) - limit.quota)
-    reset = times[index] + limit.window - now if times else float(limit.window)
+    # window - elapsed, not (admitted + window) - now: with `now` in the sum, rounding made a
+    # request admitted this instant report a reset of 60.000000000001 s, `t=61`.
+    reset = limit.window - (now - times[index]) if times else float(limit.window)
     return ScopeState(limit, max(0, limit.quota - len(times)), reset)
