@@ -1,4 +1,5 @@
-"""Django admin for accounts and devices: list columns, search and filters that staff need.
+"""Django admin for accounts, devices and the example's categories and items: list columns, search
+and filters that staff need.
 
 Deactivating a user and revoking a device are admin actions that go through the same services as
 the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
@@ -20,7 +21,7 @@ from api.cms.services import (
     staff_user_activate,
     staff_user_deactivate,
 )
-from api.models import Device, User, UserProfile
+from api.models import Category, Device, Item, User, UserProfile
 from api.throttling import throttle_scopes
 
 Target = TypeVar("Target", User, Device)
@@ -150,3 +151,22 @@ class DeviceAdmin(admin.ModelAdmin[Device]):
             lambda actor, device: staff_device_revoke(actor=actor, device=device),
             done="device(s) revoked",
         )
+
+
+# The example API (api/apis/example/): a category is made here, or by staff through the API,
+# before anyone can post an item.
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin[Category]):
+    list_display = ("name", "slug")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin[Item]):
+    list_display = ("id", "title", "category", "owner", "price", "is_published", "created_at")
+    list_select_related = ("category", "owner")
+    list_filter = ("is_published", "category", "created_at")
+    search_fields = ("title", "owner__username")
+    readonly_fields = ("created_at", "updated_at")
+    raw_id_fields = ("owner",)

@@ -4,8 +4,9 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 
-from api.models import User
-from tests.factories import DeviceFactory, UserFactory
+from api.models import Category, User
+from tests.factories import CategoryFactory, DeviceFactory, ItemFactory, UserFactory
+from tests.signing import open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +27,16 @@ def staff_client() -> Client:
         ("/admin/api/userprofile/", "?q=findme"),
         ("/admin/api/device/", "?q=findme"),
         ("/admin/api/device/", "?platform__exact=android&is_active__exact=1"),
+        ("/admin/api/category/", "?q=findme"),
+        ("/admin/api/item/", "?q=findme"),
+        ("/admin/api/item/", "?is_published__exact=1"),
     ],
 )
 def test_changelists_search_and_filter(staff_client, path, query):
     DeviceFactory(user=UserFactory(username="findme"), platform="android")
     DeviceFactory(user=UserFactory(username="other"), platform="ios")
+    ItemFactory(title="findme", category=CategoryFactory(name="findme"), is_published=True)
+    ItemFactory(title="other", category=CategoryFactory(name="other"), is_published=False)
     response = staff_client.get(path + query)
     assert response.status_code == 200
     assert response.context["cl"].result_count == 1
@@ -123,3 +129,18 @@ def test_the_active_flags_are_read_only_in_the_change_forms(staff_client):
     assert 'name="is_active"' not in page
     page = staff_client.get(f"/admin/api/device/{device.pk}/change/").content.decode()
     assert 'name="is_active"' not in page
+
+
+def test_a_category_made_in_the_admin_takes_items_from_the_api(staff_client, client):
+    # A fresh database has no category, and only staff may make one: the admin is the way in.
+    response = staff_client.post(
+        "/admin/api/category/add/", {"name": "Books", "slug": "books", "description": ""}
+    )
+    assert response.status_code == 302
+    category = Category.objects.get(slug="books")
+    session = open_session(client)
+    response = session.call(
+        "POST", "/api/v1/items/", {"title": "A", "price": "9.99", "category": category.pk}
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["category"] == category.pk
