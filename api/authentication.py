@@ -130,10 +130,9 @@ class DeviceSignatureAuthentication(_SignedRequestAuthentication):
 
     def authenticate(self, request: Request) -> tuple[ApiUser, SignedDevice]:
         def resolve(key_id: str) -> tuple[str, tuple[DeviceState, UserState]]:
-            try:
-                device_id = uuid.UUID(key_id)
-            except ValueError:
-                raise DeviceUnknown() from None
+            device_id = _device_id(key_id)
+            if device_id is None:
+                raise DeviceUnknown()
             state = auth_state.load(device_id, prefetched=_prefetched_state(request))
             if state is None:
                 raise DeviceUnknown()
@@ -188,11 +187,20 @@ def read_ahead_keys(request: HttpRequest, view_func: Callable[..., Any] | None) 
         keys = auth_state.state_keys(claims.device_id, claims.user_id)
         hook = getattr(getattr(view_func, "cls", None), "read_ahead", None)
         return keys + hook(request, claims) if hook is not None else keys
-    key_id = request.META.get(HEADERS["key_id"], "")
+    device_id = _device_id(request.META.get(HEADERS["key_id"], ""))
+    # None: no key id, or an app key's (registration).
+    return [] if device_id is None else auth_state.state_keys(device_id)
+
+
+def _device_id(key_id: str) -> uuid.UUID | None:
+    """The device id X-Key-Id names, in the one spelling the server gives out (lower case, with
+    hyphens): `uuid.UUID` also reads upper case, braces and `urn:uuid:`, and a nonce is good
+    once per key id as sent."""
     try:
-        return auth_state.state_keys(uuid.UUID(key_id))
+        device_id = uuid.UUID(key_id)
     except ValueError:
-        return []  # no key id, or an app key's (registration)
+        return None
+    return device_id if str(device_id) == key_id else None
 
 
 def _prefetched_state(request: Request) -> Mapping[str, bytes | None] | None:
