@@ -1,6 +1,8 @@
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from api.models import Device, User, UserProfile
 from api.serialization import OutputModelSerializer
@@ -62,7 +64,26 @@ class MeDeviceInputSerializer(DeviceSettingsInputSerializer):
 
 
 class MeUpdateInputSerializer(serializers.Serializer[dict[str, Any]]):
-    """PATCH /me/: any subset of the profile and of the calling device's settings."""
+    """PATCH /me/: any subset of the profile and of the calling device's settings, each in its
+    object. Other keys at the top are refused: a flat `{"display_name": ...}` would otherwise
+    answer 200 and change nothing. Inside the two objects unknown keys are ignored, as DRF does,
+    so an app that sends a field this server does not know yet still updates the rest."""
 
     profile = MeProfileInputSerializer(required=False)
     device = MeDeviceInputSerializer(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        key: ErrorDetail(
+                            "Unknown field: PATCH /me/ takes `profile` and `device` objects.",
+                            code="unknown_field",
+                        )
+                        for key in unknown
+                    }
+                )
+        validated: dict[str, Any] = super().to_internal_value(data)
+        return validated

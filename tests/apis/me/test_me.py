@@ -75,6 +75,27 @@ def test_invalid_patch_changes_nothing(client, session, patch, field):
     assert UserProfile.objects.get(user_id=device.user_id).updated_at == before
 
 
+def test_a_flat_patch_is_refused_not_answered_200_with_nothing_changed(client, session):
+    device, access = session
+    before = UserProfile.objects.get(user_id=device.user_id).updated_at
+    patch = {"display_name": "Ada", "profile": {"bio": "kept out too"}}
+    problem = assert_problem(bearer(client, access, "PATCH", ME, patch), 400, "validation_error")
+    assert [(error["field"], error["code"]) for error in problem["errors"]] == [
+        ("display_name", "unknown_field")
+    ]
+    assert UserProfile.objects.get(user_id=device.user_id).updated_at == before
+
+
+def test_a_key_this_server_does_not_know_inside_profile_or_device_is_ignored(client, session):
+    # An app may send a field a newer server knows: the rest of its update still applies.
+    device, access = session
+    patch = {"profile": {"bio": "new", "pronouns": "she/her"}, "device": {"battery": 80}}
+    response = bearer(client, access, "PATCH", ME, patch)
+    assert response.status_code == 200
+    assert response.json()["profile"]["bio"] == "new"
+    assert UserProfile.objects.get(user_id=device.user_id).bio == "new"
+
+
 def test_me_needs_a_token(client):
     assert_problem(client.get(ME), 401, "not_authenticated")
 
