@@ -1,5 +1,6 @@
 """Settings come from the environment; production refuses weak secrets (SPEC §9)."""
 
+import json
 import re
 import secrets
 from pathlib import Path
@@ -211,3 +212,51 @@ def test_staff_sessions_last_a_working_day_not_two_weeks():
     result = run_python(code, env=production_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(12 * 3600)
+
+
+def https_redirects(env: dict[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, object]:
+    """SECURE_SSL_REDIRECT in a fresh process with `env`, and what plain-HTTP requests to the
+    API (with and without `X-Forwarded-Proto: https`) and to a probe get: (status, Location)."""
+    code = DJANGO_SETUP + (
+        "import json\n"
+        "from django.conf import settings\n"
+        "from django.test import Client\n"
+        "client = Client(HTTP_HOST='api.example.com')\n"
+        "def answer(path, **headers):\n"
+        "    response = client.get(path, **headers)\n"
+        "    return [response.status_code, response.get('Location')]\n"
+        "print(json.dumps({\n"
+        "    'setting': settings.SECURE_SSL_REDIRECT,\n"
+        "    'plain': answer('/api/v1/me/'),\n"
+        "    'forwarded_https': answer('/api/v1/me/', HTTP_X_FORWARDED_PROTO='https'),\n"
+        "    'probe': answer('/health/live/'),\n"
+        "}))\n"
+    )
+    result = run_python(code, env | {"LOG_LEVEL": "CRITICAL"}, drop=drop)
+    assert result.returncode == 0, result.stderr
+    answers: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answers
+
+
+def test_production_redirects_plain_http_to_https_when_secure_ssl_redirect_is_unset():
+    env = production_env()
+    del env["SECURE_SSL_REDIRECT"]
+    answers = https_redirects(env, drop=("SECURE_SSL_REDIRECT",))
+    assert answers["setting"] is True
+    assert answers["plain"] == [301, "https://api.example.com/api/v1/me/"]
+    # Probes speak plain HTTP to the pod (SPEC §5).
+    assert answers["probe"] == [200, None]
+
+
+def test_behind_a_trusted_proxy_x_forwarded_proto_https_is_not_redirected():
+    answers = https_redirects(production_env() | {"TRUST_X_FORWARDED_PROTO": "true"})
+    assert answers["forwarded_https"] == [401, None]
+    assert answers["plain"] == [301, "https://api.example.com/api/v1/me/"]
+
+
+@pytest.mark.parametrize("trust", ["false", ""])
+def test_without_trust_x_forwarded_proto_is_ignored(trust):
+    # Any client can send the header: unless a proxy overwrites it, it proves nothing.
+    answers = https_redirects(production_env() | {"TRUST_X_FORWARDED_PROTO": trust})
+    assert answers["forwarded_https"] == [301, "https://api.example.com/api/v1/me/"]
+    assert answers["plain"] == [301, "https://api.example.com/api/v1/me/"]

@@ -5,12 +5,14 @@ import uuid
 
 import pytest
 from deviceauth.signing import sign_request
+from django.core.cache import caches
+from django_redis.cache import RedisCache
 
 from api.apis.auth.services import device_revoke, user_deactivate
 from api.models import Device, User
 from tests.asserts import assert_problem
 from tests.factories import DeviceFactory
-from tests.services import closed_port
+from tests.services import closed_port, redis_caches
 from tests.signing import GET_TOKEN, REFRESH, device_signed, register, signed
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +72,22 @@ def test_a_bad_signature_does_not_burn_the_nonce(client, device):
     assert_problem(bad, 401, "signature_invalid")
     good = device_signed(client, device, GET_TOKEN, {}, nonce="unburnt-nonce-0001")
     assert good.status_code == 200
+
+
+@pytest.mark.parametrize("skew", [300, 45])
+def test_a_claimed_nonce_is_remembered_on_redis_for_twice_the_skew(
+    client, device, settings, redis_url, skew
+):
+    settings.CACHES = redis_caches(redis_url)
+    settings.SIGNATURE_MAX_SKEW = skew
+    caches["security"].clear()
+    response = device_signed(client, device, GET_TOKEN, {}, nonce="remembered-nonce-0001")
+    assert response.status_code == 200
+    security = caches["security"]
+    assert isinstance(security, RedisCache)
+    # Milliseconds: a slow run may have spent some of the lifetime, never added to it.
+    lifetime = security.pttl(f"nonce:{device.id}:remembered-nonce-0001")
+    assert 2 * skew * 1000 - 2000 < lifetime <= 2 * skew * 1000
 
 
 def send_at_offset(client, device, offset: int):
@@ -214,6 +232,18 @@ def test_another_devices_secret_is_signature_invalid(client, device):
 def test_an_unknown_device_is_device_unknown(client, key_id):
     response = signed(client, GET_TOKEN, {}, key_id=key_id, secret="x" * 43)
     assert_problem(response, 401, "device_unknown")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [str.upper, lambda key: key.replace("-", ""), lambda key: f"urn:uuid:{key}"],
+)
+def test_a_device_id_is_only_its_own_spelling(client, device, spelling):
+    # Signed with the right secret, yet another spelling of the id is another key id: a nonce
+    # is good once per key id, so each spelling would have given a request a second use.
+    response = signed(client, GET_TOKEN, {}, key_id=spelling(device.id), secret=device.secret)
+    assert_problem(response, 401, "device_unknown")
+    assert_nothing_issued(device.id)
 
 
 def test_a_deactivated_device_is_device_revoked(client, device):

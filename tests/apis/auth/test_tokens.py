@@ -8,13 +8,13 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.cache import caches
 
 from api.models import Device
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_manage, run_python
-from tests.signing import ME, REFRESH, bearer, device_signed, get_token, register
+from tests.signing import GET_TOKEN, ME, REFRESH, bearer, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,15 @@ def test_token_response_shape(tokens, settings):
     assert tokens["token_type"] == "Bearer"
     assert tokens["expires_in"] == settings.JWT_ACCESS_TTL == 900
     assert tokens["refresh_expires_in"] == settings.JWT_REFRESH_TTL == 30 * 24 * 3600
+
+
+def test_get_token_answers_with_cache_control_no_store(client, device):
+    # The response carries a token pair: no cache on the way may keep it.
+    response = device_signed(client, device, GET_TOKEN, {})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert set(response.json()) >= {"access", "refresh"}
 
 
 def test_claims_follow_the_spec(tokens, device, settings):
@@ -187,10 +196,18 @@ def test_a_token_for_a_deleted_device_is_revoked(client, device, tokens):
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
 
 
-def test_rs256_with_a_key_pair(tmp_path):
-    """JWT_ALGORITHM=RS256 signs with the private key and verifies with the public key."""
+def private_key(algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
+    """JWT_ALGORITHM=RS256 (an RSA key) or ES256 (an EC P-256 key) signs with the private key
+    and verifies with the public key."""
+
+    key = private_key(algorithm)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -206,7 +223,7 @@ def test_rs256_with_a_key_pair(tmp_path):
         "print(decode_access(pair.access).user_id, pair.access)\n"
     )
     env = {
-        "JWT_ALGORITHM": "RS256",
+        "JWT_ALGORITHM": algorithm,
         "JWT_SIGNING_KEY": private,
         "JWT_VERIFYING_KEY": public,
         "LOG_LEVEL": "CRITICAL",
@@ -215,8 +232,8 @@ def test_rs256_with_a_key_pair(tmp_path):
     assert result.returncode == 0, result.stderr
     user_id, token = result.stdout.split()
     assert user_id == "7"
-    assert jwt.get_unverified_header(token)["alg"] == "RS256"
-    jwt.decode(token, public, algorithms=["RS256"], options={"verify_aud": False})
+    assert jwt.get_unverified_header(token)["alg"] == algorithm
+    jwt.decode(token, public, algorithms=[algorithm], options={"verify_aud": False})
 
 
 def test_rs256_without_a_public_key_refuses_to_start():

@@ -238,6 +238,25 @@ def test_pagination_pages_and_limits(session):
     assert_problem(session.get(LIST + "?page=3"), 404, "not_found")
 
 
+def test_a_page_holds_at_most_100_items_whatever_page_size_asks(session):
+    one = ItemFactory()
+    ItemFactory.create_batch(100, owner=one.owner, category=one.category)
+    first = session.get(LIST + "?page_size=1000")
+    assert first.status_code == 200
+    body = first.json()
+    assert body["count"] == 101
+    assert len(body["results"]) == 100
+    assert body["previous"] is None
+    assert body["next"] == "http://testserver/api/v1/items/?page=2&page_size=1000"
+    last = session.get(LIST + "?page=2&page_size=1000").json()
+    assert last["count"] == 101
+    assert len(last["results"]) == 1
+    assert last["next"] is None
+    assert {item["id"] for item in body["results"] + last["results"]} == set(
+        Item.objects.values_list("pk", flat=True)
+    )
+
+
 @pytest.mark.parametrize("size", [1, 50])
 def test_the_list_costs_the_same_queries_whatever_the_page_size(
     session, django_assert_num_queries, size
