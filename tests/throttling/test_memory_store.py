@@ -1,4 +1,4 @@
-"""The in-process store's arithmetic (its behaviour through HTTP is tests/throttling/test_limits.py's)."""
+"""The in-process store's arithmetic (through HTTP: tests/throttling/test_limits.py)."""
 
 from collections import deque
 

@@ -116,6 +116,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Feature {name!r} with model {model_class} is in api/apis/{name}/.")
         )
         self.stdout.write(
-            "Next: python manage.py makemigrations api && python manage.py migrate, then "
+            "Next: .venv/bin/python manage.py makemigrations api && "
+            ".venv/bin/python manage.py migrate, then "
             f"make test. Its URLs: /api/v1/{values['url']}/."
         )
