@@ -4,7 +4,9 @@ import os
 import socket
 from urllib.parse import urlsplit
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The tests flush the Redis database they use: never a local Redis's database 0, where a
+# developer's own data is likeliest to be.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/test"
 
 
