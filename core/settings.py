@@ -98,7 +98,10 @@ def _refuse_weak_secrets() -> None:
         # Surrounding whitespace adds no secrecy: a blank value counts as missing, and padding
         # does not count towards the length.
         if name not in env.ENVIRON or not all(value.strip() for value in values):
-            raise ImproperlyConfigured(f"{name} is not set; it is required when DEBUG=false.")
+            raise ImproperlyConfigured(
+                f"{name} is not set; it is required when DEBUG=false. For development, copy "
+                ".env.example to .env (make run does), which sets DEBUG=true."
+            )
         for value in values:
             if INSECURE_MARKER in value.lower():
                 raise ImproperlyConfigured(

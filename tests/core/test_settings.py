@@ -76,6 +76,7 @@ def test_production_refuses_a_missing_secret(name):
     result = run_manage("check", env=env, drop=(name,))
     assert result.returncode != 0
     assert f"{name} is not set" in result.stderr
+    assert "copy .env.example to .env" in result.stderr  # what a newcomer should do
 
 
 @pytest.mark.parametrize("name", SECRETS)
