@@ -25,3 +25,15 @@ class RequestIdFilter(logging.Filter):
         request_id = getattr(getattr(record, "request", None), "request_id", None)
         record.request_id = request_id or request_id_var.get()
         return True
+
+
+class DisallowedHostAsWarning(logging.Filter):
+    """Django logs a request for a host outside ALLOWED_HOSTS as an ERROR with its traceback:
+    every scanner on the internet sends those, and ERROR lines page people and become Sentry
+    events. This makes the record a WARNING without the traceback; its message still names the
+    host ("Invalid HTTP_HOST header: ... You may need to add ... to ALLOWED_HOSTS")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info = record.exc_text = None
+        return True

@@ -488,7 +488,10 @@ if LOG_FORMAT not in ("json", "console"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "api.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "api.logs.RequestIdFilter"},
+        "disallowed_host": {"()": "api.logs.DisallowedHostAsWarning"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.orjson.OrjsonFormatter",
@@ -515,6 +518,8 @@ LOGGING = {
         # Our access line says it all; Django's own "Not Found: /x" warnings would repeat it.
         "django.request": {"level": QUIET_LEVEL},
         "django.server": {"level": QUIET_LEVEL},
+        # A WARNING without a traceback, not an ERROR (api/logs.py).
+        "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
     },
 }
 

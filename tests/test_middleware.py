@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from api.health import run_checks
 from api.logs import request_id_var
 from api.middleware import new_request_id
+from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_python
 from tests.signing import ME, get_token, register
 
@@ -127,6 +128,20 @@ def test_one_access_line_per_request_with_method_path_status_duration_and_ip(cli
     access = [line for line in log_output.getvalue().splitlines() if "api.access" in line]
     assert len(access) == 1
     assert re.search(r"GET /api/v1/nothing-here/ 404 \d+\.\dms 203\.0\.113\.7$", access[0])
+
+
+def test_a_host_outside_allowed_hosts_is_a_400_and_one_warning_without_traceback(
+    client, log_output
+):
+    # Scanners send these all day: an ERROR with a traceback would page people and fill Sentry.
+    response = client.get(ME, HTTP_HOST="evil.example")
+    assert_problem(response, 400, "bad_request")
+    lines = log_output.getvalue().splitlines()
+    security = [line for line in lines if "django.security.DisallowedHost" in line]
+    assert len(security) == 1
+    assert "WARNING" in security[0]
+    assert "'evil.example'" in security[0] and "ALLOWED_HOSTS" in security[0]
+    assert not [line for line in lines if "Traceback" in line]
 
 
 def test_log_lines_outside_a_request_have_no_id(log_output):
