@@ -140,7 +140,8 @@ def test_a_host_outside_allowed_hosts_is_a_400_and_one_warning_without_traceback
     security = [line for line in lines if "django.security.DisallowedHost" in line]
     assert len(security) == 1
     assert "WARNING" in security[0]
-    assert "'evil.example'" in security[0] and "ALLOWED_HOSTS" in security[0]
+    assert "'evil.example'" in security[0]
+    assert "ALLOWED_HOSTS" in security[0]
     assert not [line for line in lines if "Traceback" in line]
 
 
