@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views import csrf, defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -206,7 +207,8 @@ def problem_response(
     """A plain Django problem+json response, for errors raised outside DRF views."""
     default_code, default_detail = status_defaults(status)
     body = problem_body(request, status, code or default_code, detail or default_detail)
-    response = JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
+    # orjson, as DRF's renderer (drf-orjson-renderer): the same bytes whichever layer answers.
+    response = HttpResponse(orjson.dumps(body), status=status, content_type=PROBLEM_CONTENT_TYPE)
     for name, value in (headers or {}).items():
         response[name] = value
     return response

@@ -4,6 +4,7 @@ import http.client
 import json
 import logging
 
+import orjson
 import pytest
 from django.test import Client
 
@@ -19,6 +20,17 @@ def test_unknown_api_path_is_404_problem(client):
     body = assert_problem(response, 404, "not_found")
     assert body["title"] == "Not Found"
     assert "errors" not in body
+
+
+def test_problems_of_the_middleware_and_of_drf_are_the_same_compact_json(client):
+    # One byte format whichever layer answers: a route nobody serves (middleware), a wrong
+    # method on a DRF view.
+    for response in (
+        client.get("/api/v1/does-not-exist/"),
+        client.get("/api/v1/test/validate/"),
+    ):
+        assert response.status_code in (404, 405)
+        assert response.content == orjson.dumps(response.json())
 
 
 def test_path_without_trailing_slash_is_404_not_redirect(client):
