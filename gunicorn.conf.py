@@ -1,10 +1,19 @@
 """Gunicorn settings for the Docker image: `gunicorn -c gunicorn.conf.py core.wsgi`.
 
-Each number comes from the environment, with a default that suits a small container; the
-README's configuration table lists them. Command-line flags and GUNICORN_CMD_ARGS still win.
+Each number comes from the environment (or the project's `.env`, read as the settings read it),
+with a default that suits a small container; the README's configuration table lists them. Command-line flags and GUNICORN_CMD_ARGS still win.
 """
 
 import os
+from pathlib import Path
+
+import environ
+
+# The variables of the project's `.env`, as core/settings.py reads them (ENV_FILE; real
+# environment variables win), so that a `.env` also configures gunicorn run outside Docker.
+_env_file = os.environ.get("ENV_FILE", str(Path(__file__).resolve().parent / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
 
 
 def _env_int(name: str, default: int) -> int:

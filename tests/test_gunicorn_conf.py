@@ -62,6 +62,15 @@ def test_numbers_come_from_the_environment():
     assert config["keepalive"] == "120"
 
 
+def test_numbers_come_from_the_env_file_too_and_the_environment_wins(tmp_path):
+    # Outside Docker a `.env` configures gunicorn as it configures the app (ENV_FILE).
+    env_file = tmp_path / ".env"
+    env_file.write_text("WEB_CONCURRENCY=3\nGUNICORN_THREADS=6\n")
+    config = resolved_config({"ENV_FILE": str(env_file), "GUNICORN_THREADS": "7"})
+    assert config["workers"] == "3"
+    assert config["threads"] == "7"
+
+
 def test_each_request_is_one_json_line_on_stdout(tmp_path):
     port = free_port()
     server = subprocess.Popen(
