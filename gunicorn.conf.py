@@ -1,7 +1,8 @@
 """Gunicorn settings for the Docker image: `gunicorn -c gunicorn.conf.py core.wsgi`.
 
 Each number comes from the environment (or the project's `.env`, read as the settings read it),
-with a default that suits a small container; the README's configuration table lists them. Command-line flags and GUNICORN_CMD_ARGS still win.
+with a default that suits a small container; the README's configuration table lists them.
+Command-line flags and GUNICORN_CMD_ARGS still win.
 """
 
 import os
