@@ -33,7 +33,7 @@ def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
     assert "class Note(models.Model)" in (project / "api" / "models.py").read_text()
     admin = (project / "api" / "admin.py").read_text()
     assert "class NoteAdmin(admin.ModelAdmin[Note])" in admin
-    assert "from api.models import Device, Note, User, UserProfile" in admin
+    assert "from api.models import Category, Device, Item, Note, User, UserProfile" in admin
     urls = (project / "api" / "urls.py").read_text()
     assert urls.index('*feature("notes")') < urls.index("# startapi: new features")
     tests = (project / "tests" / "apis" / "notes" / "test_notes.py").read_text()
