@@ -4,9 +4,9 @@ Each authenticated request reads two entries in one round trip (MGET) from the s
 so checking revocation costs no SQL query; the entries a request will need ride along with the
 rate limiter's round trip where they can (`state_keys`). The database stays the source of truth:
 
-- every change is written to the cache as it is saved (model signals, and `publish_device` for
-  the UPDATEs that bypass them), inside the saving transaction: if the cache is down the write
-  raises and the change rolls back, so a revocation is never lost;
+- every change is written to the cache as it is saved (model signals, and `publish_device_state`
+  for the queryset UPDATEs that bypass them), inside the saving transaction: if the cache is
+  down the write raises and the change rolls back, so a revocation is never lost;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
 - a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,

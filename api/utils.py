@@ -10,9 +10,10 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches, close_caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.signals import request_finished, setting_changed
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Model
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.module_loading import import_string
 from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
@@ -198,3 +199,20 @@ def now_and_on_commit(action: Callable[[], None]) -> None:
     if transaction.get_connection().in_atomic_block:
         action()
     transaction.on_commit(action)
+
+
+def save_fields(instance: Model, fields: list[str]) -> None:
+    """`instance.save(update_fields=fields)` in its own savepoint, a row deleted meanwhile (by a
+    concurrent DELETE) being the 404 it would have been a moment earlier instead of a 500.
+    IntegrityError is the caller's to answer: it knows which constraint the change can break."""
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=fields)
+    except IntegrityError:
+        raise
+    except DatabaseError as exc:
+        # How Django 5.2 says the UPDATE found no row (Django 6 raises Model.NotUpdated, a
+        # DatabaseError too); any other database error is not ours to answer.
+        if "did not affect any rows" not in str(exc):
+            raise
+        raise Http404 from exc

@@ -2,22 +2,23 @@
 
 A write that loses a race with another request's is refused with a 4xx, never a 500: the
 serializer's checks ran before the write, so the database has the last word, and each write
-catches its `IntegrityError` here, where it knows which constraint it can break. Each write runs
-in its own `transaction.atomic()`: SQLite checks foreign keys only at commit, which is the end of
-that block (inside a caller's transaction it is the caller's commit, out of reach here), and
-inside a caller's transaction the block is a savepoint, so a refused statement spoils nothing.
+catches its `IntegrityError` here, where it knows which constraint it can break. Each such
+write runs in its own `transaction.atomic()`: SQLite checks foreign keys only at commit, which
+is the end of that block (inside a caller's transaction it is the caller's commit, out of reach
+here), and inside a caller's transaction the block is a savepoint, so a refused statement
+spoils nothing.
 """
 
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Model, ProtectedError
-from django.http import Http404
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from api.exceptions import Conflict, PermissionDenied
 from api.models import Category, Item
+from api.utils import save_fields
 
 # What the serializer's UniqueValidator says: a slug taken meanwhile answers the same.
 SLUG_TAKEN = "This field must be unique."
@@ -40,27 +41,11 @@ def category_create(*, name: str, slug: str, description: str = "") -> Category:
         raise _slug_taken() from exc
 
 
-def _save_fields(instance: Model, fields: list[str]) -> None:
-    """`instance.save(update_fields=fields)` in its own savepoint; a row deleted meanwhile is
-    the 404 it would have been a moment earlier. IntegrityError is the caller's to answer."""
-    try:
-        with transaction.atomic():
-            instance.save(update_fields=fields)
-    except IntegrityError:
-        raise
-    except DatabaseError as exc:
-        # How Django 5.2 says the UPDATE found no row (Django 6 raises Model.NotUpdated, a
-        # DatabaseError too); any other database error is not ours to answer.
-        if "did not affect any rows" not in str(exc):
-            raise
-        raise Http404 from exc
-
-
 def category_update(*, category: Category, data: dict[str, Any]) -> Category:
     for field, value in data.items():
         setattr(category, field, value)
     try:
-        _save_fields(category, list(data))
+        save_fields(category, list(data))
     except IntegrityError as exc:
         raise _slug_taken() from exc
     return category
@@ -70,10 +55,8 @@ def category_delete(*, category: Category) -> None:
     try:
         with transaction.atomic():
             category.delete()
-    except ProtectedError as exc:
-        raise Conflict(CATEGORY_HAS_ITEMS) from exc
-    except IntegrityError as exc:
-        # An item was added after delete() checked for items, before its DELETE.
+    except (ProtectedError, IntegrityError) as exc:
+        # IntegrityError: an item was added after delete() checked for items, before its DELETE.
         raise Conflict(CATEGORY_HAS_ITEMS) from exc
 
 
@@ -117,7 +100,7 @@ def item_update(*, item: Item, editor_id: int, data: dict[str, Any]) -> Item:
     for field, value in data.items():
         setattr(item, field, value)
     try:
-        _save_fields(item, [*data, "updated_at"])
+        save_fields(item, [*data, "updated_at"])
     except IntegrityError as exc:
         raise Conflict(CATEGORY_GONE) from exc
     return item
