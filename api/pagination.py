@@ -61,8 +61,10 @@ def paginated_response(
     request: Request,
     view: "APIView",
 ) -> Response:
-    """`{"count", "next", "previous", "results"}` for one page of `queryset`."""
-    paginator = StandardPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    # No page only when pagination is off, which StandardPagination never is.
-    return paginator.get_paginated_response(serialize_many(serializer_class, page or []))
+    """`{"count", "next", "previous", "results"}` for one page of `queryset`, paginated by the
+    view's `pagination_class` (the one its schema documents), StandardPagination by default."""
+    paginator = getattr(view, "pagination_class", None) or StandardPagination
+    pager = paginator()
+    page = pager.paginate_queryset(queryset, request, view=view)
+    # No page only when pagination is off, which a list view's class never is.
+    return pager.get_paginated_response(serialize_many(serializer_class, page or []))
