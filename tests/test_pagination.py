@@ -1,4 +1,4 @@
-"""api/pagination.py: a list paginates as its view's pagination_class says (what its schema shows)."""
+"""api/pagination.py: a list paginates as its view's pagination_class (its schema's) says."""
 
 import pytest
 from rest_framework.request import Request
