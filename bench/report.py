@@ -1,4 +1,9 @@
-"""From the runs to the table and the summary lines: medians per (variant, scenario, server)."""
+"""From the runs to the table and the summary lines: medians per (variant, scenario, server).
+
+Ratios are paired: the project's run of a repeat against the peer's and the ceiling's runs of
+the same repeat (run one after the other, on the same machine's mood), and the median of those
+ratios is reported, not the ratio of two medians, which may pair one server's slowest round with
+the other's quickest."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -19,6 +24,8 @@ class Run:
     worker_rss_mib: float
     # CPU time the server's workers used during the run, per request served.
     worker_cpu_ms: float
+    # Which round of the interleaved repeats (1, 2, ...): runs of one round are paired.
+    repeat: int = 1
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,14 @@ class Row:
     runs: int
     vs_ceiling: float | None = None
     vs_peer: float | None = None
+    # The paired ratios of each round, in order.
+    vs_ceiling_runs: tuple[float, ...] = ()
+    vs_peer_runs: tuple[float, ...] = ()
 
 
 def summarize(runs: Iterable[Run], ceiling_scenario: str) -> list[Row]:
-    """Medians of each (variant, scenario, server), with the project's ratios to the peer's
-    figure of the same scenario and to the ceiling's, both of the same variant."""
+    """Medians of each (variant, scenario, server), with the project's ratios to the peer's runs
+    of the same scenario and to the ceiling's, round by round, both of the same variant."""
     grouped: dict[tuple[str, str, str], list[Run]] = defaultdict(list)
     for run in runs:
         grouped[(run.variant, run.scenario, run.server)].append(run)
@@ -63,17 +73,30 @@ def summarize(runs: Iterable[Run], ceiling_scenario: str) -> list[Row]:
     result = []
     for (variant, scenario, server), row in rows.items():
         if server == APP:
-            ceiling = rows.get((variant, ceiling_scenario, CEILING))
-            peer = rows.get((variant, scenario, PEER))
+            project = grouped[(variant, scenario, server)]
+            vs_ceiling = _paired(project, grouped.get((variant, ceiling_scenario, CEILING), []))
+            vs_peer = _paired(project, grouped.get((variant, scenario, PEER), []))
             row = Row(
                 **{
                     **row.__dict__,
-                    "vs_ceiling": row.rate / ceiling.rate if ceiling else None,
-                    "vs_peer": row.rate / peer.rate if peer else None,
+                    "vs_ceiling": median(vs_ceiling) if vs_ceiling else None,
+                    "vs_peer": median(vs_peer) if vs_peer else None,
+                    "vs_ceiling_runs": vs_ceiling,
+                    "vs_peer_runs": vs_peer,
                 }
             )
         result.append(row)
     return result
+
+
+def _paired(project: Sequence[Run], other: Sequence[Run]) -> tuple[float, ...]:
+    """The project's rate over the other server's, for each round both ran."""
+    by_round = {run.repeat: run.measurement.rate for run in other}
+    return tuple(
+        run.measurement.rate / by_round[run.repeat]
+        for run in sorted(project, key=lambda run: run.repeat)
+        if by_round.get(run.repeat)
+    )
 
 
 def _ratio(value: float | None, suffix: str = "") -> str:
@@ -102,6 +125,17 @@ def summary_lines(rows: Sequence[Row]) -> list[str]:
     return [
         f"bench: {row.scenario}[{row.variant}] {row.rate:.0f} req/s, "
         f"{_ratio(row.vs_peer, 'x')} peer, {_ratio(row.vs_ceiling)} of ceiling"
+        for row in rows
+        if row.server == APP
+    ]
+
+
+def round_lines(rows: Sequence[Row]) -> list[str]:
+    """The paired ratios of each round, per project row: how much a median hides."""
+    return [
+        f"rounds: {row.scenario}[{row.variant}] "
+        f"x peer {', '.join(f'{ratio:.2f}' for ratio in row.vs_peer_runs) or '—'}; "
+        f"of ceiling {', '.join(f'{ratio:.2f}' for ratio in row.vs_ceiling_runs) or '—'}"
         for row in rows
         if row.server == APP
     ]

@@ -1,7 +1,8 @@
 -- wrk script of the benchmark: sends the requests of a pool file (bench/workload.py), in order.
 --   wrk -t1 ... -s bench/requests.lua <url> -- <pool file> <cycle|once>
 -- "once": each request is sent at most once (signed requests carry single-use nonces); a pool
--- that runs dry stops the run and is reported, never silently resent.
+-- that runs dry stops the run and is reported (its run is done again, bench/run.py). Until the
+-- stop takes effect, connections send an unsigned GET /health/live/, never a request again.
 -- Every response is checked: anything but 2xx counts as non-2xx, 3xx included.
 local pool, position, cycle = {}, 0, true
 local threads = {}
@@ -28,7 +29,7 @@ function request()
     if not cycle then
       exhausted = 1
       wrk.thread:stop()
-      return pool[#pool]
+      return wrk.format("GET", "/health/live/")
     end
     position = 1
   end

@@ -2,8 +2,10 @@
 
 For each gunicorn variant (sync workers, one per core; gthread), both servers start, every
 scenario is warmed up, then each is measured `--repeats` times, interleaved (every scenario on
-every server, then again), so that the machine's noise falls on all of them alike. The table
-and the summary lines use the medians. bench/README.md describes the method.
+every server, then again, the project first in one round and the peer first in the next), so
+that the machine's noise falls on all of them alike. The table and the summary lines use the
+medians, the ratios the median of each round's ratios (bench/report.py). bench/README.md
+describes the method.
 """
 
 import argparse
@@ -25,7 +27,7 @@ from redis import Redis
 
 from bench import servers, workload, wrk
 from bench.profile import profile_worker
-from bench.report import APP, CEILING, PEER, Run, summarize, summary_lines, table
+from bench.report import APP, CEILING, PEER, Run, round_lines, summarize, summary_lines, table
 from bench.servers import Secrets, Server, Variant
 
 ITEMS = 1000
@@ -128,17 +130,23 @@ class Bench:
         self.runs: list[Run] = []
         # Requests per second each (scenario, server) reached in its warm-up.
         self.warm_rates: dict[tuple[str, str], float] = {}
+        # The variant's running servers.
+        self.servers: tuple[Server, ...] = ()
 
     def drive(
         self, variant: Variant, scenario: Scenario, target: Target, server: Server, seconds: float
     ) -> tuple[wrk.Measurement, float]:
         """One wrk run, and the CPU seconds the server's workers used in it. A once-pool is
-        sized from the warm-up rate, and grown if it ran dry."""
+        sized from the warm-up rate, and grown if it ran dry. Each run starts with both servers
+        idle and every client's rate-limit windows empty."""
         rate = self.warm_rates.get((scenario.name, target.server))
         size = math.ceil((rate or WARM_UP_GUESS) * seconds * POOL_MARGIN) + POOL_FLOOR
         pool = self.work / f"{scenario.name}-{target.server}.pool"
         while True:
             workload.write_pool(pool, target.requests(size))
+            for running in self.servers:
+                running.wait_idle()
+            servers.reset_limits(self.options.redis_url)
             cpu_before = server.worker_cpu_seconds()
             measurement = wrk.run(
                 server.url, pool, once=target.once, connections=variant.connections, seconds=seconds
@@ -151,6 +159,7 @@ class Bench:
 
     def variant(self, variant: Variant, plan: list[Scenario], app: Server, peer: Server) -> None:
         by_name = {APP: app, PEER: peer, CEILING: peer}
+        self.servers = (app, peer)
         print(
             f"\n== {variant.name}: {variant.workers} workers x {variant.threads} thread(s), "
             f"{variant.connections} connections"
@@ -169,7 +178,9 @@ class Bench:
                 print(f"  warm-up {scenario.name:14} {target.server:8} {warm.rate:8.0f} req/s")
         for repeat in range(1, self.options.repeats + 1):
             for scenario in plan:
-                for target in scenario.targets:
+                # The project first in odd rounds, the peer first in even ones.
+                in_order = scenario.targets if repeat % 2 else scenario.targets[::-1]
+                for target in in_order:
                     server = by_name[target.server]
                     measurement, cpu = self.drive(
                         variant, scenario, target, server, self.options.duration
@@ -177,7 +188,15 @@ class Bench:
                     rss = server.worker_rss_mib()
                     cpu_ms = 1000 * cpu / max(1, measurement.requests)
                     self.runs.append(
-                        Run(variant.name, scenario.name, target.server, measurement, rss, cpu_ms)
+                        Run(
+                            variant.name,
+                            scenario.name,
+                            target.server,
+                            measurement,
+                            rss,
+                            cpu_ms,
+                            repeat,
+                        )
                     )
                     print(
                         f"  run {repeat} {scenario.name:14} {target.server:8} "
@@ -299,6 +318,8 @@ def main() -> None:
     print(table(rows))
     print()
     print("\n".join(summary_lines(rows)))
+    print()
+    print("\n".join(round_lines(rows)))
     (work / "results.json").write_text(
         json.dumps([run.__dict__ | {"measurement": run.measurement.__dict__} for run in bench.runs])
     )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from redis import Redis
+
 ROOT = Path(__file__).resolve().parent.parent
 PEER = ROOT / "bench" / "peer"
 GUNICORN_CONF = ROOT / "bench" / "gunicorn.conf.py"
@@ -53,6 +55,19 @@ class Variant:
     def connections(self) -> int:
         """wrk connections: twice what the workers serve at once, so they never idle."""
         return 2 * self.workers * self.threads
+
+
+def reset_limits(redis_url: str) -> None:
+    """Forget every client's rate-limit windows, the project's (`ratelimit:*`, sorted sets) and
+    the peer's (DRF's `throttle_*` entries, pickled lists). Every request of a load generator
+    comes from one address, so without this the windows of the hour-long sustained scope grow
+    run after run, and the peer's, which DRF reads and rewrites whole on each request, cost it
+    more in each run than in the one before."""
+    client = Redis.from_url(redis_url)
+    for pattern in ("ratelimit:*", "*throttle_*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
 
 
 def variants() -> dict[str, Variant]:
@@ -222,6 +237,21 @@ class Server:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             ticks += int(fields[11]) + int(fields[12])
         return ticks / CLOCK_TICKS
+
+    def wait_idle(self, quiet: float = 0.3, timeout: float = 60.0) -> None:
+        """Return once the workers have used (nearly) no CPU for `quiet` seconds. After a run, a
+        server still works through requests wrk gave up on (the peer's password logins, half a
+        second of PBKDF2 each): that must not fall on the next run, whoever's it is. One clock
+        tick is allowed: an idle gunicorn worker still wakes up now and then."""
+        deadline = time.monotonic() + timeout
+        used = self.worker_cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            now = self.worker_cpu_seconds()
+            if now - used <= 1.5 / CLOCK_TICKS:
+                return
+            used = now
+        raise RuntimeError(f"{self.name}'s workers still busy {timeout:g} s after a run")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench import cpu, workload, wrk
-from bench.report import APP, CEILING, PEER, Run, summarize, summary_lines, table
+from bench.report import APP, CEILING, PEER, Run, round_lines, summarize, summary_lines, table
 from bench.servers import Server
 from tests.processes import ROOT
 
@@ -57,27 +57,51 @@ def test_signed_requests_each_carry_their_own_nonce():
     assert len(nonces) == 3
 
 
-def test_ratios_divide_the_projects_medians_by_the_peers_and_the_ceilings():
+def test_ratios_are_the_medians_of_each_rounds_ratios_not_ratios_of_medians():
+    rounds = (1, 2, 3)
     runs = [
-        Run("sync", "ceiling", CEILING, measurement(rate), 70.0, 0.3) for rate in (900, 1000, 5000)
+        Run("sync", "ceiling", CEILING, measurement(rate), 70.0, 0.3, repeat)
+        for rate, repeat in zip((900, 1000, 5000), rounds, strict=True)
     ]
     runs += [
-        Run("sync", "me", APP, measurement(rate), 80.0, cpu)
-        for rate, cpu in ((500, 0.7), (100, 0.9), (600, 0.8))
+        Run("sync", "me", APP, measurement(rate), 80.0, cpu, repeat)
+        for (rate, cpu), repeat in zip(((500, 0.7), (100, 0.9), (600, 0.8)), rounds, strict=True)
     ]
-    runs += [Run("sync", "me", PEER, measurement(rate), 75.0, 1.9) for rate in (250, 240, 260)]
+    runs += [
+        Run("sync", "me", PEER, measurement(rate), 75.0, 1.9, repeat)
+        for rate, repeat in zip((250, 240, 300), rounds, strict=True)
+    ]
     rows = {(row.scenario, row.server): row for row in summarize(runs, "ceiling")}
-    assert rows[("me", APP)].rate == 500
-    assert rows[("me", APP)].vs_peer == 2.0
-    assert rows[("me", APP)].vs_ceiling == 0.5
-    assert rows[("me", APP)].worker_cpu_ms == 0.8
+    project = rows[("me", APP)]
+    assert project.rate == 500
+    # Round by round: 500/250, 100/240, 600/300 and 500/900, 100/1000, 600/5000. The ratios of
+    # the medians would be 500/250 = 2.00 and 500/1000 = 0.50.
+    assert project.vs_peer_runs == (2.0, 100 / 240, 2.0)
+    assert project.vs_peer == 2.0
+    assert project.vs_ceiling_runs == (500 / 900, 0.1, 0.12)
+    assert project.vs_ceiling == 0.12
+    assert project.worker_cpu_ms == 0.8
     assert rows[("me", PEER)].vs_peer is None
     assert summary_lines(list(rows.values())) == [
-        "bench: me[sync] 500 req/s, 2.00x peer, 0.50 of ceiling"
+        "bench: me[sync] 500 req/s, 2.00x peer, 0.12 of ceiling"
     ]
-    assert "| sync | me | project | 500 | 1.00 | 2.00 | 0 | 0.80 | 80.0 | 0.50 | 2.00 |" in table(
+    assert round_lines(list(rows.values())) == [
+        "rounds: me[sync] x peer 2.00, 0.42, 2.00; of ceiling 0.56, 0.10, 0.12"
+    ]
+    assert "| sync | me | project | 500 | 1.00 | 2.00 | 0 | 0.80 | 80.0 | 0.12 | 2.00 |" in table(
         list(rows.values())
     )
+
+
+def test_a_round_the_other_server_did_not_run_is_not_paired():
+    runs = [
+        Run("sync", "me", APP, measurement(500), 80.0, 0.7, 1),
+        Run("sync", "me", APP, measurement(600), 80.0, 0.7, 2),
+        Run("sync", "me", PEER, measurement(250), 80.0, 1.9, 2),
+    ]
+    (project,) = (row for row in summarize(runs, "ceiling") if row.server == APP)
+    assert project.vs_peer_runs == (2.4,)
+    assert project.vs_ceiling is None
 
 
 def test_the_peer_imports_nothing_of_the_project():
