@@ -13,8 +13,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
 from api.authentication import IsAppSigned, IsDeviceSigned
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+from api.exceptions import PROBLEM_CONTENT_TYPE
 
 # What each status means here, with the codes a client can meet (SPEC §2).
 PROBLEM_DESCRIPTIONS = {
@@ -132,7 +131,7 @@ class ProblemAutoSchema(AutoSchema):
         for status, description in sorted(self._problem_statuses(operation).items()):
             response: dict[str, Any] = {
                 "description": description,
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": problem}},
+                "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}},
             }
             if status in (429, 503):
                 response["headers"] = RETRY_AFTER
