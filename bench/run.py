@@ -138,14 +138,16 @@ class Bench:
     ) -> tuple[wrk.Measurement, float]:
         """One wrk run, and the CPU seconds the server's workers used in it. A once-pool is
         sized from the warm-up rate, and grown if it ran dry. Each run starts with both servers
-        idle and every client's rate-limit windows empty."""
+        idle (and a local database) and every client's rate-limit windows empty."""
         rate = self.warm_rates.get((scenario.name, target.server))
         size = math.ceil((rate or WARM_UP_GUESS) * seconds * POOL_MARGIN) + POOL_FLOOR
         pool = self.work / f"{scenario.name}-{target.server}.pool"
         while True:
             workload.write_pool(pool, target.requests(size))
-            for running in self.servers:
-                running.wait_idle()
+            servers.wait_idle(
+                [pid for running in self.servers for pid in running.worker_pids()]
+                + servers.database_pids()
+            )
             servers.reset_limits(self.options.redis_url)
             cpu_before = server.worker_cpu_seconds()
             measurement = wrk.run(

@@ -208,6 +208,47 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes `pids` have used so far, in seconds."""
+    ticks = 0
+    for pid in pids:
+        # The fields after the command name, which may hold spaces: utime and stime are the
+        # 14th and 15th of the line (proc(5)).
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
+def database_pids() -> list[int]:
+    """The local MariaDB or MySQL server's process, if it runs on this machine."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() in ("mariadbd", "mysqld"):
+                found.append(int(comm.parent.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def wait_idle(pids: list[int], quiet: float = 0.3, timeout: float = 60.0) -> None:
+    """Return once the processes `pids` have used (nearly) no CPU for `quiet` seconds: at most
+    5 % of a core, for an idle gunicorn worker or database still wakes up now and then. After
+    a run, a server still works through requests wrk gave up on (the peer's password logins,
+    half a second of PBKDF2 each), and the database through the writes of the run or of the
+    preparation of the next (thousands of refresh sessions): that must not fall on the next
+    run, whoever's it is."""
+    deadline = time.monotonic() + timeout
+    used = cpu_seconds(pids)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = cpu_seconds(pids)
+        if now - used <= 0.05 * quiet:
+            return
+        used = now
+    raise RuntimeError(f"processes {pids} still busy {timeout:g} s after a run")
+
+
 @dataclass
 class Server:
     name: str
@@ -230,28 +271,7 @@ class Server:
 
     def worker_cpu_seconds(self) -> float:
         """CPU time (user + system) the worker processes have used so far, in seconds."""
-        ticks = 0
-        for pid in self.worker_pids():
-            # The fields after the command name, which may hold spaces: utime and stime are
-            # the 14th and 15th of the line (proc(5)).
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / CLOCK_TICKS
-
-    def wait_idle(self, quiet: float = 0.3, timeout: float = 60.0) -> None:
-        """Return once the workers have used (nearly) no CPU for `quiet` seconds. After a run, a
-        server still works through requests wrk gave up on (the peer's password logins, half a
-        second of PBKDF2 each): that must not fall on the next run, whoever's it is. One clock
-        tick is allowed: an idle gunicorn worker still wakes up now and then."""
-        deadline = time.monotonic() + timeout
-        used = self.worker_cpu_seconds()
-        while time.monotonic() < deadline:
-            time.sleep(quiet)
-            now = self.worker_cpu_seconds()
-            if now - used <= 1.5 / CLOCK_TICKS:
-                return
-            used = now
-        raise RuntimeError(f"{self.name}'s workers still busy {timeout:g} s after a run")
+        return cpu_seconds(self.worker_pids())
 
     def stop(self) -> None:
         if self.process.poll() is None:

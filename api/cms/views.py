@@ -5,6 +5,7 @@ Every state-changing view is a POST that CsrfViewMiddleware checks.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,17 +133,12 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     account = _account(user_id)
-    try:
-        changed = services.staff_user_deactivate(actor=_staff(request), user=account)
-    except services.ActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        if changed:
-            messages.success(
-                request, f"{account.username} is deactivated; their devices are signed out."
-            )
-        else:
-            messages.info(request, f"{account.username} was already deactivated.")
+    _act(
+        request,
+        lambda: services.staff_user_deactivate(actor=_staff(request), user=account),
+        done=f"{account.username} is deactivated; their devices are signed out.",
+        already=f"{account.username} was already deactivated.",
+    )
     return redirect("cms:user", user_id=account.pk)
 
 
@@ -151,17 +147,12 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     account = _account(user_id)
-    try:
-        changed = services.staff_user_activate(actor=_staff(request), user=account)
-    except services.ActionRefused as refusal:
-        messages.error(request, str(refusal))
-    else:
-        if changed:
-            messages.success(
-                request, f"{account.username} is active again; their devices can sign in again."
-            )
-        else:
-            messages.info(request, f"{account.username} was already active.")
+    _act(
+        request,
+        lambda: services.staff_user_activate(actor=_staff(request), user=account),
+        done=f"{account.username} is active again; their devices can sign in again.",
+        already=f"{account.username} was already active.",
+    )
     return redirect("cms:user", user_id=account.pk)
 
 
@@ -196,18 +187,27 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def device_revoke(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
     device = get_object_or_404(Device.objects.select_related("user"), pk=device_id)
+    _act(
+        request,
+        lambda: services.staff_device_revoke(actor=_staff(request), device=device),
+        done=f"Device {device.pk} is revoked; it has to register again to sign in.",
+        already=f"Device {device.pk} was already revoked.",
+    )
+    return redirect("cms:user", user_id=device.user_id)
+
+
+def _act(request: HttpRequest, action: Callable[[], bool], *, done: str, already: str) -> None:
+    """Run a staff action (True: it changed something) and flash what came of it: `done`,
+    `already` (nothing to change), or why the service refused."""
     try:
-        changed = services.staff_device_revoke(actor=_staff(request), device=device)
+        changed = action()
     except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     else:
         if changed:
-            messages.success(
-                request, f"Device {device.pk} is revoked; it has to register again to sign in."
-            )
+            messages.success(request, done)
         else:
-            messages.info(request, f"Device {device.pk} was already revoked.")
-    return redirect("cms:user", user_id=device.user_id)
+            messages.info(request, already)
 
 
 def _account(user_id: int) -> User:

@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from bench import cpu, workload, wrk
+import pytest
+
+from bench import cpu, servers, workload, wrk
 from bench.report import APP, CEILING, PEER, Run, round_lines, summarize, summary_lines, table
 from bench.servers import Server
 from tests.processes import ROOT
@@ -143,6 +145,22 @@ def test_worker_cpu_is_read_from_the_workers_not_the_master():
             subprocess.run(["kill", str(pid)], check=False)
         master.kill()
         master.wait()
+
+
+def test_a_run_waits_for_busy_processes_and_not_for_idle_ones():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = time.monotonic()
+        servers.wait_idle([idle.pid], quiet=0.2)
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(RuntimeError, match="still busy"):
+            servers.wait_idle([busy.pid, idle.pid], quiet=0.2, timeout=1.0)
+    finally:
+        busy.kill()
+        idle.kill()
+        busy.wait()
+        idle.wait()
 
 
 def test_raw_requests_become_the_environ_gunicorn_would_build():
