@@ -50,6 +50,16 @@ def serialize_many(
     return [renderer.to_representation(instance) for instance in instances]
 
 
+def validated(
+    serializer_class: type[BaseSerializer[Any]], data: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """The validated data of `serializer_class(data=data, **kwargs)`; invalid data raises DRF's
+    ValidationError, which the exception handler answers as a 400 validation_error."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
 class UTCDateTimeField(serializers.DateTimeField):
     """A DateTimeField that renders an aware datetime in UTC, in DATETIME_FORMAT.
 

@@ -12,7 +12,7 @@ from api.apis.auth.serializers import (
 )
 from api.apis.auth.services import device_logout, token_issue, token_refresh
 from api.authentication import DeviceSignatureAuthentication, IsDeviceSigned, request_device
-from api.serialization import serialize
+from api.serialization import serialize, validated
 from api.utils import NO_STORE, client_ip
 
 
@@ -27,10 +27,10 @@ class TokenIssueView(_DeviceSignedView):
 
     @extend_schema(request=TokenIssueInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
-        serializer = TokenIssueInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
         pair = token_issue(
-            device=request_device(request), ip=client_ip(request), **serializer.validated_data
+            device=request_device(request),
+            ip=client_ip(request),
+            **validated(TokenIssueInputSerializer, request.data),
         )
         return Response(serialize(TokenPairOutputSerializer, pair.as_response()), headers=NO_STORE)
 
@@ -40,11 +40,8 @@ class TokenRefreshView(_DeviceSignedView):
 
     @extend_schema(request=TokenRefreshInputSerializer, responses=TokenPairOutputSerializer)
     def post(self, request: Request) -> Response:
-        serializer = TokenRefreshInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        pair = token_refresh(
-            device=request_device(request), refresh=serializer.validated_data["refresh"]
-        )
+        refresh = validated(TokenRefreshInputSerializer, request.data)["refresh"]
+        pair = token_refresh(device=request_device(request), refresh=refresh)
         return Response(serialize(TokenPairOutputSerializer, pair.as_response()), headers=NO_STORE)
 
 

@@ -1,7 +1,5 @@
 """HTTP only: parse, call a selector or service, serialize. Policies are declared on the view."""
 
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -22,7 +20,7 @@ from api.apis.example.serializers import (
 from api.authentication import request_user_id
 from api.models import Category, Item
 from api.pagination import StandardPagination, paginated_response
-from api.serialization import serialize
+from api.serialization import serialize, validated
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -35,12 +33,6 @@ class IsStaffOrReadOnly(BasePermission):
         if not (user and user.is_authenticated):
             return False
         return request.method in SAFE_METHODS or bool(user.is_staff)
-
-
-def _validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class CategoryListView(APIView):
@@ -62,7 +54,7 @@ class CategoryListView(APIView):
 
     @extend_schema(request=CategoryInputSerializer, responses={201: CategoryOutputSerializer})
     def post(self, request: Request) -> Response:
-        category = services.category_create(**_validated(CategoryInputSerializer, request.data))
+        category = services.category_create(**validated(CategoryInputSerializer, request.data))
         return Response(
             serialize(CategoryOutputSerializer, category), status=status.HTTP_201_CREATED
         )
@@ -97,7 +89,7 @@ class CategoryDetailView(APIView):
 
     def _update(self, request: Request, category_id: int, *, partial: bool) -> Response:
         category = selectors.category_get(category_id=category_id)
-        data = _validated(
+        data = validated(
             CategoryInputSerializer, request.data, partial=partial, instance_id=category.pk
         )
         category = services.category_update(category=category, data=data)
@@ -115,7 +107,7 @@ class ItemListView(APIView):
 
     @extend_schema(parameters=[ItemFilterSerializer], responses=ItemOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        filters = _validated(ItemFilterSerializer, request.query_params)
+        filters = validated(ItemFilterSerializer, request.query_params)
         return paginated_response(
             queryset=selectors.item_list(viewer_id=request_user_id(request), **filters),
             serializer_class=ItemOutputSerializer,
@@ -125,7 +117,7 @@ class ItemListView(APIView):
 
     @extend_schema(request=ItemInputSerializer, responses={201: ItemOutputSerializer})
     def post(self, request: Request) -> Response:
-        data = _validated(ItemInputSerializer, request.data)
+        data = validated(ItemInputSerializer, request.data)
         item = services.item_create(owner_id=request_user_id(request), **data)
         return Response(serialize(ItemOutputSerializer, item), status=status.HTTP_201_CREATED)
 
@@ -139,7 +131,7 @@ class ItemSearchView(APIView):
 
     @extend_schema(parameters=[ItemSearchSerializer], responses=ItemOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        query = _validated(ItemSearchSerializer, request.query_params)
+        query = validated(ItemSearchSerializer, request.query_params)
         return paginated_response(
             queryset=selectors.item_search(viewer_id=request_user_id(request), q=query["q"]),
             serializer_class=ItemOutputSerializer,
@@ -177,6 +169,6 @@ class ItemDetailView(APIView):
         item = selectors.item_get(item_id=item_id, viewer_id=editor_id)
         # The owner first: a non-owner gets 403 whatever the body, not a 400 about it.
         services.item_check_editor(item=item, editor_id=editor_id)
-        data = _validated(ItemInputSerializer, request.data, partial=partial)
+        data = validated(ItemInputSerializer, request.data, partial=partial)
         item = services.item_update(item=item, editor_id=editor_id, data=data)
         return Response(serialize(ItemOutputSerializer, item))

@@ -13,7 +13,7 @@ from api.apis.me.serializers import MeOutputSerializer, MeUpdateInputSerializer
 from api.apis.me.services import me_update
 from api.auth_state import DeviceState
 from api.authentication import request_device
-from api.serialization import serialize
+from api.serialization import serialize, validated
 from api.tokens import TokenClaims
 
 
@@ -60,14 +60,13 @@ class MeView(APIView):
 
     @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
     def patch(self, request: Request) -> Response:
-        serializer = MeUpdateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        changes = validated(MeUpdateInputSerializer, request.data)
         device = request_device(request)
         me_update(
             user_id=device.user_id,
             device_id=device.device_id,
-            profile=serializer.validated_data.get("profile", {}),
-            device=serializer.validated_data.get("device", {}),
+            profile=changes.get("profile", {}),
+            device=changes.get("device", {}),
         )
         me = me_get(user_id=device.user_id, device_id=device.device_id)
         return Response(serialize(MeOutputSerializer, me))

@@ -10,7 +10,7 @@ from api.apis.onboarding.serializers import (
 )
 from api.apis.onboarding.services import device_register
 from api.authentication import AppSignatureAuthentication, IsAppSigned
-from api.serialization import serialize
+from api.serialization import serialize, validated
 from api.utils import NO_STORE, client_ip
 
 
@@ -25,8 +25,7 @@ class DeviceRegisterView(APIView):
         request=DeviceRegisterInputSerializer, responses={201: DeviceRegisterOutputSerializer}
     )
     def post(self, request: Request) -> Response:
-        serializer = DeviceRegisterInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        registered = device_register(**serializer.validated_data, ip=client_ip(request))
+        fields = validated(DeviceRegisterInputSerializer, request.data)
+        registered = device_register(**fields, ip=client_ip(request))
         body = serialize(DeviceRegisterOutputSerializer, registered)
         return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
