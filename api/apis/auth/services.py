@@ -7,12 +7,14 @@ inside its transaction, so other processes see it on their next request.
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from api import auth_state, snapshots
@@ -92,13 +94,19 @@ def _chain_end(device: DeviceState, *, chain: str) -> bool:
     return bool(ended)
 
 
+def _chain_clear(device: Device, *, also: tuple[str, ...] = ()) -> None:
+    """Save `device` without a refresh chain (and the fields named in `also`); its save signal
+    publishes the new state."""
+    device.token_chain = ""
+    device.refresh_jti = ""
+    device.save(update_fields=["token_chain", "refresh_jti", *also])
+
+
 @transaction.atomic
 def device_revoke(*, device: Device) -> None:
     """Deactivate a device for good: its tokens and signed requests are refused from now on."""
     device.is_active = False
-    device.token_chain = ""
-    device.refresh_jti = ""
-    device.save(update_fields=["is_active", "token_chain", "refresh_jti"])
+    _chain_clear(device, also=("is_active",))
 
 
 def _sessions_end(user: User) -> None:
@@ -121,9 +129,14 @@ def user_deactivate(*, user: User) -> None:
     user.save(update_fields=["is_active"])
     _sessions_end(user)
     for device in Device.objects.filter(user=user).exclude(token_chain=""):
-        device.token_chain = ""
-        device.refresh_jti = ""
-        device.save(update_fields=["token_chain", "refresh_jti"])
+        _chain_clear(device)
+
+
+@transaction.atomic
+def user_activate(*, user: User) -> None:
+    """Reactivate a user; their devices get tokens again with get-token."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])
 
 
 def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) -> int:
@@ -131,11 +144,20 @@ def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) ->
     `unseen_for`; returns how many. Their apps must register again."""
     cutoff = timezone.now() - unseen_for
     stale = Device.objects.filter(is_active=True, last_seen_at__lt=cutoff)
-    revoked = 0
-    while batch := list(stale.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+    return _each_in_batches(stale, lambda pk: _revoke_if_stale(pk, cutoff=cutoff), batch_size)
+
+
+def _each_in_batches(
+    devices: QuerySet[Device], action: Callable[[uuid.UUID], bool], batch_size: int
+) -> int:
+    """Call `action` with the primary key of each device of `devices`, read `batch_size` at a
+    time; how many calls returned True. `action` must take its device out of `devices` (or
+    find it already out, and return False): the next batch is read again from the start."""
+    done = 0
+    while batch := list(devices.order_by("pk").values_list("pk", flat=True)[:batch_size]):
         for pk in batch:
-            revoked += _revoke_if_stale(pk, cutoff=cutoff)
-    return revoked
+            done += action(pk)
+    return done
 
 
 @transaction.atomic
@@ -161,11 +183,9 @@ def refresh_chains_end_expired(*, batch_size: int = 500) -> int:
     """
     cutoff = timezone.now() - timedelta(seconds=settings.JWT_REFRESH_TTL)
     expired = Device.objects.exclude(token_chain="").filter(last_seen_at__lt=cutoff)
-    ended = 0
-    while batch := list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size]):
-        for pk in batch:
-            ended += _end_chain_if_expired(pk, cutoff=cutoff)
-    return ended
+    return _each_in_batches(
+        expired, lambda pk: _end_chain_if_expired(pk, cutoff=cutoff), batch_size
+    )
 
 
 @transaction.atomic
@@ -180,14 +200,5 @@ def _end_chain_if_expired(pk: uuid.UUID, *, cutoff: datetime) -> bool:
     )
     if device is None:
         return False
-    device.token_chain = ""
-    device.refresh_jti = ""
-    device.save(update_fields=["token_chain", "refresh_jti"])
+    _chain_clear(device)
     return True
-
-
-@transaction.atomic
-def user_activate(*, user: User) -> None:
-    """Reactivate a user; their devices get tokens again with get-token."""
-    user.is_active = True
-    user.save(update_fields=["is_active"])
