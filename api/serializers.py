@@ -7,15 +7,25 @@ from rest_framework import serializers
 from api.validators import validate_locale, validate_timezone
 
 
+def locale_field() -> serializers.CharField:
+    """An optional BCP 47 language tag (`en-US`), blank clearing it."""
+    return serializers.CharField(
+        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+    )
+
+
+def timezone_field() -> serializers.CharField:
+    """An optional IANA time zone (`Europe/Amsterdam`), blank clearing it."""
+    return serializers.CharField(
+        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
+    )
+
+
 class DeviceSettingsInputSerializer(serializers.Serializer[dict[str, Any]]):
     """What an app reports about its install: sent at registration, updated through /me/."""
 
     app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
     os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
     push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
-    locale = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
-    )
-    timezone = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
-    )
+    locale = locale_field()
+    timezone = timezone_field()

@@ -6,8 +6,7 @@ from rest_framework.exceptions import ErrorDetail
 
 from api.models import Device, User, UserProfile
 from api.serialization import OutputModelSerializer
-from api.serializers import DeviceSettingsInputSerializer
-from api.validators import validate_locale, validate_timezone
+from api.serializers import DeviceSettingsInputSerializer, locale_field, timezone_field
 
 
 class MeUserOutputSerializer(OutputModelSerializer[User]):
@@ -50,12 +49,8 @@ class MeOutputSerializer(serializers.Serializer[Device]):
 class MeProfileInputSerializer(serializers.Serializer[dict[str, Any]]):
     display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    locale = serializers.CharField(
-        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
-    )
-    timezone = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
-    )
+    locale = locale_field()
+    timezone = timezone_field()
     bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
