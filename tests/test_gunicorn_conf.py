@@ -114,6 +114,6 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert line["query"] == "probe=%22quoted%22"
     assert line["user_agent"] == 'kube-probe/1.33 "x"'
     assert line["request_id"] == "probe-42"
-    assert line["bytes"] == len(b'{"status":"ok"}')
+    assert line["bytes"] == len(b'{"status": "ok"}')
     assert line["duration_ms"] >= 0
     assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr
