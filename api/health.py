@@ -13,11 +13,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api.exceptions import problem_response
 from api.utils import thread_cache
@@ -137,13 +136,9 @@ def run_checks(
 
 
 def _report(status: int, body: dict[str, Any]) -> HttpResponse:
-    # orjson, as every other JSON the API writes (drf-orjson-renderer, api.exceptions).
-    return HttpResponse(
-        orjson.dumps(body),
-        status=status,
-        content_type="application/json",
-        headers={"Cache-Control": "no-store"},
-    )
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def live(request: HttpRequest) -> HttpResponse:
