@@ -47,7 +47,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # Nothing here uses gunicornc, and the socket would need a writable $HOME.
 control_socket_disable = True
 
-# One JSON object a line per request on stdout (core/gunicorn_logging.py), errors on stderr.
+# One access line a request on stdout: the app's for what it answers (JSON with LOG_FORMAT=json),
+# gunicorn's JSON one for a request it refused itself (core/gunicorn_logging.py). Errors: stderr.
 accesslog = "-"
 errorlog = "-"
 logger_class = "core.gunicorn_logging.JsonAccessLogger"

@@ -63,6 +63,7 @@ class RequestIdMiddleware:
                     "status": response.status_code,
                     "duration_ms": duration_ms,
                     "client_ip": ip,
+                    "user_agent": request.META.get("HTTP_USER_AGENT", ""),
                 },
             )
             return response

@@ -7,27 +7,38 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 
+def answered_by_the_app(resp: Any) -> bool:
+    """The app's outermost middleware (api.middleware.RequestIdMiddleware) puts `X-Request-ID`
+    on every response it lets out, and writes its own access line for it."""
+    return any(name.lower() == "x-request-id" for name, _ in resp.headers)
+
+
 class JsonAccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hints
-    """Writes each request as JSON; `json.dumps` escapes what a client put in the path."""
+    """Writes, as JSON, the access line of a request the app did not answer: one gunicorn
+    refused itself after reading its request line (a malformed header: 400; a request line it
+    cannot read gets only gunicorn's warning on stderr). The app writes the line of every
+    request it answers, with the request id and the client's address behind proxies, so a
+    request gets one access line, not two. `json.dumps` escapes what a client put in the path."""
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
-        if not self.access_log_enabled:
+        if not self.access_log_enabled or answered_by_the_app(resp):
             return
         atoms = self.atoms(resp, req, environ, request_time)
         line = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "level": "INFO",
             "logger": "gunicorn.access",
-            "message": f"{atoms['m']} {atoms['U']} {atoms['s']}",
-            "method": atoms["m"],
-            "path": atoms["U"],
-            "query": atoms["q"],
+            "message": f"{req.method} {req.path} {atoms['s']}",
+            # From the parsed request: a request refused before the app has no WSGI environ.
+            "method": req.method,
+            "path": req.path,
+            "query": req.query,
             "status": int(atoms["s"]),
             "bytes": atoms["B"],
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
             "remote_addr": atoms["h"],
-            "user_agent": atoms["a"],
-            # The id the app gave the request (api.middleware), to join with the app's lines.
-            "request_id": atoms.get("{x-request-id}o"),
+            "user_agent": atoms.get("{user-agent}i"),
+            # The app never saw the request: the id is the client's, if it sent one.
+            "request_id": atoms.get("{x-request-id}i"),
         }
         self.access_log.info(json.dumps(line))

@@ -1,8 +1,9 @@
-"""gunicorn.conf.py: numbers from the environment, JSON access lines on stdout."""
+"""gunicorn.conf.py: numbers from the environment, one JSON access line a request on stdout."""
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -72,12 +73,19 @@ def test_numbers_come_from_the_env_file_too_and_the_environment_wins(tmp_path):
 
 
 def test_each_request_is_one_json_line_on_stdout(tmp_path):
+    """The app writes the access line of what it answers; gunicorn only that of what it answers
+    itself (here a request with two Content-Lengths, a 400): never two lines for one request."""
     port = free_port()
     server = subprocess.Popen(
         [*GUNICORN, f"--bind=127.0.0.1:{port}", "core.wsgi"],
         cwd=ROOT,
         env=environment(
-            {"WEB_CONCURRENCY": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}, ()
+            {
+                "WEB_CONCURRENCY": "1",
+                "LOG_FORMAT": "json",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            },
+            (),
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -99,21 +107,30 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
                 assert server.poll() is None, "gunicorn exited"
                 assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
                 time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /api/v1/items/?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"X-Request-ID: smuggled-7\r\nUser-Agent: MyApp/2.1\r\n"
+                b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+            )
+            assert client.recv(100).startswith(b"HTTP/1.1 400 ")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=30)
-    access = [
-        json.loads(line)
-        for line in stdout.splitlines()
-        if line.startswith("{") and '"gunicorn.access"' in line
-    ]
-    assert len(access) == 1, stdout + stderr
-    line = access[0]
-    assert line["logger"] == "gunicorn.access"
-    assert (line["method"], line["path"], line["status"]) == ("GET", "/health/live/", 200)
-    assert line["query"] == "probe=%22quoted%22"
-    assert line["user_agent"] == 'kube-probe/1.33 "x"'
-    assert line["request_id"] == "probe-42"
-    assert line["bytes"] == len(b'{"status": "ok"}')
-    assert line["duration_ms"] >= 0
+    lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] in ("api.access", "gunicorn.access")]
+    assert [line["logger"] for line in access] == ["api.access", "gunicorn.access"], stdout
+    app, refused = access
+    assert (app["method"], app["path"], app["status"]) == ("GET", "/health/live/", 200)
+    assert app["request_id"] == "probe-42"
+    assert app["user_agent"] == 'kube-probe/1.33 "x"'
+    assert (refused["method"], refused["path"], refused["status"]) == (
+        "POST",
+        "/api/v1/items/",
+        400,
+    )
+    assert refused["query"] == "q=1"
+    assert refused["request_id"] == "smuggled-7"
+    assert refused["user_agent"] == "MyApp/2.1"
+    assert refused["duration_ms"] >= 0
     assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr

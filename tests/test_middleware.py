@@ -154,7 +154,8 @@ def test_json_log_format_writes_one_object_per_line():
     result = run_python(
         DJANGO_SETUP
         + "from django.test import Client\n"
-        + "Client().get('/api/v1/nowhere/', HTTP_X_REQUEST_ID='json-req-1')\n",
+        + "Client().get('/api/v1/nowhere/', HTTP_X_REQUEST_ID='json-req-1', "
+        + "HTTP_USER_AGENT='MyApp/2.1 (iOS 18)')\n",
         {"LOG_FORMAT": "json"},
     )
     assert result.returncode == 0, result.stderr
@@ -166,6 +167,7 @@ def test_json_log_format_writes_one_object_per_line():
     assert access[0]["method"] == "GET"
     assert access[0]["path"] == "/api/v1/nowhere/"
     assert access[0]["client_ip"] == "127.0.0.1"
+    assert access[0]["user_agent"] == "MyApp/2.1 (iOS 18)"
     assert isinstance(access[0]["duration_ms"], float)
     assert access[0]["level"] == "INFO"
     assert access[0]["time"].endswith("+00:00")
