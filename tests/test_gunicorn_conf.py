@@ -37,6 +37,21 @@ def resolved_config(env: dict[str, str]) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in lines}
 
 
+def first_answer(server: subprocess.Popen[str], request: urllib.request.Request | str) -> bytes:
+    """The body of `request`'s 200, sent until the starting gunicorn answers (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                assert response.status == 200
+                body: bytes = response.read()
+                return body
+        except OSError:
+            assert server.poll() is None, "gunicorn exited"
+            assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
+            time.sleep(0.2)
+
+
 def test_defaults_suit_a_small_container():
     config = resolved_config({})
     assert config["bind"] == "['0.0.0.0:8000']"
@@ -97,16 +112,7 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
             f"http://127.0.0.1:{port}/health/live/?probe=%22quoted%22",
             headers={"X-Request-ID": "probe-42", "User-Agent": 'kube-probe/1.33 "x"'},
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, "gunicorn exited"
-                assert time.monotonic() < deadline, "gunicorn did not answer in 30 s"
-                time.sleep(0.2)
+        first_answer(server, request)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             client.sendall(
                 b"POST /api/v1/items/?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -134,3 +140,21 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert refused["user_agent"] == "MyApp/2.1"
     assert refused["duration_ms"] >= 0
     assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr
+
+
+def test_workers_hand_the_gil_over_every_millisecond():
+    port = free_port()
+    server = subprocess.Popen(
+        [*GUNICORN, f"--bind=127.0.0.1:{port}", "tests.wsgi_switch_interval"],
+        cwd=ROOT,
+        env=environment({"WEB_CONCURRENCY": "1"}, GUNICORN_VARIABLES),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert first_answer(server, f"http://127.0.0.1:{port}/") == b"0.001"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
