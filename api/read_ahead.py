@@ -7,11 +7,14 @@ authentication checks (api.authentication.read_ahead_keys) and what the view nam
 are kept on the request; their readers decode them here instead of asking Redis again.
 """
 
+import pickle
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from django.core.cache import BaseCache
 from django.http import HttpRequest
+from django_redis.compressors.identity import IdentityCompressor
+from django_redis.serializers.pickle import PickleSerializer
 
 from api.utils import thread_cache
 
@@ -43,11 +46,24 @@ def entries(
     if not read:
         return {}
     # Raw values come only from Redis, so the cache is django-redis's and its client decodes.
+    # With its default serializer and no compression, a pickle goes straight to pickle.loads:
+    # its `decode` tries `int()` on every value first and catches the ValueError, five times
+    # the cost (3 µs an entry). A pickle (protocol 2 or later) starts with PROTO, 0x80; an int
+    # (stored as its digits) or an older protocol's pickle still goes through `decode`.
     client = cast(Any, cache).client
-    found = {}
+    pickles = (
+        type(client._serializer) is PickleSerializer
+        and type(client._compressor) is IdentityCompressor
+    )
+    found: dict[str, Any] = {}
     for key in keys:
         redis_key = cache.make_key(key)
         if redis_key in read:
             raw = read[redis_key]
-            found[key] = None if raw is None else client.decode(raw)
+            if raw is None:
+                found[key] = None
+            elif pickles and raw[:1] == b"\x80":
+                found[key] = pickle.loads(raw)  # noqa: S301 (our own cache, as django-redis does)
+            else:
+                found[key] = client.decode(raw)
     return found
