@@ -1,7 +1,9 @@
 """api/read_ahead.py: values read in the limiter's round trip decode as the cache's reads do."""
 
+from typing import Any, cast
+
 import pytest
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from api import read_ahead
 from tests.services import redis_caches
@@ -16,10 +18,11 @@ VALUES = {
 }
 
 
-def read_raw(cache, keys: list[str]) -> dict[str, bytes | None]:
+def read_raw(cache: BaseCache, keys: list[str]) -> dict[str, bytes | None]:
     """The raw values of `keys`, as the limiter's script reads them (an MGET)."""
     redis_keys = read_ahead.redis_keys(keys)
-    return dict(zip(redis_keys, cache.client.get_client().mget(redis_keys), strict=True))
+    raw = cast(Any, cache).client.get_client().mget(redis_keys)
+    return dict(zip(redis_keys, raw, strict=True))
 
 
 @pytest.mark.parametrize(
@@ -54,9 +57,14 @@ def test_a_pickle_skips_django_redis_decode(settings, redis_url, monkeypatch):
     cache = caches["security"]
     cache.set_many(VALUES)
     read = read_raw(cache, list(VALUES))
-    decoded = []
-    decode = cache.client.decode
-    monkeypatch.setattr(cache.client, "decode", lambda raw: decoded.append(raw) or decode(raw))
+    client = cast(Any, cache).client
+    decode, decoded = client.decode, []
+
+    def recording_decode(raw: bytes) -> Any:
+        decoded.append(raw)
+        return decode(raw)
+
+    monkeypatch.setattr(client, "decode", recording_decode)
 
     found = read_ahead.entries(cache, read, list(VALUES))
 
