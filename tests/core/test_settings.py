@@ -77,6 +77,7 @@ def test_production_refuses_a_missing_secret(name):
     assert result.returncode != 0
     assert f"{name} is not set" in result.stderr
     assert "copy .env.example to .env" in result.stderr  # what a newcomer should do
+    assert "Traceback" not in result.stderr  # the message alone, not buried under Django's loader
 
 
 @pytest.mark.parametrize("name", SECRETS)
