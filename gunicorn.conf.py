@@ -48,7 +48,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # How long a thread may hold the GIL while another waits for it: 1 ms, not Python's 5. A gthread
 # worker's threads and its main loop (which accepts connections and hands them out) share one
 # GIL, so a request in Python code could keep each of the others waiting 5 ms at a time. On
-# 2 cores at saturation this cut p99 latency by 8-10 % at the same throughput (bench/README.md).
+# 2 cores at saturation this cut p99 latency by 5-16 % at the same throughput (bench/README.md).
 GIL_SWITCH_INTERVAL = 0.001
 
 
