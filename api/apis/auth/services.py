@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from api import auth_state, snapshots
 from api.auth_state import DeviceState
+from api.db import update_rows
 from api.exceptions import DeviceRevoked, TokenInvalid, TokenReused, TokenRevoked
 from api.models import Device, User
 from api.tokens import TokenPair, decode_refresh, issue_pair, new_chain_id
@@ -46,7 +47,7 @@ def token_issue(
     if app_version is not None:
         changes["app_version"] = app_version
     with transaction.atomic():
-        if not Device.objects.filter(pk=device_id, is_active=True).update(**changes):
+        if not update_rows(Device, where={"pk": device_id, "is_active": True}, values=changes):
             raise DeviceRevoked()
         auth_state.publish_device_state(dataclasses.replace(device, token_chain=chain))
     snapshots.forget_device(device_id)
@@ -66,9 +67,16 @@ def token_refresh(*, device: DeviceState, refresh: str) -> TokenPair:
     if claims.chain != device.token_chain:
         raise TokenRevoked()
     pair = issue_pair(user_id=device.user_id, device_id=claims.device_id, chain=claims.chain)
-    rotated = Device.objects.filter(
-        pk=claims.device_id, is_active=True, token_chain=claims.chain, refresh_jti=claims.jti
-    ).update(refresh_jti=pair.refresh_jti, last_seen_at=timezone.now())
+    rotated = update_rows(
+        Device,
+        where={
+            "pk": claims.device_id,
+            "is_active": True,
+            "token_chain": claims.chain,
+            "refresh_jti": claims.jti,
+        },
+        values={"refresh_jti": pair.refresh_jti, "last_seen_at": timezone.now()},
+    )
     if rotated:
         snapshots.forget_device(claims.device_id)
         return pair
@@ -86,8 +94,10 @@ def device_logout(*, device: DeviceState) -> None:
 def _chain_end(device: DeviceState, *, chain: str) -> bool:
     """Revoke `chain` if it is still the device's live one; False if it no longer was."""
     with transaction.atomic():
-        ended = Device.objects.filter(pk=device.device_id, token_chain=chain).update(
-            token_chain="", refresh_jti=""
+        ended = update_rows(
+            Device,
+            where={"pk": device.device_id, "token_chain": chain},
+            values={"token_chain": "", "refresh_jti": ""},
         )
         if ended:
             auth_state.publish_device_state(dataclasses.replace(device, token_chain=""))
