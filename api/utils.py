@@ -18,6 +18,8 @@ from django.utils.module_loading import import_string
 from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
 
+from api.redis_client import CacheClient
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -86,9 +88,11 @@ def thread_cache(alias: str) -> BaseCache:
 
 
 def _closing_does_nothing(config: dict[str, Any]) -> bool:
-    """Whether `close()` of a cache so configured is a no-op: Django's base (local memory,
-    database, file, dummy) or django-redis's default client, which keeps its pool open unless
-    told to close it."""
+    """Whether `close()` of a cache so configured need not follow each request: it does nothing
+    (Django's base: local memory, database, file, dummy; django-redis's default client, which
+    keeps its pool open unless told to close it), or it gives back the connection our client
+    keeps for its thread's next request (api.redis_client.CacheClient), which only matters
+    when the cache is dropped: Django closes caches then."""
     backend = import_string(config["BACKEND"])
     if backend.close is BaseCache.close:
         return True
@@ -96,7 +100,7 @@ def _closing_does_nothing(config: dict[str, Any]) -> bool:
     client = import_string(options.get("CLIENT_CLASS", "django_redis.client.DefaultClient"))
     return (
         backend.close is RedisCache.close
-        and client.close is DefaultClient.close
+        and (client.close is DefaultClient.close or issubclass(client, CacheClient))
         and not options.get(
             "CLOSE_CONNECTION", getattr(settings, "DJANGO_REDIS_CLOSE_CONNECTION", False)
         )

@@ -277,14 +277,16 @@ if REDIS_URL:
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # django-redis's, keeping one connection of the pool for all of a cache object's
+            # commands instead of taking one for each (api/redis_client.py).
+            "CLIENT_CLASS": "api.redis_client.CacheClient",
             "PARSER_CLASS": "redis.connection._HiredisParser",
             # Short timeouts: a slow cache must never hold a request for long.
             "SOCKET_CONNECT_TIMEOUT": 1.0,
             "SOCKET_TIMEOUT": 1.0,
             # And not every request: once a Redis server has not answered in time, calls to it
-            # fail at once for a few seconds (api/redis_circuit_breaker.py). The rate limiter's
-            # connection comes from the security cache's pool, so has it too.
+            # fail at once for a few seconds (api/redis_circuit_breaker.py). The rate limiter
+            # sends on the security cache's connection, so has it too.
             "CONNECTION_POOL_CLASS": "api.redis_circuit_breaker.CircuitBreakerConnectionPool",
         },
     }

@@ -44,7 +44,11 @@ def redis_caches(url: str) -> dict[str, dict[str, object]]:
     cache: dict[str, object] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": url,
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1.0, "SOCKET_TIMEOUT": 1.0},
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": 1.0,
+            "SOCKET_TIMEOUT": 1.0,
+            "CLIENT_CLASS": "api.redis_client.CacheClient",
+        },
     }
     return {"default": cache, "security": {**cache, "KEY_PREFIX": "sec"}}
 

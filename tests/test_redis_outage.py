@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 
 from api import redis_circuit_breaker
 from api.redis_circuit_breaker import CircuitBreakerConnection, circuit_breaker
+from api.redis_client import HeldConnectionRedis
 from api.throttling.middleware import redis_store
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_python
@@ -180,6 +181,7 @@ def test_the_caches_and_the_rate_limiter_connect_through_the_breaker(on_redis):
         pool = get_redis_connection(alias).connection_pool
         assert pool.connection_class is CircuitBreakerConnection
         assert pool.connection_kwargs["parser_class"] is _HiredisParser
+        assert isinstance(get_redis_connection(alias), HeldConnectionRedis)
     assert isinstance(redis_store._client().connection, CircuitBreakerConnection)
 
 

@@ -1,7 +1,6 @@
 """The Redis rate-limit store: one Lua script decides every scope of a request in one round trip."""
 
 import hashlib
-import os
 import random
 import threading
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from django_redis import get_redis_connection
 from redis import Redis
 from redis.exceptions import NoScriptError
 
+from api.redis_client import HeldConnectionRedis
 from api.throttling.decision import Decision, Limit, ScopeState
 from api.utils import thread_cache
 
@@ -73,20 +73,19 @@ def window_key(client: str, scope: str) -> str:
 
 
 class _HeldClient(threading.local):
-    """This thread's client of the security cache's pool, holding one connection of it."""
+    """This thread's client of the security cache, holding one connection of its pool."""
 
     cache: BaseCache | None = None
-    pid = 0
     client: Redis | None = None
 
 
 class RedisRateLimitStore:
     """Sliding windows in Redis, shared by every process and host: one EVALSHA per request.
 
-    Each thread sends it on a connection of its own, taken once from the security cache's pool
-    (redis-py's `single_connection_client`), and loads the script on NOSCRIPT (a restarted or
-    new Redis). Going through the pool for every request, with redis-py's Script, cost ~25 µs
-    of CPU more, 5 % of a `GET /api/v1/me/` (bench/README.md). redis-py still reconnects a
+    Each thread sends it on the connection its security cache's client holds
+    (api.redis_client), and loads the script on NOSCRIPT (a restarted or new Redis). Going
+    through the pool for every request, with redis-py's Script, cost ~25 µs of CPU more, 5 %
+    of a `GET /api/v1/me/` (bench/README.md). redis-py still reconnects a
     connection that failed. Errors propagate: whether an outage blocks or passes requests is the
     caller's policy.
     """
@@ -119,14 +118,15 @@ class RedisRateLimitStore:
         return _decision(limits, decided), values
 
     def _client(self) -> Redis:
-        # The security cache's pool: it raises on error (api.checks refuses otherwise). A new
-        # cache (other settings) or a forked process gets a new connection.
+        # The security cache's client: it raises on error (api.checks refuses otherwise). A
+        # new cache (other settings) brings a new one; a forked child, a new connection.
         cache = thread_cache("security")
         held = self._held
-        if held.client is None or held.cache is not cache or held.pid != os.getpid():
-            pool = get_redis_connection("security").connection_pool
-            held.client = Redis(connection_pool=pool, single_connection_client=True)
-            held.cache, held.pid = cache, os.getpid()
+        if held.client is None or held.cache is not cache:
+            client = get_redis_connection("security")
+            if not isinstance(client, HeldConnectionRedis):  # a client using its pool per command
+                client = HeldConnectionRedis(connection_pool=client.connection_pool)
+            held.client, held.cache = client, cache
         return held.client
 
     @staticmethod
