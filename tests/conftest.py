@@ -165,6 +165,19 @@ def staff_session(client, db):
 
 
 @pytest.fixture
+def real_redis(settings, redis_url):
+    """Both caches on the real Redis, emptied; a client of its own to look at the server or act
+    on it."""
+    from redis import Redis
+
+    from tests.services import redis_caches
+
+    settings.CACHES = redis_caches(redis_url)
+    caches["default"].clear()  # both aliases share the database: FLUSHDB
+    return Redis.from_url(redis_url)
+
+
+@pytest.fixture
 def redis_round_trips(settings, redis_url, monkeypatch) -> list[list[str]]:
     """Both caches on the real Redis; then every round trip this process makes to Redis, as the
     names of the commands it sent (a pipeline is one round trip of several)."""

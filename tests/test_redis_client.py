@@ -6,24 +6,14 @@ import os
 import threading
 from typing import Any
 
-import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
-from redis import Redis
 
 from api.redis_client import HeldConnectionRedis
 from tests.services import redis_caches
 
 
-@pytest.fixture
-def on_redis(settings, redis_url) -> Redis:
-    """Both caches on the real Redis; a separate client to act on the server."""
-    settings.CACHES = redis_caches(redis_url)
-    caches["default"].clear()
-    return Redis.from_url(redis_url)
-
-
-def test_a_cache_sends_all_its_commands_on_one_connection(on_redis, monkeypatch):
+def test_a_cache_sends_all_its_commands_on_one_connection(real_redis, monkeypatch):
     cache = caches["default"]
     client = get_redis_connection("default")
     assert isinstance(client, HeldConnectionRedis)
@@ -46,7 +36,7 @@ def test_a_cache_sends_all_its_commands_on_one_connection(on_redis, monkeypatch)
     assert checkouts == []  # the pool was not asked once
 
 
-def test_each_thread_has_a_connection_of_its_own(on_redis):
+def test_each_thread_has_a_connection_of_its_own(real_redis):
     ids: dict[int, set[int]] = {}
     errors: list[BaseException] = []
     start = threading.Barrier(4)
@@ -74,18 +64,18 @@ def test_each_thread_has_a_connection_of_its_own(on_redis):
     assert len(set().union(*ids.values())) == 4  # and none shared
 
 
-def test_a_connection_the_server_closed_is_replaced_on_the_next_command(on_redis):
+def test_a_connection_the_server_closed_is_replaced_on_the_next_command(real_redis):
     cache = caches["default"]
     cache.set("held:kept", "value")
     client = get_redis_connection("default")
     killed = client.client_id()
-    assert on_redis.client_kill_filter(_id=killed) == 1  # as a Redis restart or idle timeout
+    assert real_redis.client_kill_filter(_id=killed) == 1  # as a Redis restart or idle timeout
 
     assert cache.get("held:kept") == "value"
     assert client.client_id() != killed
 
 
-def test_a_forked_child_does_not_use_its_parents_connection(on_redis):
+def test_a_forked_child_does_not_use_its_parents_connection(real_redis):
     cache = caches["default"]
     cache.set("held:fork", "parent")
     client = get_redis_connection("default")
@@ -110,7 +100,7 @@ def test_a_forked_child_does_not_use_its_parents_connection(on_redis):
     assert cache.get("held:fork") == "parent"
 
 
-def test_a_cache_gives_its_connection_back_when_caches_change(on_redis, settings, redis_url):
+def test_a_cache_gives_its_connection_back_when_caches_change(real_redis, settings, redis_url):
     # Django closes this thread's caches, then drops them; the old objects live on (asgiref's
     # storage of this thread), but hold no connection.
     client = get_redis_connection("default")
@@ -121,7 +111,7 @@ def test_a_cache_gives_its_connection_back_when_caches_change(on_redis, settings
     assert caches["default"].get("held:none") is None  # the new cache takes one
 
 
-def test_a_cache_dropped_with_its_thread_gives_its_connection_back_at_once(on_redis):
+def test_a_cache_dropped_with_its_thread_gives_its_connection_back_at_once(real_redis):
     # runserver starts a thread a request. Without the cyclic garbage collector, which would
     # otherwise have to find the cache and its client referring to each other.
     held: list[Any] = []
@@ -143,7 +133,7 @@ def test_a_cache_dropped_with_its_thread_gives_its_connection_back_at_once(on_re
         gc.enable()
 
 
-def test_a_command_after_close_takes_a_connection_again(on_redis):
+def test_a_command_after_close_takes_a_connection_again(real_redis):
     cache = caches["default"]
     cache.set("held:closed", 1)
     cache.close()

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
-from redis import Redis
 from redis.exceptions import RedisError
 
 from api.throttling.decision import Limit
@@ -28,14 +27,6 @@ from tests.throttling.asserts import (
 pytestmark = pytest.mark.urls("tests.throttling.urls")
 
 OPEN = "/api/v1/test/open/"
-
-
-@pytest.fixture
-def on_redis(settings, redis_url) -> Redis:
-    """Limits on the real Redis; a separate client to look at what they store."""
-    settings.CACHES = redis_caches(redis_url)
-    caches["security"].clear()
-    return Redis.from_url(redis_url)
 
 
 def test_every_scope_of_a_request_is_decided_in_one_redis_command(client, redis_round_trips):
@@ -60,21 +51,21 @@ def test_a_redis_without_the_script_gets_it_loaded_once(redis_round_trips):
 
 
 def test_windows_share_the_clients_hash_tag_expire_and_hold_at_most_the_quota(
-    client, rates, on_redis
+    client, rates, real_redis
 ):
     rates(burst=(3, 60), sustained=(1000, 3600))
     for _ in range(6):
         client.post(OPEN, REMOTE_ADDR="203.0.113.9")
-    keys = sorted(key.decode() for key in on_redis.scan_iter("ratelimit:*"))
+    keys = sorted(key.decode() for key in real_redis.scan_iter("ratelimit:*"))
     assert keys == [
         "ratelimit:{203.0.113.9}:burst",
         "ratelimit:{203.0.113.9}:data_modification",
         "ratelimit:{203.0.113.9}:sustained",
     ]
     # Only admitted requests are recorded, so no window holds more than its quota.
-    assert [on_redis.zcard(key) for key in keys] == [3, 3, 3]
-    assert 59_000 < on_redis.pttl("ratelimit:{203.0.113.9}:burst") <= 60_000
-    assert 3_599_000 < on_redis.pttl("ratelimit:{203.0.113.9}:sustained") <= 3_600_000
+    assert [real_redis.zcard(key) for key in keys] == [3, 3, 3]
+    assert 59_000 < real_redis.pttl("ratelimit:{203.0.113.9}:burst") <= 60_000
+    assert 3_599_000 < real_redis.pttl("ratelimit:{203.0.113.9}:sustained") <= 3_600_000
 
 
 @pytest.mark.django_db
@@ -158,7 +149,7 @@ def test_forked_workers_record_admissions_under_different_members():
     assert child != ours
 
 
-def test_each_thread_decides_on_its_own_connection(on_redis):
+def test_each_thread_decides_on_its_own_connection(real_redis):
     # gthread workers: replies on a shared connection would reach the wrong thread.
     store = RedisRateLimitStore()
     limits = [Limit("burst", 100, 60)]
@@ -170,7 +161,7 @@ def test_each_thread_decides_on_its_own_connection(on_redis):
     with ThreadPoolExecutor(max_workers=8) as pool:
         admitted = [a for answers in pool.map(decide_25_times, range(8)) for a in answers]
     assert admitted.count(True) == 100
-    assert on_redis.zcard(window_key(client, "burst")) == 100
+    assert real_redis.zcard(window_key(client, "burst")) == 100
 
 
 def test_a_cut_connection_fails_the_decision_and_is_made_again(settings, redis_url):
@@ -193,7 +184,7 @@ def test_a_cut_connection_fails_the_decision_and_is_made_again(settings, redis_u
         relay.close()
 
 
-def test_a_forked_worker_does_not_share_its_parents_connection(on_redis):
+def test_a_forked_worker_does_not_share_its_parents_connection(real_redis):
     store = RedisRateLimitStore()
     store.decide("fork", [Limit("burst", 5, 60)])
     parent = store._client().client_id()
