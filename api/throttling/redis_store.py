@@ -85,9 +85,8 @@ class RedisRateLimitStore:
     Each thread sends it on the connection its security cache's client holds
     (api.redis_client), and loads the script on NOSCRIPT (a restarted or new Redis). Going
     through the pool for every request, with redis-py's Script, cost ~25 µs of CPU more, 5 %
-    of a `GET /api/v1/me/` (bench/README.md). redis-py still reconnects a
-    connection that failed. Errors propagate: whether an outage blocks or passes requests is the
-    caller's policy.
+    of a `GET /api/v1/me/` (bench/README.md). A connection that failed is replaced. Errors
+    propagate: whether an outage blocks or passes requests is the caller's policy.
     """
 
     def __init__(self, script: str = SLIDING_WINDOW_SCRIPT) -> None:
