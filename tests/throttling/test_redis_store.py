@@ -11,8 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
+from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from api.redis_client import HeldConnectionRedis
 from api.throttling.decision import Limit
 from api.throttling.middleware import OutageLog
 from api.throttling.redis_store import SLIDING_WINDOW_SCRIPT, RedisRateLimitStore, window_key
@@ -200,3 +202,28 @@ def test_a_forked_worker_does_not_share_its_parents_connection(real_redis):
     assert child.isdigit()
     assert int(child) != parent
     assert store._client().client_id() == parent
+
+
+def test_with_a_cache_client_that_holds_no_connection_the_store_still_keeps_one(
+    settings, redis_url
+):
+    # django-redis's own client takes a connection from the pool for every command.
+    configured = redis_caches(redis_url)
+    configured["security"] = {
+        **configured["security"],
+        "OPTIONS": {
+            **configured["security"]["OPTIONS"],  # type: ignore[dict-item]
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+        },
+    }
+    settings.CACHES = configured
+    store = RedisRateLimitStore()
+    limits = [Limit("burst", 5, 60)]
+    store.decide("pooled", limits)
+    client = store._client()
+    assert isinstance(client, HeldConnectionRedis)
+    assert client is not get_redis_connection("security")
+    first = client.client_id()
+    assert store.decide("pooled", limits).states[0].remaining == 3
+    assert store._client() is client
+    assert client.client_id() == first
