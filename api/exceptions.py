@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import csrf, defaults
@@ -249,6 +249,12 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, SuspiciousOperation):
+        # What Django answers with a 400 outside a view: a query string or form of more than
+        # DATA_UPLOAD_MAX_NUMBER_FIELDS fields, a malformed multipart body. A client's doing, so
+        # a warning on Django's security logger of its kind, without the traceback.
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+        return ApiError()
     if isinstance(exc, DjangoValidationError):
         # A service's field error (Django's kind, as services import no DRF): the same 400 as
         # a serializer's.

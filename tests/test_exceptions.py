@@ -180,3 +180,18 @@ def test_errors_outside_the_api_stay_html(client):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
     assert b"There is nothing at this address." in response.content
+
+
+def test_too_many_query_parameters_is_400_problem_not_500(client, caplog):
+    # Django refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields, counting the `&`s
+    # alone, as soon as a view reads the query string. DRF's content negotiation does, before
+    # authentication, for an Accept header it has not seen yet (api/negotiation.py remembers).
+    query = "&".join(f"x{index}=1" for index in range(1001))
+    with caplog.at_level(logging.WARNING):
+        response = client.get(
+            f"/api/v1/test/validate/?{query}", HTTP_ACCEPT="application/json; q=0.42"
+        )
+    assert_problem(response, 400, "bad_request")
+    record = next(r for r in caplog.records if r.name == "django.security.TooManyFieldsSent")
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

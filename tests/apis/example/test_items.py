@@ -289,6 +289,12 @@ def test_sql_looking_filters_are_400_not_500(session, query):
     assert Item.objects.count() == 1
 
 
+@pytest.mark.parametrize("path", [LIST, SEARCH])
+def test_more_query_parameters_than_django_reads_are_400_not_500(session, path):
+    query = "&" * 1001  # Django counts the separators (DATA_UPLOAD_MAX_NUMBER_FIELDS: 1,000)
+    assert_problem(session.get(f"{path}?q=lamp{query}"), 400, "bad_request")
+
+
 @pytest.mark.parametrize("q", ["' OR '1'='1", "%", "_", "\\", "1; DROP TABLE api_item; --", "😀"])
 def test_sql_looking_search_returns_no_extra_rows(session, q):
     ItemFactory(title="Plain lamp", description="Nothing special")
