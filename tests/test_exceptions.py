@@ -193,5 +193,6 @@ def test_too_many_query_parameters_is_400_problem_not_500(client, caplog):
         )
     assert_problem(response, 400, "bad_request")
     record = next(r for r in caplog.records if r.name == "django.security.TooManyFieldsSent")
-    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
