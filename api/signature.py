@@ -28,6 +28,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from api.exceptions import (
+    ApiError,
     NonceReused,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -145,25 +146,39 @@ def check_body(request: HttpRequest) -> bytes:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        declared = 0
+        # gunicorn refuses such a header itself; Django's runserver passes it on, and reading
+        # the body would raise.
+        raise ApiError("Content-Length must be a number of bytes.") from None
     if declared > limit:
         raise PayloadTooLarge(f"Signed request bodies are limited to {limit} bytes.")
     body = request.body
     if len(body) > limit:
         raise PayloadTooLarge(f"Signed request bodies are limited to {limit} bytes.")
-    # An empty body may come without a type; one declared is JSON's, empty body or not.
+    # An empty body may come without a type; one declared is JSON's, empty body or not. JSON is
+    # UTF-8 (RFC 8259), and the header is not signed: another charset would make the parser
+    # read the signed bytes as other text.
     declared_type = request.META.get("CONTENT_TYPE")
-    if (body or declared_type) and request.content_type != "application/json":
-        raise UnsupportedMediaType("Signed requests take Content-Type: application/json.")
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if (body or declared_type) and (
+        request.content_type != "application/json" or charset not in ("utf-8", "utf8")
+    ):
+        raise UnsupportedMediaType("Signed requests take Content-Type: application/json (UTF-8).")
     return body
 
 
+# A nonce is remembered this many seconds longer than 2 x skew. The clock is read in whole
+# seconds, so a timestamp is still accepted during the second after its window ends; and the
+# clocks of the hosts that check requests differ a little. A nonce must outlive every instant
+# at which its request could be accepted again, on any of them.
+NONCE_TTL_MARGIN = 5
+
+
 def claim_nonce(key_id: str, nonce: str) -> None:
-    """Step 5: a nonce is good once per key for 2 x skew (SET NX EX on Redis).
+    """Step 5: a nonce is good once per key for 2 x skew (SET NX EX on Redis; a little longer).
 
     The security cache raises on error, so an unreachable Redis is a 503, never a silent pass.
     """
-    ttl = 2 * settings.SIGNATURE_MAX_SKEW
+    ttl = 2 * settings.SIGNATURE_MAX_SKEW + NONCE_TTL_MARGIN
     try:
         claimed = thread_cache("security").add(f"nonce:{key_id}:{nonce}", 1, ttl)
     except Exception as exc:
