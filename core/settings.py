@@ -62,22 +62,32 @@ def _secret(name: str) -> str:
     return str(env.str(name, default=_dev_secret(name)))
 
 
-def _key_table(name: str) -> dict[str, str]:
-    """Parse "id:secret,id2:secret2" into an ordered {id: secret}; the first entry is active."""
+def _key_table(name: str, *, max_id_length: int) -> dict[str, str]:
+    """Parse "id:secret,id2:secret2" into an ordered {id: secret}; the first entry is active.
+
+    An id is what clients send in X-Key-Id (app keys) or what each device's row records (device
+    keys, `Device.secret_kid`), so it must fit both: letters, digits, ".", "_" and "-".
+    """
     table: dict[str, str] = {}
     for entry in env.str(name, default=f"dev:{_dev_secret(name)}").split(","):
-        key_id, sep, secret = entry.strip().partition(":")
-        if not sep or not key_id.strip() or not secret.strip():
+        key_id, sep, secret = (part.strip() for part in entry.strip().partition(":"))
+        if not sep or not key_id or not secret:
             raise ImproperlyConfigured(f'{name} must look like "id:secret,id2:secret2".')
-        table[key_id.strip()] = secret.strip()
+        if not re.fullmatch(rf"[A-Za-z0-9._-]{{1,{max_id_length}}}", key_id):
+            raise ImproperlyConfigured(
+                f"{name}: the key id {key_id!r} must be 1-{max_id_length} characters of "
+                "letters, digits, '.', '_' and '-'."
+            )
+        table[key_id] = secret
     return table
 
 
 SECRET_KEY = _secret("SECRET_KEY")
 # App keys only authorise device registration; they ship inside the mobile app (SPEC §3).
-APP_HMAC_KEYS = _key_table("APP_HMAC_KEYS")
+APP_HMAC_KEYS = _key_table("APP_HMAC_KEYS", max_id_length=128)
 # Master keys that device secrets are derived from; the first one is active.
-DEVICE_SECRET_KEYS = _key_table("DEVICE_SECRET_KEYS")
+# Their ids are kept in each device's row: 32 characters at most (`Device.secret_kid`).
+DEVICE_SECRET_KEYS = _key_table("DEVICE_SECRET_KEYS", max_id_length=32)
 # HS256: a shared secret. RS256/ES256: a private key in PEM ("\n" for line breaks allowed).
 JWT_SIGNING_KEY = str(
     env.str("JWT_SIGNING_KEY", default=_dev_secret("JWT_SIGNING_KEY"), multiline=True)

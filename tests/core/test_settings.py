@@ -172,6 +172,9 @@ def test_empty_database_and_redis_urls_mean_the_embedded_defaults():
         ("API_DOCS_PATH", "api", "API_DOCS_PATH must not be under api/"),
         ("API_DOCS_PATH", "/api/docs-7f3a9c1e/", "API_DOCS_PATH must not be under api/"),
         ("APP_HMAC_KEYS", "no-separator", 'APP_HMAC_KEYS must look like "id:secret'),
+        ("APP_HMAC_KEYS", "ios app:" + "s" * 40, "APP_HMAC_KEYS: the key id 'ios app' must be"),
+        # A device's row keeps its key's id in 32 characters.
+        ("DEVICE_SECRET_KEYS", "k" * 33 + ":" + "s" * 40, "must be 1-32 characters"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be"),
     ],
 )
