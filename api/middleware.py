@@ -74,7 +74,8 @@ class RequestIdMiddleware:
 def body_of_unknown_length(request: HttpRequest) -> bool:
     """A chunked body under WSGI: Django reads as many bytes as Content-Length says, so with
     none it would see an empty body (a signature checked over nothing, a form with no fields).
-    Under ASGI Django reads the whole body, so it is not refused there."""
+    Under ASGI Django reads the whole body and core.asgi tells the app its length, so it is not
+    refused there."""
     meta = request.META
     return (
         "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()

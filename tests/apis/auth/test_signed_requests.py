@@ -1,9 +1,13 @@
 """The server's checks of a signed request, in the order of SPEC §3, on get-token."""
 
+import asyncio
 import time
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from deviceauth.signing import sign_request
 from django.core.cache import caches
 from django_redis.cache import RedisCache
@@ -392,3 +396,54 @@ def test_nonce_store_down_is_503_and_no_token_is_issued(client, device, settings
     assert response["Retry-After"] == "5"
     assert "access" not in problem
     assert_nothing_issued(device.id)
+
+
+def asgi_post(path: str, headers: dict[str, str], chunks: list[bytes]) -> tuple[int, bytes]:
+    """POST through core.asgi's application, the body in `chunks` with no Content-Length, as
+    HTTP/2 or a chunked HTTP/1.1 request brings it."""
+    from core.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "2",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    sent: list[Mapping[str, Any]] = []
+
+    async def receive() -> Mapping[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.Event().wait()  # the client stays: Django cancels a disconnected request
+        raise AssertionError
+
+    async def send(message: Mapping[str, Any]) -> None:
+        sent.append(message)
+
+    async_to_sync(application)(scope, receive, send)
+    return sent[0]["status"], b"".join(message.get("body", b"") for message in sent[1:])
+
+
+def test_under_asgi_a_signed_body_without_content_length_is_read(device):
+    body = b'{"push_token": "token-from-an-http2-client"}'
+    headers = sign_request(
+        key_id=device.id, secret=device.secret, method="POST", target=GET_TOKEN, body=body
+    )
+    status, content = asgi_post(
+        GET_TOKEN,
+        {"Host": "testserver", "Content-Type": "application/json", **headers},
+        [body[:10], body[10:]],
+    )
+    assert status == 200, content
+    assert Device.objects.get(pk=device.id).push_token == "token-from-an-http2-client"
