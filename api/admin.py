@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import QuerySet
@@ -90,6 +91,13 @@ class UserAdmin(DjangoUserAdmin[User]):
     # Changed only through the actions, which also end the user's sessions.
     readonly_fields = ("is_active",)
     actions = ("deactivate_users", "activate_users")
+
+    def get_inline_instances(
+        self, request: HttpRequest, obj: User | None = None
+    ) -> list[InlineModelAdmin[Any, Any]]:
+        # None on the add page: User.save() creates the profile, so a profile inline there
+        # inserted a second one (an IntegrityError). Adding goes on to the change page.
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     @admin.action(description="Deactivate selected users", permissions=["change"])
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 
-from api.models import Category, User
+from api.models import Category, User, UserProfile
 from tests.factories import CategoryFactory, DeviceFactory, ItemFactory, UserFactory
 from tests.signing import open_session
 
@@ -63,6 +63,36 @@ def test_user_change_page_shows_profile_and_devices(staff_client):
     assert response.status_code == 200
     assert b"9.9.9" in response.content
     assert b"Display name" in response.content
+
+
+def test_adding_a_user_leaves_the_profile_to_the_change_page(staff_client):
+    # User.save() creates the profile: a profile inline on the add page inserted a second one,
+    # an IntegrityError (a 500) as soon as one of its fields was filled in.
+    page = staff_client.get("/admin/api/user/add/")
+    assert page.status_code == 200
+    assert page.context["inline_admin_formsets"] == []
+    password = "a-password-long-enough-2026"
+    response = staff_client.post(
+        "/admin/api/user/add/",
+        {
+            "username": "ada",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+            # What the add page posted while it showed the inlines (a page opened before):
+            # ignored now.
+            "profile-TOTAL_FORMS": "1",
+            "profile-INITIAL_FORMS": "0",
+            "profile-0-display_name": "Ada",
+            "devices-TOTAL_FORMS": "0",
+            "devices-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(username="ada")
+    assert response["Location"] == f"/admin/api/user/{user.pk}/change/"
+    assert UserProfile.objects.filter(user=user).count() == 1
+    assert b"Display name" in staff_client.get(response["Location"]).content
 
 
 def test_admin_is_refused_to_non_staff():
