@@ -43,8 +43,9 @@ def client_ip(request: HttpRequest) -> str:
 
     With `TRUSTED_PROXY_COUNT=0` (the default) it is the socket address: `X-Forwarded-For` is
     ignored, since any client can send one. With N > 0 proxies in front of the app, each
-    appending the address it saw, it is the N-th address from the right of that header; a
-    header shorter than that, or not an address, falls back to the socket address.
+    appending the address it saw, it is the N-th address from the right of that header, with
+    or without a port ("203.0.113.9:5678", "[2001:db8::1]:5678", "[2001:db8::1]"); a header
+    shorter than that, or not an address, falls back to the socket address.
     """
     # A placeholder address (not a bind) for servers that pass no socket address.
     remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104
@@ -58,7 +59,31 @@ def client_ip(request: HttpRequest) -> str:
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
+        pass
+    # Some proxies add the port: Azure Application Gateway writes "203.0.113.9:5678" and
+    # "[2001:db8::1]:5678". Parsed only now, so a bare address costs nothing more.
+    try:
+        return str(_address_with_port(candidate))
+    except ValueError:
         return remote
+
+
+def _address_with_port(entry: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address of "203.0.113.9:5678", "[2001:db8::1]:5678" or "[2001:db8::1]"; ValueError
+    for anything else."""
+    if entry.startswith("["):
+        host, bracket, port = entry[1:].partition("]")
+        if bracket and (not port or (port.startswith(":") and _is_port(port[1:]))):
+            return ipaddress.IPv6Address(host)
+    else:
+        host, colon, port = entry.partition(":")
+        if colon and _is_port(port):
+            return ipaddress.IPv4Address(host)
+    raise ValueError(f"not an address with a port: {entry!r}")
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) <= 65535
 
 
 class _ThreadCaches(threading.local):

@@ -111,6 +111,7 @@ class TestCacheOutage:
         (2, "10.0.0.1", "203.0.113.9", "10.0.0.1"),
         (1, "10.0.0.1", "not-an-ip", "10.0.0.1"),
         (1, "10.0.0.1", "2001:DB8::1", "2001:db8::1"),
+        (1, "10.0.0.1", "2001:db8::1:5678", "2001:db8::1:5678"),
     ],
 )
 def test_client_ip_trusts_exactly_the_configured_proxies(
@@ -119,6 +120,45 @@ def test_client_ip_trusts_exactly_the_configured_proxies(
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        ("203.0.113.9:5678", "203.0.113.9"),
+        ("6.6.6.6, 203.0.113.9:5678", "203.0.113.9"),
+        ("[2001:DB8::1]:5678", "2001:db8::1"),
+        ("[2001:db8::1]", "2001:db8::1"),
+    ],
+)
+def test_client_ip_takes_the_address_of_an_entry_with_a_port(settings, forwarded, expected):
+    # As Azure Application Gateway writes them: the gateway's own address instead would put
+    # every client in one rate-limit bucket.
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
+
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "203.0.113.9:",
+        "203.0.113.9:http",
+        "203.0.113.9:99999",
+        "203.0.113.9:5678:1",
+        "203.0.113.9:\N{SUPERSCRIPT TWO}",
+        "proxy.example:5678",
+        "[203.0.113.9]:5678",
+        "[2001:db8::1",
+        "[2001:db8::1]5678",
+        "[2001:db8::1]:",
+        "2001:db8::1]:5678",
+    ],
+)
+def test_client_ip_falls_back_for_any_other_entry_with_a_colon_or_brackets(settings, forwarded):
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == "10.0.0.1"
 
 
 @pytest.mark.django_db(transaction=True)
