@@ -14,9 +14,16 @@ from django.core.exceptions import ValidationError
 LOCALE_PATTERN = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
+# `available_timezones()` lists every TZif file of the host's zoneinfo, so also names that are
+# no place's zone: `localtime`, a link to the host's own zone; `Factory`, the "-00" placeholder
+# of a host whose zone is unset; `posixrules`, a template for POSIX TZ strings (which Python
+# already leaves out).
+NOT_TIMEZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @cache
 def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_TIMEZONES
 
 
 def validate_timezone(value: str) -> None:
