@@ -1,5 +1,6 @@
 """Input serializers validate what comes in; output serializers shape what goes out."""
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -47,6 +48,11 @@ class ItemInputSerializer(serializers.Serializer[dict[str, Any]]):
     description = serializers.CharField(allow_blank=True, max_length=5000, default="")
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     is_published = serializers.BooleanField(default=False)
+
+    def validate_price(self, value: Decimal) -> Decimal:
+        # min_value lets -0 through (-0 >= 0), which MySQL keeps as 0.00: answer what a later
+        # read will.
+        return value.copy_abs()
 
 
 class ItemOutputSerializer(OutputModelSerializer[Item]):
