@@ -4,6 +4,7 @@ Each test gets its own scratch database; gunicorn binds to loopback through GUNI
 which the default command honours like any other gunicorn flag.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -115,6 +116,40 @@ def test_a_closed_database_port_fails_within_the_wait_timeout_naming_the_databas
     assert f"Database 127.0.0.1:{port}/shop did not accept connections within 3 s" in result.stderr
     assert "pa55-not-logged" not in result.stdout + result.stderr
     assert "Listening at" not in result.stdout + result.stderr  # the server never started
+
+
+def running_in_group(group: int) -> list[str]:
+    """The command lines of the processes of process group `group` that have not exited."""
+    listing = subprocess.run(
+        ["ps", "-A", "-o", "pgid=,stat=,args="], capture_output=True, text=True, check=True
+    ).stdout
+    rows = (line.split(None, 2) for line in listing.splitlines())
+    return [row[2] for row in rows if int(row[0]) == group and not row[1].startswith("Z")]
+
+
+def test_sigterm_during_the_wait_for_the_database_ends_it_and_exits_143():
+    # A pod deleted (or a container stopped) while the database is down: the shell must pass the
+    # signal on to the step it waits for and exit, not sit out DB_WAIT_TIMEOUT.
+    env = entrypoint_env(f"mysql://shop@127.0.0.1:{closed_port()}/shop", DB_WAIT_TIMEOUT="60")
+    entrypoint = start(env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not any("wait_for_db" in command for command in running_in_group(entrypoint.pid)):
+            assert entrypoint.poll() is None, stop(entrypoint)
+            assert time.monotonic() < deadline, "wait_for_db never started"
+            time.sleep(0.1)
+        signalled = time.monotonic()
+        entrypoint.send_signal(signal.SIGTERM)
+        returncode = entrypoint.wait(timeout=30)
+        elapsed = time.monotonic() - signalled
+        left_running = running_in_group(entrypoint.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(entrypoint.pid, signal.SIGKILL)  # whatever the shell left behind
+        output, _ = entrypoint.communicate(timeout=30)
+    assert returncode == 128 + signal.SIGTERM, output
+    assert elapsed < 5
+    assert left_running == []
 
 
 def waiting_for_lock(url: str, lock: str) -> int:
