@@ -56,6 +56,11 @@ def post_fork(server: object, worker: object) -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
 
 
+# No request's scheme from its headers: by default gunicorn takes X-Forwarded-Proto (and two
+# others) from a loopback peer, and Django would then see a plain-HTTP request as HTTPS. Django
+# decides from its own setting, on only with TRUST_X_FORWARDED_PROTO=true (core/settings.py).
+secure_scheme_headers: dict[str, str] = {}
+
 # Nothing here uses gunicornc, and the socket would need a writable $HOME.
 control_socket_disable = True
 

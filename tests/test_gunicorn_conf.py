@@ -1,5 +1,6 @@
 """gunicorn.conf.py: numbers from the environment, one JSON access line a request on stdout."""
 
+import http.client
 import json
 import os
 import signal
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+import pytest
 
 from tests.live import free_port
 from tests.processes import ROOT, environment
@@ -61,6 +64,7 @@ def test_defaults_suit_a_small_container():
     # Above a load balancer's 60 s idle timeout for its upstream connections.
     assert config["keepalive"] == "75"
     assert config["control_socket_disable"] == "True"
+    assert config["secure_scheme_headers"] == "{}"
 
 
 def test_numbers_come_from_the_environment():
@@ -140,6 +144,48 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert refused["user_agent"] == "MyApp/2.1"
     assert refused["duration_ms"] >= 0
     assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr
+
+
+@pytest.mark.parametrize(
+    ("trust", "status", "location"),
+    [("false", 301, "https://{host}/api/v1/me/"), ("true", 401, None)],
+)
+def test_x_forwarded_proto_from_loopback_counts_only_when_django_trusts_it(
+    tmp_path, trust, status, location
+):
+    """gunicorn takes no scheme from the headers of a loopback peer (a proxy in the pod): a
+    plain-HTTP request claiming HTTPS is redirected unless TRUST_X_FORWARDED_PROTO=true."""
+    port = free_port()
+    server = subprocess.Popen(
+        [*GUNICORN, f"--bind=127.0.0.1:{port}", "core.wsgi"],
+        cwd=ROOT,
+        env=environment(
+            {
+                "WEB_CONCURRENCY": "1",
+                "SECURE_SSL_REDIRECT": "true",
+                "TRUST_X_FORWARDED_PROTO": trust,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            },
+            GUNICORN_VARIABLES,
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        first_answer(server, f"http://127.0.0.1:{port}/health/live/")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/api/v1/me/", headers={"X-Forwarded-Proto": "https"})
+        response = connection.getresponse()
+        connection.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert response.status == status
+    assert response.getheader("Location") == (
+        location and location.format(host=f"127.0.0.1:{port}")
+    )
 
 
 def test_workers_hand_the_gil_over_every_millisecond():
