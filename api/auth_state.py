@@ -4,9 +4,10 @@ Each authenticated request reads two entries in one round trip (MGET) from the s
 so checking revocation costs no SQL query; the entries a request will need ride along with the
 rate limiter's round trip where they can (`state_keys`). The database stays the source of truth:
 
-- every change is written to the cache as it is saved (model signals, and `publish_device_state`
-  for the queryset UPDATEs that bypass them), inside the saving transaction: if the cache is
-  down the write raises and the change rolls back, so a revocation is never lost;
+- every change is written to the cache as it is saved (model signals, which publish the row as
+  it stands after the save, and `publish_device_state` for the queryset UPDATEs that bypass
+  them), inside the saving transaction: if the cache is down the write raises and the change
+  rolls back, so a revocation is never lost;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
 - a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,
@@ -179,14 +180,51 @@ def publish_user(user: User) -> None:
     _publish(_user_key(user.pk), _user_entry(user))
 
 
+# What authentication reads of each model: a save that writes none of these (a sign-in's
+# `last_login`, a device's push token) leaves its entry as it is.
+_DEVICE_STATE_FIELDS = frozenset({"user", "user_id", "is_active", "secret_kid", "token_chain"})
+_USER_STATE_FIELDS = frozenset({"is_active", "is_staff", "is_superuser"})
+
+
+def _writes_state(
+    created: bool, update_fields: frozenset[str] | None, fields: frozenset[str]
+) -> bool:
+    return created or update_fields is None or not fields.isdisjoint(update_fields)
+
+
+# A change publishes the row as it now stands, not the saved instance: the instance may have been
+# loaded before another transaction changed what this save does not write (one staff member
+# deactivates a user while another makes them staff), and publishing its stale values would
+# undo that change in the cache. Read after this save's UPDATE, which holds the row's lock until
+# the commit, the row has every change committed before; one committed after publishes its own.
 @receiver(post_save, sender=Device, dispatch_uid="auth_state_device_saved")
-def _device_saved(sender: type[Device], instance: Device, **kwargs: Any) -> None:
-    publish_device(instance)
+def _device_saved(
+    sender: type[Device],
+    instance: Device,
+    created: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
+) -> None:
+    if _writes_state(created, update_fields, _DEVICE_STATE_FIELDS):
+        fields = ("id", "user_id", "is_active", "secret_kid", "token_chain")
+        row = instance if created else Device.objects.only(*fields).filter(pk=instance.pk).first()
+        if row is not None:
+            publish_device(row)
 
 
 @receiver(post_save, sender=User, dispatch_uid="auth_state_user_saved")
-def _user_saved(sender: type[User], instance: User, **kwargs: Any) -> None:
-    publish_user(instance)
+def _user_saved(
+    sender: type[User],
+    instance: User,
+    created: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
+) -> None:
+    if _writes_state(created, update_fields, _USER_STATE_FIELDS):
+        fields = ("id", "is_active", "is_staff", "is_superuser")
+        row = instance if created else User.objects.only(*fields).filter(pk=instance.pk).first()
+        if row is not None:
+            publish_user(row)
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.

@@ -1,8 +1,10 @@
 """The whole flow, and rotation, reuse detection and revocation (SPEC §3 Endpoints)."""
 
 import pytest
+from django.core.cache import caches
 from django.db.models.signals import post_delete
 from django.test import RequestFactory
+from django.utils import timezone
 from rest_framework.request import Request
 
 from api import auth_state
@@ -162,6 +164,42 @@ def test_deactivation_in_the_admin_form_takes_effect_at_once(client):
     user.is_active = False
     user.save()
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+
+
+def test_a_save_from_an_instance_loaded_before_a_deactivation_does_not_bring_the_user_back(
+    client,
+):
+    # Two staff members at once: one deactivates the user, the other, who loaded the user just
+    # before, makes them staff. The second save writes is_staff only, so the row stays inactive,
+    # and the cache must say so too, not what the second instance still held.
+    device = register(client)
+    tokens = get_token(client, device)
+    loaded_before = User.objects.get(pk=device.user_id)
+    user_deactivate(user=User.objects.get(pk=device.user_id))
+    loaded_before.is_staff = True
+    loaded_before.save(update_fields=["is_staff"])
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+
+
+def test_a_device_saved_from_a_stale_instance_keeps_its_revocation(client):
+    device = register(client)
+    tokens = get_token(client, device)
+    loaded_before = Device.objects.get(pk=device.id)
+    device_revoke(device=Device.objects.get(pk=device.id))
+    loaded_before.push_token = "a-token"
+    loaded_before.save(update_fields=["push_token"])
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "device_revoked")
+
+
+def test_a_save_that_writes_nothing_authentication_reads_publishes_nothing(client):
+    user = User.objects.get(pk=register(client).user_id)
+    security, key = caches["security"], f"auth:user:{user.pk}"
+    security.delete(key)
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])  # what signing in to the CMS saves
+    assert security.get(key) is None
+    user.save(update_fields=["is_staff"])
+    assert security.get(key) == {"active": True, "staff": False, "superuser": False}
 
 
 def test_staff_status_takes_effect_on_the_next_request_without_a_new_token(client):
