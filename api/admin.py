@@ -3,7 +3,8 @@ and filters that staff need.
 
 Deactivating a user and revoking a device are admin actions that go through the same services as
 the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
-flips them without ending the sessions that depend on them.
+flips them without ending the sessions that depend on them. Saving a user or a device writes
+only the columns its form changed.
 """
 
 from collections.abc import Callable, Mapping
@@ -46,6 +47,20 @@ URL_FIELD_OVERRIDES: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = 
 }
 
 
+class _SavesChangedColumnsOnly:
+    """On a change page, save only the columns the form changed. The admin reads the row, then
+    saves the whole instance: what changed in between (a get-token's new session, another staff
+    member's deactivation) would be written back over with what was read."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)  # type: ignore[misc]
+            return
+        columns = {field.name for field in obj._meta.concrete_fields}
+        if changed := [name for name in form.changed_data if name in columns]:
+            obj.save(update_fields=changed)
+
+
 class UserProfileInline(admin.StackedInline[UserProfile, User]):
     model = UserProfile
     can_delete = False
@@ -82,7 +97,7 @@ def _run_action(
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin[User]):
+class UserAdmin(_SavesChangedColumnsOnly, DjangoUserAdmin[User]):
     inlines = (UserProfileInline, DeviceInline)
     list_display = ("username", "email", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "devices__platform")
@@ -130,7 +145,7 @@ class UserProfileAdmin(admin.ModelAdmin[UserProfile]):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin[Device]):
+class DeviceAdmin(_SavesChangedColumnsOnly, admin.ModelAdmin[Device]):
     list_display = (
         "id",
         "user",

@@ -2,9 +2,10 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db.models.signals import pre_save
 from django.test import Client
 
-from api.models import Category, User, UserProfile
+from api.models import Category, Device, User, UserProfile
 from tests.factories import CategoryFactory, DeviceFactory, ItemFactory, UserFactory
 from tests.signing import open_session
 
@@ -93,6 +94,65 @@ def test_adding_a_user_leaves_the_profile_to_the_change_page(staff_client):
     assert response["Location"] == f"/admin/api/user/{user.pk}/change/"
     assert UserProfile.objects.filter(user=user).count() == 1
     assert b"Display name" in staff_client.get(response["Location"]).content
+
+
+def test_saving_a_device_writes_only_what_the_form_changed(staff_client):
+    # A get-token lands between the admin reading the row and saving it (a pre_save receiver
+    # plays it): a save of every column would bring the old session back.
+    device = DeviceFactory(token_chain="old-chain", refresh_jti="old-jti")
+
+    def get_token_meanwhile(sender, instance, **kwargs):
+        Device.objects.filter(pk=instance.pk).update(token_chain="new-chain", refresh_jti="new-jti")
+
+    pre_save.connect(get_token_meanwhile, sender=Device)
+    try:
+        response = staff_client.post(
+            f"/admin/api/device/{device.pk}/change/",
+            {
+                "user": device.user_id,
+                "platform": device.platform,
+                "app_version": "2.0.0",
+                "os_version": device.os_version,
+                "device_model": device.device_model,
+            },
+        )
+    finally:
+        pre_save.disconnect(get_token_meanwhile, sender=Device)
+    assert response.status_code == 302
+    saved = Device.objects.get(pk=device.pk)
+    assert saved.app_version == "2.0.0"
+    assert (saved.token_chain, saved.refresh_jti) == ("new-chain", "new-jti")
+
+
+def test_saving_a_user_keeps_a_deactivation_made_meanwhile(staff_client):
+    user = UserFactory(email="old@example.com")
+
+    def deactivated_meanwhile(sender, instance, **kwargs):
+        User.objects.filter(pk=instance.pk).update(is_active=False)
+
+    pre_save.connect(deactivated_meanwhile, sender=User)
+    try:
+        response = staff_client.post(
+            f"/admin/api/user/{user.pk}/change/",
+            {
+                "username": user.username,
+                "email": "new@example.com",
+                "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+                "profile-TOTAL_FORMS": "1",
+                "profile-INITIAL_FORMS": "1",
+                "profile-0-id": user.profile.pk,
+                "profile-0-user": user.pk,
+                "devices-TOTAL_FORMS": "0",
+                "devices-INITIAL_FORMS": "0",
+            },
+        )
+    finally:
+        pre_save.disconnect(deactivated_meanwhile, sender=User)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = User.objects.get(pk=user.pk)
+    assert saved.email == "new@example.com"
+    assert saved.is_active is False
 
 
 def test_admin_is_refused_to_non_staff():
