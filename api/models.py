@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
 from django.db import models, transaction
 
 from api import counts
@@ -111,7 +112,8 @@ class Item(models.Model):
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="items")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2)
+    # Never negative, whoever writes it: the API's serializer, the admin's form, the database.
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     is_published = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,6 +128,9 @@ class Item(models.Model):
             models.Index(fields=["-created_at", "-id"], name="item_created_idx"),
             models.Index(fields=["category", "-created_at"], name="item_category_idx"),
             models.Index(fields=["owner", "-created_at"], name="item_owner_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="item_price_not_negative")
         ]
 
     def __str__(self) -> str:
