@@ -143,6 +143,11 @@ class UserProfileAdmin(admin.ModelAdmin[UserProfile]):
     raw_id_fields = ("user",)
     formfield_overrides = URL_FIELD_OVERRIDES
 
+    def has_delete_permission(self, request: HttpRequest, obj: UserProfile | None = None) -> bool:
+        # Every user has one (User.save creates it), and /me/ reads and writes it: it goes with
+        # its user, never alone.
+        return False
+
 
 @admin.register(Device)
 class DeviceAdmin(_SavesChangedColumnsOnly, admin.ModelAdmin[Device]):

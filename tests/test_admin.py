@@ -155,6 +155,13 @@ def test_saving_a_user_keeps_a_deactivation_made_meanwhile(staff_client):
     assert saved.is_active is False
 
 
+def test_a_profile_is_not_deleted_without_its_user(staff_client):
+    profile = UserFactory().profile
+    response = staff_client.post(f"/admin/api/userprofile/{profile.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert UserProfile.objects.filter(pk=profile.pk).exists()
+
+
 def test_admin_is_refused_to_non_staff():
     client = Client()
     client.force_login(UserFactory())
