@@ -34,6 +34,8 @@ const encoder = new TextEncoder();
  * @property {string} refresh
  * @property {number} expiresAt  local clock (Date.now(), ms) at which the access token expires
  * @property {number} refreshExpiresAt
+ * @property {number} [lifetime]  ms the access token was issued for: caps the refresh margin at
+ *   half of it
  */
 
 /**
@@ -75,7 +77,9 @@ export class ApiError extends Error {
  * @property {Record<string, any> | null} [registration]  the body to register again with
  * @property {(credentials: DeviceCredentials) => void | Promise<void>} [onCredentials]
  *   called with new credentials, for the app to store
- * @property {number} [refreshMargin]  seconds before expiry a token is refreshed (60)
+ * @property {number} [refreshMargin]  seconds before expiry a token is refreshed (60), at most
+ *   half its lifetime
+ * @property {number} [timeout]  ms after which an HTTP call is abandoned (10 000)
  * @property {typeof fetch} [fetch]
  * @property {import("./signing.js").WebCrypto} [crypto]
  */
@@ -86,11 +90,16 @@ export class ApiError extends Error {
  * - `register()` signs with the app key and keeps the returned credentials;
  * - `getToken()` / `refresh()` sign with the device secret;
  * - `request()` sends a bearer request: it gets a token if there is none, refreshes it
- *   `refreshMargin` seconds before it expires, and on a 401 renews once and sends again
+ *   `refreshMargin` seconds (at most half its lifetime) before it expires, and on a 401 renews
+ *   once and sends again
  *   (token_expired: refresh; token_revoked / token_invalid / token_reused: get-token;
  *   device_unknown / device_revoked: register again with `registration`, then get-token).
  * Signed requests correct the clock from `server_time` on `timestamp_out_of_window`, and sign
- * again with a fresh nonce on `nonce_reused` (once each).
+ * again with a fresh nonce on `nonce_reused` (once each). An HTTP call with no answer after
+ * `timeout` ms fails with a TimeoutError.
+ *
+ * The app secret, the credentials and the tokens are accessors over private fields, so that
+ * neither console.log nor JSON.stringify of a client shows them.
  */
 export class DeviceClient {
   /**
@@ -101,21 +110,49 @@ export class DeviceClient {
     if (!/^https?:\/\//.test(baseUrl)) throw new TypeError("baseUrl must be an http(s) URL");
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.appKeyId = options.appKeyId;
-    this.appSecret = options.appSecret;
-    /** @type {DeviceCredentials | null} */
-    this.credentials = options.credentials ?? null;
+    this.#appSecret = options.appSecret;
+    this.#credentials = options.credentials ?? null;
     /** @type {Record<string, any> | null} */
     this.registration = options.registration ?? null;
     this.onCredentials = options.onCredentials;
     this.refreshMargin = options.refreshMargin ?? 60;
+    this.timeout = options.timeout ?? 10_000;
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.crypto = options.crypto ?? globalThis.crypto;
-    /** @type {Tokens | null} */
-    this.tokens = null;
     /** Seconds to add to the local clock for X-Timestamp (learnt from `server_time`). */
     this.clockOffset = 0;
     /** @type {Promise<void> | null} the renewal in flight; settles, never rejects */
     this.renewal = null;
+  }
+
+  #appSecret = "";
+  /** @type {DeviceCredentials | null} */
+  #credentials = null;
+  /** @type {Tokens | null} */
+  #tokens = null;
+
+  get appSecret() {
+    return this.#appSecret;
+  }
+
+  set appSecret(value) {
+    this.#appSecret = value;
+  }
+
+  get credentials() {
+    return this.#credentials;
+  }
+
+  set credentials(value) {
+    this.#credentials = value;
+  }
+
+  get tokens() {
+    return this.#tokens;
+  }
+
+  set tokens(value) {
+    this.#tokens = value;
   }
 
   /** How many renewals on behalf of `request()` have settled. */
@@ -171,7 +208,8 @@ export class DeviceClient {
    * @returns {Promise<ApiResponse>}
    */
   async request(method, path, jsonBody) {
-    const body = jsonBody === undefined ? null : encoder.encode(JSON.stringify(jsonBody));
+    // No body for null either, as the Python client sends none for None.
+    const body = jsonBody == null ? null : encoder.encode(JSON.stringify(jsonBody));
     /** @type {Record<string, string>} */
     const headers = body ? { "Content-Type": "application/json" } : {};
     // A renewal that fails from here on fails this request too, rather than being tried again.
@@ -253,12 +291,18 @@ export class DeviceClient {
   }
 
   /**
-   * Tokens good for at least `refreshMargin` more seconds; one renewal for all callers.
+   * Tokens good for at least `refreshMargin` more seconds, or half their lifetime if that is
+   * shorter; one renewal for all callers.
    * @param {number} renewals
    */
   async #freshTokens(renewals) {
     const tokens = this.tokens;
-    if (tokens && tokens.expiresAt - this.refreshMargin * 1000 > Date.now()) return tokens;
+    if (tokens) {
+      // Capped: a token issued for the margin or less would otherwise be refreshed before every
+      // request, and the refreshes would soon hit the auth_token rate limit.
+      const margin = Math.min(this.refreshMargin * 1000, (tokens.lifetime ?? Infinity) / 2);
+      if (tokens.expiresAt - margin > Date.now()) return tokens;
+    }
     return this.#renewAfter(tokens, renewals, () =>
       tokens ? this.#refresh() : this.#getToken({}),
     );
@@ -325,7 +369,8 @@ export class DeviceClient {
   // -- plumbing -------------------------------------------------------------------------------
 
   /**
-   * One HTTP request; throws ApiError on a non-2xx answer.
+   * One HTTP request; throws ApiError on a non-2xx answer, and an Error named TimeoutError when
+   * the whole answer has not come within `timeout` ms.
    * @param {string} method
    * @param {string} target
    * @param {Uint8Array | null} body
@@ -333,16 +378,34 @@ export class DeviceClient {
    * @returns {Promise<ApiResponse>}
    */
   async send(method, target, body, headers) {
-    const answer = await this.fetch(this.baseUrl + target, {
-      method,
-      headers,
-      body: body ?? undefined,
-      // The API never redirects. Following one would send the token or the signed request
-      // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
-      redirect: "manual",
-    });
-    // fetch decodes the UTF-8 itself: React Native's Hermes has no TextDecoder.
-    const text = await answer.text();
+    const deadline = abortAfter(this.timeout);
+    /** @type {Response} */
+    let answer;
+    /** @type {string} */
+    let text;
+    try {
+      answer = await this.fetch(this.baseUrl + target, {
+        method,
+        headers,
+        body: body ?? undefined,
+        // The API never redirects. Following one would send the token or the signed request
+        // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
+        redirect: "manual",
+        signal: deadline.signal,
+      });
+      // fetch decodes the UTF-8 itself: React Native's Hermes has no TextDecoder. Under the
+      // same deadline: a server can stall in the middle of the body too.
+      text = await answer.text();
+    } catch (error) {
+      if (!deadline.signal.aborted) throw error;
+      const timedOut = new Error(`${method} ${target}: no answer within ${this.timeout} ms`, {
+        cause: error,
+      });
+      timedOut.name = "TimeoutError";
+      throw timedOut;
+    } finally {
+      deadline.clear();
+    }
     /** @type {ApiResponse} */
     const response = {
       status: answer.status,
@@ -419,11 +482,13 @@ export class DeviceClient {
    */
   #keepTokens(body) {
     const now = Date.now();
+    const lifetime = Number(body.expires_in) * 1000;
     this.tokens = {
       access: body.access,
       refresh: body.refresh,
-      expiresAt: now + Number(body.expires_in) * 1000,
+      expiresAt: now + lifetime,
       refreshExpiresAt: now + Number(body.refresh_expires_in) * 1000,
+      lifetime,
     };
     return this.tokens;
   }
@@ -432,6 +497,20 @@ export class DeviceClient {
     if (!this.credentials) throw new Error("no device credentials: call register() first");
     return this.credentials;
   }
+}
+
+/**
+ * A signal that aborts after `ms`, and how to stop its timer once the call is done.
+ * AbortSignal.timeout where there is one; React Native's Hermes has only AbortController.
+ * @param {number} ms
+ */
+function abortAfter(ms) {
+  if (typeof globalThis.AbortSignal?.timeout === "function") {
+    return { signal: AbortSignal.timeout(ms), clear: () => {} };
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** @param {Tokens} tokens */

@@ -44,6 +44,36 @@ test("answers with non-ASCII text decode as TextDecoder decodes them", async () 
   });
 });
 
+test("without AbortSignal.timeout, an AbortController ends a call with no answer", async () => {
+  // React Native (Hermes) has AbortController but no AbortSignal.timeout.
+  const { timeout } = AbortSignal;
+  delete AbortSignal.timeout;
+  try {
+    let aborted = false;
+    const client = new DeviceClient("http://127.0.0.1:9", {
+      appKeyId: "ios-dev",
+      appSecret: "unused",
+      timeout: 50,
+      // A fetch that never answers, and gives up only when its signal aborts.
+      fetch: (_, init) =>
+        new Promise((_, reject) =>
+          init.signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new Error("aborted"));
+          }),
+        ),
+    });
+    await assert.rejects(client.send("GET", ME, null, {}), (error) => {
+      assert.equal(error.name, "TimeoutError");
+      assert.equal(error.message, `GET ${ME}: no answer within 50 ms`);
+      return true;
+    });
+    assert.ok(aborted);
+  } finally {
+    AbortSignal.timeout = timeout;
+  }
+});
+
 test("a long answer decodes whole", async () => {
   const text = "é🔐a".repeat(20_000);
   const answer = await answering(quoted(encoder.encode(text))).send("GET", ME, null, {});

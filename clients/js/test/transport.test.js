@@ -1,11 +1,13 @@
 // What the client does with answers this API never gives, from local HTTP servers standing in
-// for something else on the way (a proxy, a captive portal, a misconfigured load balancer).
+// for something else on the way (a proxy, a captive portal, a misconfigured load balancer, a
+// server that never answers), and with answers a live server cannot be made to give on demand
+// (tokens issued for a minute).
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import { after, test } from "node:test";
 
-import { ApiError, DeviceClient, REGISTER } from "../src/index.js";
+import { ApiError, DeviceClient, GET_TOKEN, REFRESH, REGISTER } from "../src/index.js";
 
 const ME = "/api/v1/me/";
 const servers = [];
@@ -37,8 +39,14 @@ async function serve(answer) {
   return { url: `http://127.0.0.1:${server.address().port}`, received };
 }
 
-function newClient(url) {
-  return new DeviceClient(url, { appKeyId: "ios-dev", appSecret: "an-app-secret" });
+function newClient(url, options = {}) {
+  return new DeviceClient(url, { appKeyId: "ios-dev", appSecret: "an-app-secret", ...options });
+}
+
+/** Tokens good for 15 more minutes, with the default margin. */
+function validTokens() {
+  const expiresAt = Date.now() + 900_000;
+  return { access: "an-access-token", refresh: "r", expiresAt, refreshExpiresAt: 0 };
 }
 
 function problem(response, status, body) {
@@ -101,3 +109,71 @@ for (const [label, serverTime] of [
     assert.match(other.received[0].headers["x-timestamp"], /^\d+$/);
   });
 }
+
+// Given a deadline of its own, so that without one in the client it fails rather than hangs.
+const noAnswer = "a server that never answers: the call times out, and every caller waiting on it";
+test(noAnswer, { timeout: 5_000 }, async () => {
+  const silent = await serve(() => {}); // reads the request, never answers
+  const client = newClient(silent.url, {
+    credentials: { deviceId: "a-device", deviceSecret: "its-secret", userId: 7 },
+    timeout: 200,
+  });
+  // Inside the refresh margin: both requests wait for one refresh, and getToken() after it.
+  client.tokens = { ...validTokens(), expiresAt: Date.now() + 30_000 };
+  const outcomes = await Promise.allSettled([
+    client.request("GET", ME),
+    client.request("GET", ME),
+    client.getToken(),
+  ]);
+  assert.deepEqual(
+    outcomes.map((outcome) => outcome.status),
+    ["rejected", "rejected", "rejected"],
+  );
+  const [refresh, shared, getToken] = outcomes.map((outcome) => outcome.reason);
+  assert.equal(refresh.name, "TimeoutError");
+  assert.equal(refresh.message, `POST ${REFRESH}: no answer within 200 ms`);
+  assert.equal(shared, refresh);
+  assert.equal(getToken.message, `POST ${GET_TOKEN}: no answer within 200 ms`);
+  assert.deepEqual(silent.received.map(({ url }) => url), [REFRESH, GET_TOKEN]);
+  // Nothing is left in flight: the next request tries to refresh again.
+  assert.equal(client.renewal, null);
+  await assert.rejects(client.request("GET", ME), (error) => error.name === "TimeoutError");
+  assert.equal(silent.received.at(-1).url, REFRESH);
+});
+
+test("a token issued for the refresh margin is not refreshed before every request", async () => {
+  // JWT_ACCESS_TTL=60, the default margin: refreshing before each request would soon hit the
+  // auth_token rate limit (5/min).
+  const api = await serve((request, response) => {
+    if (request.url === REGISTER) {
+      problem(response, 201, { device_id: "a-device", device_secret: "its-secret", user_id: 7 });
+    } else if (request.url === GET_TOKEN || request.url === REFRESH) {
+      const tokens = { access: "a", refresh: "r", expires_in: 60, refresh_expires_in: 86400 };
+      problem(response, 200, tokens);
+    } else problem(response, 200, {});
+  });
+  const client = newClient(api.url);
+  await client.register({ platform: "ios" });
+  for (let i = 0; i < 4; i++) assert.equal((await client.request("GET", ME)).status, 200);
+  const urls = () => api.received.map(({ url }) => url);
+  assert.deepEqual(urls(), [REGISTER, GET_TOKEN, ME, ME, ME, ME]);
+  // Once half its lifetime is gone, it is refreshed.
+  client.tokens = { ...client.tokens, expiresAt: Date.now() + 29_000 };
+  await client.request("GET", ME);
+  assert.deepEqual(urls().slice(-2), [REFRESH, ME]);
+});
+
+test("a request with a null body sends no body, as one without a body", async () => {
+  const api = await serve((_, response) => problem(response, 200, {}));
+  const client = newClient(api.url);
+  client.tokens = validTokens();
+  await client.request("POST", ME, null);
+  await client.request("POST", ME);
+  assert.deepEqual(
+    api.received.map(({ headers, body }) => [headers["content-type"], body]),
+    [
+      [undefined, ""],
+      [undefined, ""],
+    ],
+  );
+});

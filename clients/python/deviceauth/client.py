@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from deviceauth.signing import sign_request
-from deviceauth.transport import ApiError, Response, check_base_url, exchange
+from deviceauth.transport import ApiError, Response, ascii_target, check_base_url, exchange
 
 REGISTER = "/api/v1/device/register/"
 GET_TOKEN = "/api/v1/auth/get-token/"  # noqa: S105  (a path, not a secret)
@@ -45,6 +45,8 @@ class Tokens:
     # Local clock (time.time()) at which each token expires.
     expires_at: float
     refresh_expires_at: float
+    # Seconds the access token was issued for: caps the refresh margin at half of it.
+    lifetime: float = math.inf
 
 
 class DeviceClient:
@@ -54,7 +56,8 @@ class DeviceClient:
       `on_credentials`, for the app to store);
     - `get_token()` / `refresh()` sign with the device secret;
     - `request()` sends a bearer request: it gets a token if there is none, refreshes it
-      `refresh_margin` seconds before it expires, and on a 401 renews once and sends again
+      `refresh_margin` seconds (at most half its lifetime) before it expires, and on a 401
+      renews once and sends again
       (token_expired: refresh; token_revoked / token_invalid / token_reused: get-token;
       device_unknown / device_revoked: register again with `registration`, then get-token).
     Signed requests correct the clock from `server_time` on `timestamp_out_of_window`, and sign
@@ -168,10 +171,15 @@ class DeviceClient:
     # -- renewals ------------------------------------------------------------------------------
 
     def _fresh_tokens(self, renewals: int) -> Tokens:
-        """Tokens good for at least `refresh_margin` more seconds; one renewal for all callers."""
+        """Tokens good for at least `refresh_margin` more seconds, or half their lifetime if that
+        is shorter; one renewal for all callers."""
         tokens = self.tokens
-        if tokens is not None and tokens.expires_at - self.refresh_margin > time.time():
-            return tokens
+        # Capped: a token issued for the margin or less would otherwise be refreshed before every
+        # request, and the refreshes would soon hit the auth_token rate limit.
+        if tokens is not None:
+            margin = min(self.refresh_margin, tokens.lifetime / 2)
+            if tokens.expires_at - margin > time.time():
+                return tokens
         return self._renew(tokens, renewals, self.refresh if tokens is not None else self.get_token)
 
     def _renew_after(self, refused: Tokens, code: str | None, renewals: int) -> Tokens:
@@ -182,6 +190,8 @@ class DeviceClient:
                 return self.refresh()
             if code in DEVICE_GONE and self.registration is not None:
                 self.register(**self.registration)
+                # Not get_token(): a new device that is refused too does not register again.
+                return self._get_token({})
             return self.get_token()
 
         return self._renew(refused, renewals, renew)
@@ -209,18 +219,21 @@ class DeviceClient:
     # -- plumbing ------------------------------------------------------------------------------
 
     def send(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Response:
-        """One HTTP request; raises ApiError on a non-2xx answer."""
-        return exchange(self.base_url + target, method, body, headers, timeout=self.timeout)
+        """One HTTP request; raises ApiError on a non-2xx answer. What a request line cannot carry
+        in `target` (non-ASCII characters, spaces) is sent percent-encoded."""
+        url = self.base_url + ascii_target(target)
+        return exchange(url, method, body, headers, timeout=self.timeout)
 
     def sign(
         self, method: str, target: str, body: bytes, key_id: str, secret: str
     ) -> dict[str, str]:
-        """Signature headers with this client's clock correction and a fresh nonce."""
+        """Signature headers with this client's clock correction and a fresh nonce, for `target`
+        as send() puts it on the wire (the server verifies the target it receives)."""
         return sign_request(
             key_id=key_id,
             secret=secret,
             method=method,
-            target=target,
+            target=ascii_target(target),
             body=body,
             timestamp=int(time.time()) + self.clock_offset,
         )
@@ -254,12 +267,13 @@ class DeviceClient:
                 retried.add(code)
 
     def _keep_tokens(self, body: dict[str, Any]) -> Tokens:
-        now = time.time()
+        now, lifetime = time.time(), int(body["expires_in"])
         self.tokens = Tokens(
             body["access"],
             body["refresh"],
-            now + int(body["expires_in"]),
+            now + lifetime,
             now + int(body["refresh_expires_in"]),
+            lifetime,
         )
         return self.tokens
 

@@ -6,6 +6,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import IO, Any
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,18 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         newurl: str,
     ) -> None:
         return None
+
+
+# Printable ASCII but the space: what a request line carries as it is ("%" too, so that escapes
+# already in a target stay as they are).
+_TARGET_SAFE = "".join(map(chr, range(0x21, 0x7F)))
+
+
+def ascii_target(target: str) -> str:
+    """`target` (path and query) as it goes on the wire: every character that is not printable
+    ASCII percent-encoded as UTF-8, as browsers and fetch do. urllib sends the request line as
+    ASCII and would raise UnicodeEncodeError instead."""
+    return quote(target, safe=_TARGET_SAFE)
 
 
 # urlopen's handlers (proxies from the environment, HTTPS, errors) with _NoRedirects in place

@@ -1,0 +1,125 @@
+"""DeviceClient against a small local server standing in for the API, for what a live server
+cannot be made to say on demand: short token lifetimes, a new device refused too, targets with
+non-ASCII characters. The live tests are in test_python_client.py."""
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from deviceauth import ApiError, DeviceClient, DeviceCredentials, Tokens, sign_request
+from deviceauth.client import GET_TOKEN, REFRESH, REGISTER
+
+from tests.clients.local_http import Answer, LocalServer, problem, serve
+
+ME = "/api/v1/me/"
+APP_KEY_ID = "ios-dev"
+APP_SECRET = "an-app-secret-for-tests"
+
+
+def ok(status: int = 200, **members: object) -> Answer:
+    return Answer(status, {"Content-Type": "application/json"}, json.dumps(members).encode())
+
+
+@contextmanager
+def fake_api(answers: dict[str, Answer]) -> Iterator[LocalServer]:
+    """A server that answers each path with its answer in `answers`, and 404 to the others."""
+    with serve(lambda request: answers.get(request.path, problem(404))) as api:
+        yield api
+
+
+def issued(expires_in: int) -> Answer:
+    return ok(
+        access="an-access-token",
+        refresh="a-refresh-token",
+        expires_in=expires_in,
+        refresh_expires_in=86400,
+    )
+
+
+REGISTERED = ok(201, device_id="a-new-device", device_secret="a-new-secret", user_id=7)
+
+
+def new_client(url: str, **options: Any) -> DeviceClient:
+    return DeviceClient(url, app_key_id=APP_KEY_ID, app_secret=APP_SECRET, **options)
+
+
+def valid_tokens() -> Tokens:
+    return Tokens("an-access-token", "a-refresh-token", time.time() + 900, time.time() + 86400)
+
+
+def paths(api: LocalServer) -> list[str]:
+    return [request.path for request in api.received]
+
+
+def test_a_token_issued_for_the_refresh_margin_is_not_refreshed_before_every_request() -> None:
+    # JWT_ACCESS_TTL=60, the default margin: refreshing before each request would soon hit the
+    # auth_token rate limit (5/min).
+    answers = {REGISTER: REGISTERED, GET_TOKEN: issued(60), REFRESH: issued(60), ME: ok()}
+    with fake_api(answers) as api:
+        client = new_client(api.url)
+        client.register(platform="ios")
+        for _ in range(4):
+            assert client.request("GET", ME).status == 200
+        assert paths(api) == [REGISTER, GET_TOKEN, ME, ME, ME, ME]
+        # Once half its lifetime is gone, it is refreshed.
+        assert client.tokens is not None
+        client.tokens = replace(client.tokens, expires_at=time.time() + 29)
+        client.request("GET", ME)
+        assert paths(api)[-2:] == [REFRESH, ME]
+
+
+def test_a_new_device_refused_too_registers_once_and_raises_the_refusal() -> None:
+    answers = {
+        ME: problem(401, code="device_revoked"),
+        REGISTER: REGISTERED,
+        GET_TOKEN: problem(401, code="device_unknown"),
+    }
+    stored: list[DeviceCredentials] = []
+    with fake_api(answers) as api:
+        client = new_client(
+            api.url,
+            credentials=DeviceCredentials("a-revoked-device", "its-secret", 7),
+            registration={"platform": "ios"},
+            on_credentials=stored.append,
+        )
+        client.tokens = valid_tokens()
+        with pytest.raises(ApiError) as raised:
+            client.request("GET", ME)
+    assert raised.value.code == "device_unknown"
+    assert paths(api) == [ME, REGISTER, GET_TOKEN]
+    assert stored == [DeviceCredentials("a-new-device", "a-new-secret", 7)]
+
+
+def test_non_ascii_characters_of_a_bearer_target_are_sent_percent_encoded() -> None:
+    with serve(lambda request: ok()) as api:
+        client = new_client(api.url)
+        client.tokens = valid_tokens()
+        assert client.request("GET", "/api/v1/items/search/?q=café&tag=50%25").status == 200
+    # UTF-8, percent-encoded; an escape already there and the ASCII stay as they were.
+    assert paths(api) == ["/api/v1/items/search/?q=caf%C3%A9&tag=50%25"]
+
+
+def test_a_signed_target_with_non_ascii_characters_is_signed_as_sent() -> None:
+    target = "/api/v1/items/?q=Zoë 日本"
+    with serve(lambda request: ok()) as api:
+        client = new_client(api.url)
+        headers = client.sign("POST", target, b"{}", APP_KEY_ID, APP_SECRET)
+        client.send("POST", target, b"{}", headers)
+    [received] = api.received
+    assert received.path == "/api/v1/items/?q=Zo%C3%AB%20%E6%97%A5%E6%9C%AC"
+    # The server verifies the target it receives.
+    sent = {name.lower(): value for name, value in received.headers.items()}
+    expected = sign_request(
+        key_id=APP_KEY_ID,
+        secret=APP_SECRET,
+        method="POST",
+        target=received.path,
+        body=received.body,
+        timestamp=int(sent["x-timestamp"]),
+        nonce=sent["x-nonce"],
+    )
+    assert sent["x-signature"] == expected["X-Signature"]
