@@ -5,8 +5,10 @@ api/models.py, its admin registration, the URL include and tests that pass. Then
 `makemigrations` and `migrate`, and grow the feature from there.
 """
 
+import hashlib
 import keyword
 import re
+import tomllib
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -14,11 +16,20 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from api.models import User
+
 TEMPLATES = Path(__file__).parent / "startapi_templates"
 FEATURE_FILES = ("urls", "views", "serializers", "services", "selectors")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*[a-z0-9]")
+# The templates keep every line within ruff's 100 characters for names up to this long.
+NAME_MAX = 32
 URLS_MARKER = "    # startapi: new features above this line"
-ADMIN_IMPORT = re.compile(r"^from api\.models import (?P<names>.+)$", re.MULTILINE)
+# On one line, or wrapped by ruff format in parentheses, one name a line.
+ADMIN_IMPORT = re.compile(
+    r"^from api\.models import (?:\((?P<wrapped>[^()]*)\)|(?P<line>[^()\n]+))$", re.MULTILINE
+)
+IMPORTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+INDEX_NAME_MAX = 30  # Django's limit for index names (models.E034)
 
 
 def singular(word: str) -> str:
@@ -33,6 +44,51 @@ def singular(word: str) -> str:
         if word.endswith(plural):
             return word[: -len(plural)] + single
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def index_name(model_var: str) -> str:
+    """`<model>_owner_idx`, or when that passes Django's 30 characters, the model cut short and
+    a digest of the whole name, so that it stays unique."""
+    name = f"{model_var}_owner_idx"
+    if len(name) <= INDEX_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    prefix = model_var[: INDEX_NAME_MAX - len(f"_{digest}_owner_idx")].rstrip("_")
+    return f"{prefix}_{digest}_owner_idx"
+
+
+def import_order(name: str) -> tuple[int, list[str | int]]:
+    """The order of ruff's isort among the names of one import: CONSTANTS, then Classes, then
+    the rest; case-insensitive, numbers in natural order (Item2 before Item10)."""
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[0].isupper() else 2
+    parts = re.split(r"([0-9]+)", name.lower())
+    return kind, [int(part) if part.isdigit() else part for part in parts]
+
+
+def imported_names(match: re.Match[str]) -> list[str] | None:
+    """The names of a matched `from api.models import ...`; None if it has more than names
+    (a comment, an alias), which startapi would not know how to keep."""
+    names = [n.strip() for n in (match["wrapped"] or match["line"]).split(",")]
+    names = [n for n in names if n]
+    return names if names and all(IMPORTED_NAME.fullmatch(n) for n in names) else None
+
+
+def models_import(names: set[str], line_length: int) -> str:
+    """The import of `names` as ruff format keeps it: one line if it fits, else wrapped."""
+    ordered = sorted(names, key=import_order)
+    line = f"from api.models import {', '.join(ordered)}"
+    if len(line) <= line_length:
+        return line
+    return "from api.models import (\n" + "".join(f"    {n},\n" for n in ordered) + ")"
+
+
+def ruff_line_length(root: Path) -> int:
+    """The project's `[tool.ruff] line-length`; ruff's default without one."""
+    try:
+        config = tomllib.loads((root / "pyproject.toml").read_text())
+    except FileNotFoundError:
+        return 88
+    return int(config.get("tool", {}).get("ruff", {}).get("line-length", 88))
 
 
 class Command(BaseCommand):
@@ -57,6 +113,12 @@ class Command(BaseCommand):
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", model_class):
             raise CommandError(f"{model_class!r} is not a CamelCase model class name.")
         model_var = re.sub(r"(?<!^)(?=[A-Z])", "_", model_class).lower()
+        for long_name in (name, model_var):
+            if len(long_name) > NAME_MAX:
+                raise CommandError(
+                    f"{long_name!r} is longer than {NAME_MAX} characters: the generated code "
+                    "would not fit the line length. Choose a shorter name or --model."
+                )
 
         root = Path(settings.BASE_DIR)
         feature_dir = root / "api" / "apis" / name
@@ -69,9 +131,16 @@ class Command(BaseCommand):
         models_source = models_path.read_text()
         if re.search(rf"^class {model_class}\(", models_source, re.MULTILINE):
             raise CommandError(f"api/models.py already has a model {model_class}.")
+        # The reverse accessor User.<name> must not shadow a field or attribute of User.
+        if name in {field.name for field in User._meta.get_fields()} or hasattr(User, name):
+            raise CommandError(
+                f"User already has a field or attribute {name!r}, which the new model's "
+                f"related_name={name!r} would clash with: choose another name."
+            )
         admin_source, urls_source = admin_path.read_text(), urls_path.read_text()
         admin_import = ADMIN_IMPORT.search(admin_source)
-        if admin_import is None or URLS_MARKER not in urls_source:
+        imported = imported_names(admin_import) if admin_import else None
+        if not imported or URLS_MARKER not in urls_source:
             raise CommandError(
                 "api/admin.py or api/urls.py no longer has the lines startapi edits."
             )
@@ -82,6 +151,7 @@ class Command(BaseCommand):
             "Model": model_class,
             "model": model_var,
             "related_name": name,
+            "index_name": index_name(model_var),
             "plural_words": " ".join(words),
             "model_words": model_var.replace("_", " "),
         }
@@ -101,10 +171,8 @@ class Command(BaseCommand):
         written.append(tests_dir / f"test_{name}.py")
 
         models_path.write_text(models_source.rstrip("\n") + "\n" + render("model.py-tpl"))
-        imported = sorted({*admin_import["names"].split(", "), model_class})
-        admin_source = ADMIN_IMPORT.sub(
-            f"from api.models import {', '.join(imported)}", admin_source, 1
-        )
+        new_import = models_import({*imported, model_class}, ruff_line_length(root))
+        admin_source = ADMIN_IMPORT.sub(lambda _: new_import, admin_source, 1)
         admin_path.write_text(admin_source.rstrip("\n") + "\n" + render("admin.py-tpl"))
         routes = f'    *feature("{name}"),\n'
         urls_path.write_text(urls_source.replace(URLS_MARKER, routes + URLS_MARKER, 1))

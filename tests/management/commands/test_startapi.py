@@ -1,20 +1,33 @@
-"""`manage.py startapi`: what it writes, and what it refuses. (.ci/startapi-check also migrates a
-generated feature in a copy of the repository and runs its generated tests.)"""
+"""`manage.py startapi`: what it writes, and what it refuses. (.ci/startapi-check also migrates
+generated features, one with a long name, in a copy of the repository and runs their tests.)"""
 
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import models
 
-from api.management.commands.startapi import singular
+from api.management.commands.startapi import NAME_MAX, index_name, singular
 from tests.processes import ROOT
+
+RUFF = Path(sys.executable).parent / "ruff"
+WRAPPED_IMPORT = """from api.models import (
+    Category,
+    Device,
+    Item,
+    User,
+    UserProfile{comma}
+)"""
 
 
 @pytest.fixture
 def project(tmp_path: Path, settings) -> Path:
-    """The files startapi edits, copied into a scratch project root."""
-    for relative in ("api/models.py", "api/admin.py", "api/urls.py"):
+    """The files startapi edits and the ruff configuration, copied into a scratch project root."""
+    for relative in ("api/models.py", "api/admin.py", "api/urls.py", "pyproject.toml"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, tmp_path / relative)
     (tmp_path / "api" / "apis").mkdir()
@@ -29,7 +42,7 @@ def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
         source = (feature / f"{module}.py").read_text()
         compile(source, module, "exec")
     assert "class NoteListView(APIView)" in (feature / "views.py").read_text()
-    assert 'path("notes/", ListView.as_view()' in (feature / "urls.py").read_text()
+    assert '"notes/",\n        views.NoteListView.as_view(),' in (feature / "urls.py").read_text()
     assert "class Note(models.Model)" in (project / "api" / "models.py").read_text()
     admin = (project / "api" / "admin.py").read_text()
     assert "class NoteAdmin(admin.ModelAdmin[Note])" in admin
@@ -61,6 +74,132 @@ def test_an_existing_feature_is_refused(project: Path):
 def test_an_existing_model_is_refused(project: Path):
     with pytest.raises(CommandError, match="already has a model Item"):
         call_command("startapi", "items")
+
+
+def ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The scratch project lacks the modules the generated code imports, by which ruff's isort
+    # would tell first-party imports: name them.
+    first_party = "lint.isort.known-first-party = ['api', 'tests']"
+    return subprocess.run(
+        [str(RUFF), *args, "--no-cache", "--config", first_party, "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def assert_ruff_accepts(project: Path) -> None:
+    """What CI runs: `ruff check` and `ruff format --check`, with the project's pyproject.toml."""
+    for args in (("check",), ("format", "--check")):
+        result = ruff(project, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("comma", [",", ""])
+def test_an_admin_import_wrapped_by_ruff_format_gets_the_model(project: Path, comma: str):
+    admin_path = project / "api" / "admin.py"
+    one_line = "from api.models import Category, Device, Item, User, UserProfile"
+    source = admin_path.read_text()
+    admin_path.write_text(source.replace(one_line, WRAPPED_IMPORT.format(comma=comma), 1))
+    call_command("startapi", "notes")
+    admin = admin_path.read_text()
+    compile(admin, "admin", "exec")
+    # Back on one line: it fits in the line length.
+    assert "from api.models import Category, Device, Item, Note, User, UserProfile\n" in admin
+
+
+def test_an_admin_import_past_the_line_length_is_wrapped_as_ruff_formats_it(project: Path):
+    names = ["notes", "saved_searches", "notification_preferences", "push_subscriptions"]
+    for name in names:
+        call_command("startapi", name)
+    admin = (project / "api" / "admin.py").read_text()
+    compile(admin, "admin", "exec")
+    assert (
+        WRAPPED_IMPORT.format(comma=",").replace(
+            "    Item,\n",
+            "    Item,\n    Note,\n    NotificationPreference,\n    PushSubscription,\n"
+            "    SavedSearch,\n",
+        )
+        in admin
+    )
+    assert_ruff_accepts(project)
+
+
+def test_the_admin_import_is_sorted_as_ruffs_isort_sorts_it(project: Path):
+    for name in ("userbadges", "item10s", "item2s"):
+        call_command("startapi", name)
+    admin = (project / "api" / "admin.py").read_text()
+    # Case-insensitive, numbers in natural order.
+    imported = "Category, Device, Item, Item2, Item10, User, Userbadge, UserProfile"
+    assert f"from api.models import {imported}\n" in admin
+    assert_ruff_accepts(project)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "notes",
+        "saved_searches",
+        "notification_preferences",
+        "categories_of_long_named_things",
+        "a" * (NAME_MAX - 1) + "s",
+        "a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_ps",
+    ],
+)
+def test_the_generated_code_passes_ruff_for_short_and_long_names(project: Path, name: str):
+    call_command("startapi", name)
+    assert_ruff_accepts(project)
+
+
+def test_a_long_model_gets_an_index_name_within_djangos_limit(project: Path):
+    call_command("startapi", "notification_preferences")
+    call_command("startapi", "notification_settings")
+    call_command("startapi", "notes")
+    models_source = (project / "api" / "models.py").read_text()
+    names = re.findall(r'name="(\w+_owner_idx)"', models_source)
+    assert names[-3:] == [
+        index_name("notification_preference"),
+        index_name("notification_setting"),
+        "note_owner_idx",  # a name that fits is kept as it was: no migration changes
+    ]
+    assert len(set(names)) == len(names)
+    assert all(len(name) <= models.Index.max_name_length for name in names)
+    assert index_name("notification_preference").startswith("notification_")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["groups"], ["user_permissions"], ["profile"], ["objects"], ["devices", "--model", "Gadget"]],
+)
+def test_a_name_that_user_already_has_is_refused_and_nothing_is_written(
+    project: Path, args: list[str]
+):
+    # The model's related_name is the feature's name: User.<name> would clash (fields.E302).
+    before = {path: path.read_text() for path in project.glob("api/*.py")}
+    with pytest.raises(CommandError, match=f"User already has a field or attribute '{args[0]}'"):
+        call_command("startapi", *args)
+    assert {path: path.read_text() for path in project.glob("api/*.py")} == before
+    assert not (project / "api" / "apis" / args[0]).exists()
+    assert not (project / "tests").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "too_long"),
+    [
+        (["a" * NAME_MAX + "s"], "a" * NAME_MAX + "s"),
+        (
+            ["things", "--model", "ThingWithAVeryLongNameForAModel"],
+            "thing_with_a_very_long_name_for_a_model",
+        ),
+    ],
+)
+def test_a_name_too_long_for_the_line_length_is_refused(
+    project: Path, args: list[str], too_long: str
+):
+    with pytest.raises(CommandError, match=f"'{too_long}' is longer than {NAME_MAX} characters"):
+        call_command("startapi", *args)
+    assert not (project / "api" / "apis" / args[0]).exists()
 
 
 @pytest.mark.parametrize(
