@@ -546,6 +546,7 @@ SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
 if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,
@@ -557,4 +558,7 @@ if SENTRY_DSN:
         # device secrets under names Sentry's scrubber does not know.
         max_request_body_size="never",
         include_local_variables=False,
+        # A signed request's headers would let whoever reads the event send it again (one that
+        # failed never claimed its nonce). Authorization is on Sentry's own list.
+        event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, "x-signature"]),
     )

@@ -21,13 +21,27 @@ REQUEST_FAILING_VIEWS = f"""
 import django
 django.setup()
 import sentry_sdk
-from django.test import Client, override_settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import override_settings
+from wsgiref.util import setup_testing_defaults
 
-client = Client(raise_request_exception=False)
+# Through Django's WSGI handler, as gunicorn calls it: Sentry's integration hooks in there.
+application = WSGIHandler()
+responses = []
 with override_settings(ROOT_URLCONF="tests.urls"):
-    responses = [client.get(path) for path in {FAILING_PATHS!r}]
+    for path in {FAILING_PATHS!r}:
+        environ = {{
+            "PATH_INFO": path,
+            "HTTP_X_SIGNATURE": "f" * 64,
+            "HTTP_AUTHORIZATION": "Bearer a-token",
+        }}
+        setup_testing_defaults(environ)
+        started = []
+        b"".join(application(environ, lambda status, headers: started.append((status, headers))))
+        status, headers = started[0]
+        responses.append((int(status.split()[0]), dict(headers)["Content-Type"]))
 sentry_sdk.flush(timeout=2)
-print([(response.status_code, response["Content-Type"]) for response in responses])
+print(responses)
 """
 
 
@@ -112,6 +126,9 @@ def test_an_unhandled_exception_is_reported_and_the_client_still_gets_a_500_prob
         assert "ip_address" not in event.get("user", {})
         assert not event["request"].get("data")
         assert not any("vars" in frame for frame in exception["stacktrace"]["frames"])
+        # Nothing that would let its reader send the request again.
+        headers = event["request"]["headers"]
+        assert headers["X-Signature"] == headers["Authorization"] == "[Filtered]"
 
 
 @pytest.mark.parametrize("dsn", [None, ""], ids=["unset", "empty"])
