@@ -1,10 +1,30 @@
 """Request-scoped logging: the request id travels in a context variable onto every log line."""
 
 import logging
+import random
 import re
+import uuid
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def new_request_id() -> str:
+    """A UUID4 as 32 hex digits (SPEC §2). An id for correlating logs, not a secret: its random
+    bits come from `random` (as OpenTelemetry's trace ids do), not from os.urandom as
+    uuid.uuid4()'s do, whose system call made threads of a gthread worker give up the GIL and
+    queue to get it back on every request (bench/README.md). `random` is reseeded in every
+    forked worker."""
+    return uuid.UUID(int=random.getrandbits(128), version=4).hex
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The id of a request that sent `incoming` as X-Request-ID: that one if well formed, else a
+    new one (SPEC §2). Used by the app's middleware and by gunicorn's access line alike."""
+    return incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
+
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 

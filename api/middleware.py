@@ -2,32 +2,19 @@
 DRF request's objects once its response is rendered (innermost)."""
 
 import logging
-import random
-import re
 import time
-import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
 from api.exceptions import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
-from api.logs import printable, request_id_var
+from api.logs import printable, request_id_for, request_id_var
 from api.utils import client_ip, is_api_request
 
 access_logger = logging.getLogger("api.access")
 
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # Headers a rewritten error response keeps.
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "RateLimit", "RateLimit-Policy")
-
-
-def new_request_id() -> str:
-    """A UUID4 as 32 hex digits (SPEC §2). An id for correlating logs, not a secret: its random
-    bits come from `random` (as OpenTelemetry's trace ids do), not from os.urandom as
-    uuid.uuid4()'s do, whose system call made threads of a gthread worker give up the GIL and
-    queue to get it back on every request (bench/README.md). `random` is reseeded in every
-    forked worker."""
-    return uuid.UUID(int=random.getrandbits(128), version=4).hex
 
 
 class RequestIdMiddleware:
@@ -40,8 +27,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
+        request_id = request_id_for(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         started = time.perf_counter()

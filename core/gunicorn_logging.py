@@ -6,6 +6,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from api.logs import request_id_for
+
 
 def answered_by_the_app(resp: Any) -> bool:
     """The app's outermost middleware (api.middleware.RequestIdMiddleware) puts `X-Request-ID`
@@ -38,7 +40,8 @@ class JsonAccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type 
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
             "remote_addr": atoms["h"],
             "user_agent": atoms.get("{user-agent}i"),
-            # The app never saw the request: the id is the client's, if it sent one.
-            "request_id": atoms.get("{x-request-id}i"),
+            # The app never saw the request: the id follows its rule, the client's if well
+            # formed, else a new one (gunicorn's answer cannot carry it, though).
+            "request_id": request_id_for(atoms.get("{x-request-id}i")),
         }
         self.access_log.info(json.dumps(line))

@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -124,13 +125,24 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
                 b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
             )
             assert client.recv(100).startswith(b"HTTP/1.1 400 ")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                b"POST /api/v1/items/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"X-Request-ID: not an id\r\n"
+                b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+            )
+            assert client.recv(100).startswith(b"HTTP/1.1 400 ")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=30)
     lines = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     access = [line for line in lines if line["logger"] in ("api.access", "gunicorn.access")]
-    assert [line["logger"] for line in access] == ["api.access", "gunicorn.access"], stdout
-    app, refused = access
+    assert [line["logger"] for line in access] == [
+        "api.access",
+        "gunicorn.access",
+        "gunicorn.access",
+    ], stdout
+    app, refused, badly_tagged = access
     assert (app["method"], app["path"], app["status"]) == ("GET", "/health/live/", 200)
     assert app["request_id"] == "probe-42"
     assert app["user_agent"] == 'kube-probe/1.33 "x"'
@@ -143,6 +155,8 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert refused["request_id"] == "smuggled-7"
     assert refused["user_agent"] == "MyApp/2.1"
     assert refused["duration_ms"] >= 0
+    # An id that is not one is replaced, as the app replaces it (SPEC §2).
+    assert re.fullmatch(r"[0-9a-f]{32}", badly_tagged["request_id"])
     assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr
 
 

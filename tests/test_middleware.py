@@ -26,8 +26,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from api.health import run_checks
-from api.logs import request_id_var
-from api.middleware import new_request_id
+from api.logs import new_request_id, request_id_var
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_python
 from tests.signing import ME, get_token, register
