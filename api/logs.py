@@ -26,14 +26,22 @@ def request_id_for(incoming: str | None) -> str:
     return incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and Unicode's line and paragraph separators: whatever a log reader may break
+# a line at (Python's splitlines() breaks at \x85, \u2028 and \u2029 too).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str) -> str:
-    """`text` with its control characters escaped (a line feed as \\x0a), for log messages: a
+    """`text` with its control characters and line separators escaped (a line feed as \\x0a,
+    U+2028 as \\u2028), for log messages: a
     path a client chose cannot end the line and forge the next one in the console format (the
     JSON one escapes them itself)."""
-    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+    return _CONTROL_CHARACTERS.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class RequestIdFilter(logging.Filter):
