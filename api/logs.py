@@ -33,9 +33,8 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 def printable(text: str) -> str:
     """`text` with its control characters and line separators escaped (a line feed as \\x0a,
-    U+2028 as \\u2028), for log messages: a
-    path a client chose cannot end the line and forge the next one in the console format (the
-    JSON one escapes them itself)."""
+    U+2028 as \\u2028), for log messages: a path a client chose cannot end the line and forge
+    the next one in the console format (the JSON one escapes them itself)."""
     return _CONTROL_CHARACTERS.sub(_escape, text)
 
 
