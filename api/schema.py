@@ -3,7 +3,7 @@
 Every operation lists the errors it can answer with, derived from how its view is declared:
 its authentication (signed or bearer), whether it takes a body, query or path parameters, its
 permissions, and `extra_problems` on the view for what only its services know (403 owner, 409,
-503 where a service publishes auth state). Every operation can answer 406 and 429.
+503 where a service publishes auth state). Every operation can answer 400 (a query string past Django's field limit), 406, 411 and 429.
 """
 
 from typing import Any
@@ -139,7 +139,9 @@ class ProblemAutoSchema(AutoSchema):
         return operation
 
     def _problem_statuses(self, operation: dict[str, Any]) -> dict[int, str]:
-        statuses = {406, 429}
+        # Any request: a query string past Django's field limit (400 bad_request), a body sent
+        # chunked (411, refused before the view), an Accept without JSON, a limit reached.
+        statuses = {400, 406, 411, 429}
         signed = any(
             isinstance(p, (IsAppSigned, IsDeviceSigned)) for p in self.view.get_permissions()
         )
@@ -148,11 +150,9 @@ class ProblemAutoSchema(AutoSchema):
         elif operation.get("security") and {} not in operation["security"]:
             statuses.add(401)
         if "requestBody" in operation:
-            statuses |= {400, 411, 413, 415}
+            statuses |= {413, 415}
         parameters = operation.get("parameters", [])
         query = {parameter["name"] for parameter in parameters if parameter["in"] == "query"}
-        if query - PAGINATION_PARAMETERS:
-            statuses.add(400)
         if "page" in query or any(parameter["in"] == "path" for parameter in parameters):
             statuses.add(404)
         if self.method not in permissions.SAFE_METHODS and any(

@@ -153,17 +153,18 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert problem == {"$ref": "#/components/schemas/Problem"}
     me = operations[("GET", "/api/v1/me/")]
     assert me["security"] == [{"bearerAuth": []}]
-    assert set(me["responses"]) == {"200", "401", "406", "429"}
+    assert set(me["responses"]) == {"200", "400", "401", "406", "411", "429"}
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     item_delete = operations[("DELETE", "/api/v1/items/{item_id}/")]
-    assert set(item_delete["responses"]) == {"204", "401", "403", "404", "406", "429"}
+    assert set(item_delete["responses"]) == {
+        *("204", "400", "401", "403", "404", "406", "411", "429")
+    }
     assert "Retry-After" in item_delete["responses"]["429"]["headers"]
-    # A body sent chunked is refused (411) wherever a body is taken.
     item_create = operations[("POST", "/api/v1/items/")]
-    assert {"400", "411", "413", "415"} <= set(item_create["responses"])
+    assert {"400", "409", "411", "413", "415"} <= set(item_create["responses"])
     # Logout publishes the revocation to Redis: unreachable, it answers 503 with Retry-After.
     logout = operations[("POST", "/api/v1/auth/logout/")]
-    assert set(logout["responses"]) == {"204", "401", "406", "429", "503"}
+    assert set(logout["responses"]) == {"204", "400", "401", "406", "411", "429", "503"}
     assert "Retry-After" in logout["responses"]["503"]["headers"]
     # 503 exactly where a request needs Redis to succeed: the signed nonce, or publishing auth
     # state (get-token, refresh and logout change the token chain; registration saves a user).
@@ -176,8 +177,11 @@ def test_the_schema_validates_without_warnings(tmp_path):
         ("POST", "/api/v1/auth/refresh-token/"),
         ("POST", "/api/v1/auth/logout/"),
     }
-    # Any operation answers 406 `not_acceptable` to an Accept header without JSON.
+    # Any operation answers 406 `not_acceptable` to an Accept header without JSON, 400 to a
+    # query string past Django's field limit, 411 to a body sent chunked (even where none is
+    # taken: the middleware refuses it before the view).
     for operation in operations.values():
+        assert {"400", "406", "411", "429"} <= set(operation["responses"])
         not_acceptable = operation["responses"]["406"]
         assert "`not_acceptable`" in not_acceptable["description"]
         assert not_acceptable["content"] == {"application/problem+json": {"schema": problem}}
