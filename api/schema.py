@@ -3,7 +3,9 @@
 Every operation lists the errors it can answer with, derived from how its view is declared:
 its authentication (signed or bearer), whether it takes a body, query or path parameters, its
 permissions, and `extra_problems` on the view for what only its services know (403 owner, 409,
-503 where a service publishes auth state). Every operation can answer 400 (a query string past Django's field limit), 406, 411 and 429.
+503 where a service publishes auth state). Every operation can answer 400 (a query string past
+Django's field limit), 406, 411 and 429. The health probes, which no view answers, are added by
+`health_paths`.
 """
 
 from typing import Any
@@ -164,3 +166,65 @@ class ProblemAutoSchema(AutoSchema):
         if signed:
             described[401] = SIGNED_401
         return described
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def health_paths(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """A POSTPROCESSING_HOOKS entry: the health probes (SPEC §5). The middleware answers them
+    before any view (api.health), so the generator never sees them: no auth, no limits, their
+    own report shape, also when they answer 503."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["HealthCheck"] = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unhealthy"]},
+            "latency_ms": {"type": "number"},
+            "error": {"type": "string", "description": "Why it is unhealthy."},
+        },
+        "required": ["status", "latency_ms"],
+    }
+    schemas["HealthReport"] = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unhealthy"]},
+            "checks": {
+                "type": "object",
+                "additionalProperties": {"$ref": "#/components/schemas/HealthCheck"},
+            },
+        },
+        "required": ["status", "checks"],
+    }
+    live = {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": ["ok"]}},
+        "required": ["status"],
+    }
+    report = {"$ref": "#/components/schemas/HealthReport"}
+    not_allowed = {
+        "description": "Only GET and HEAD.",
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    probes = (
+        ("/health/", "health", "Every dependency: the database and the cache.", report),
+        ("/health/ready/", "health_ready", "Ready for traffic: the database answers.", report),
+        ("/health/live/", "health_live", "The process is up; touches nothing.", live),
+    )
+    for path, operation_id, summary, body in probes:
+        responses = {"200": _json(body, "Healthy."), "405": not_allowed}
+        if body is report:
+            responses["503"] = _json(report, "A check failed or gave no answer within 2 s.")
+        result["paths"][path] = {
+            "get": {
+                "operationId": operation_id,
+                "summary": summary,
+                "tags": ["health"],
+                "security": [],
+                "responses": responses,
+            }
+        }
+    return result

@@ -141,7 +141,13 @@ def test_the_schema_validates_without_warnings(tmp_path):
         for path, methods in schema["paths"].items()
         for method, operation in methods.items()
     }
-    assert len(operations) == 19
+    assert len(operations) == 22
+    # The probes, answered by middleware, added by api.schema: no auth, their report on 503.
+    for path in ("/health/", "/health/ready/", "/health/live/"):
+        probe = operations[("GET", path)]
+        assert probe["security"] == []
+        assert {"200", "405"} <= set(probe["responses"])
+    assert set(operations[("GET", "/health/ready/")]["responses"]) == {"200", "405", "503"}
     register = operations[("POST", "/api/v1/device/register/")]
     assert register["security"] == [
         {"appKeyId": [], "appTimestamp": [], "appNonce": [], "appSignature": []}
@@ -169,7 +175,9 @@ def test_the_schema_validates_without_warnings(tmp_path):
     # 503 exactly where a request needs Redis to succeed: the signed nonce, or publishing auth
     # state (get-token, refresh and logout change the token chain; registration saves a user).
     unavailable = {
-        label for label, operation in operations.items() if "503" in operation["responses"]
+        label
+        for label, operation in operations.items()
+        if label[1].startswith("/api/") and "503" in operation["responses"]
     }
     assert unavailable == {
         ("POST", "/api/v1/device/register/"),
@@ -177,10 +185,11 @@ def test_the_schema_validates_without_warnings(tmp_path):
         ("POST", "/api/v1/auth/refresh-token/"),
         ("POST", "/api/v1/auth/logout/"),
     }
-    # Any operation answers 406 `not_acceptable` to an Accept header without JSON, 400 to a
-    # query string past Django's field limit, 411 to a body sent chunked (even where none is
+    # Any API operation answers 406 `not_acceptable` to an Accept header without JSON, 400 to
+    # a query string past Django's field limit, 411 to a body sent chunked (even where none is
     # taken: the middleware refuses it before the view).
-    for operation in operations.values():
+    api_operations = [op for (_, path), op in operations.items() if path.startswith("/api/")]
+    for operation in api_operations:
         assert {"400", "406", "411", "429"} <= set(operation["responses"])
         not_acceptable = operation["responses"]["406"]
         assert "`not_acceptable`" in not_acceptable["description"]
