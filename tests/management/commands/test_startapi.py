@@ -1,5 +1,6 @@
 """`manage.py startapi`: what it writes, and what it refuses. (.ci/startapi-check also migrates
-generated features, one with a long name, in a copy of the repository and runs their tests.)"""
+generated features, one with a long name, in a copy of the repository and runs their tests, and
+this file's: they pass in a project that has features of its own.)"""
 
 import re
 import shutil
@@ -11,22 +12,24 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import models
 
-from api.management.commands.startapi import NAME_MAX, index_name, singular
+from api.management.commands.startapi import NAME_MAX, import_order, index_name, singular
 from tests.processes import ROOT
 
 RUFF = Path(sys.executable).parent / "ruff"
-WRAPPED_IMPORT = """from api.models import (
-    Category,
-    Device,
-    Item,
-    User,
-    UserProfile{comma}
-)"""
+LINE_LENGTH = 100  # pyproject.toml's [tool.ruff] line-length
+TEMPLATE_MODELS = ["Category", "Device", "Item", "User", "UserProfile"]
+# `from api.models import ...` in api/admin.py: on one line, or wrapped in parentheses.
+MODELS_IMPORT = re.compile(r"^from api\.models import (\([^()]*\)|[^(\n]+)$", re.MULTILINE)
 
 
 @pytest.fixture
 def project(tmp_path: Path, settings) -> Path:
-    """The files startapi edits and the ruff configuration, copied into a scratch project root."""
+    """The files startapi edits and the ruff configuration, copied into a scratch project root.
+
+    They are the project's as they are now, with the features its user has added (README:
+    Adding a Feature): the features these tests generate have names a project does not use
+    (scratch_notes, not notes), so that they meet neither its models nor User's accessors.
+    """
     for relative in ("api/models.py", "api/admin.py", "api/urls.py", "pyproject.toml"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, tmp_path / relative)
@@ -35,27 +38,56 @@ def project(tmp_path: Path, settings) -> Path:
     return tmp_path
 
 
+def admin_models(project: Path) -> list[str]:
+    """The names api/admin.py imports from api.models, in its order: the template's models and
+    the user's own."""
+    match = MODELS_IMPORT.search((project / "api" / "admin.py").read_text())
+    assert match, "api/admin.py has no `from api.models import ...`"
+    return re.findall(r"\w+", match[1])
+
+
+def with_models(before: list[str], *added: str) -> list[str]:
+    """`before` and `added` in the order of ruff's isort, which
+    test_the_admin_import_is_sorted_as_ruffs_isort_sorts_it checks `import_order` keeps."""
+    return sorted([*before, *added], key=import_order)
+
+
+def wrapped_import(names: list[str], comma: str = ",") -> str:
+    """`from api.models import (...)` as ruff format wraps it: one name a line."""
+    lines = ",\n".join(f"    {name}" for name in names)
+    return f"from api.models import (\n{lines}{comma}\n)"
+
+
+def import_as_ruff_formats(names: list[str]) -> str:
+    """The import of `names` as ruff format keeps it: on one line if it fits, else wrapped."""
+    line = f"from api.models import {', '.join(names)}"
+    return line if len(line) <= LINE_LENGTH else wrapped_import(names)
+
+
 def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
-    call_command("startapi", "notes")
-    feature = project / "api" / "apis" / "notes"
+    before = admin_models(project)
+    call_command("startapi", "scratch_notes")
+    feature = project / "api" / "apis" / "scratch_notes"
     for module in ("__init__", "urls", "views", "serializers", "services", "selectors"):
         source = (feature / f"{module}.py").read_text()
         compile(source, module, "exec")
-    assert "class NoteListView(APIView)" in (feature / "views.py").read_text()
-    assert '"notes/",\n        views.NoteListView.as_view(),' in (feature / "urls.py").read_text()
-    assert "class Note(models.Model)" in (project / "api" / "models.py").read_text()
+    assert "class ScratchNoteListView(APIView)" in (feature / "views.py").read_text()
+    urls_source = (feature / "urls.py").read_text()
+    assert '"scratch-notes/",\n        views.ScratchNoteListView.as_view(),' in urls_source
+    assert "class ScratchNote(models.Model)" in (project / "api" / "models.py").read_text()
     admin = (project / "api" / "admin.py").read_text()
-    assert "class NoteAdmin(admin.ModelAdmin[Note])" in admin
-    assert "from api.models import Category, Device, Item, Note, User, UserProfile" in admin
+    assert "class ScratchNoteAdmin(admin.ModelAdmin[ScratchNote])" in admin
+    # Every model it imported before, and the new one.
+    assert f"{import_as_ruff_formats(with_models(before, 'ScratchNote'))}\n" in admin
     urls = (project / "api" / "urls.py").read_text()
-    assert urls.index('*feature("notes")') < urls.index("# startapi: new features")
-    tests = (project / "tests" / "apis" / "notes" / "test_notes.py").read_text()
-    compile(tests, "test_notes", "exec")
+    assert urls.index('*feature("scratch_notes")') < urls.index("# startapi: new features")
+    tests = (project / "tests" / "apis" / "scratch_notes" / "test_scratch_notes.py").read_text()
+    compile(tests, "test_scratch_notes", "exec")
 
 
 def test_model_name_can_be_given(project: Path):
-    call_command("startapi", "people", "--model", "Person")
-    assert "class Person(models.Model)" in (project / "api" / "models.py").read_text()
+    call_command("startapi", "scratch_people", "--model", "ScratchPerson")
+    assert "class ScratchPerson(models.Model)" in (project / "api" / "models.py").read_text()
 
 
 @pytest.mark.parametrize("name", ["Notes", "1notes", "no-tes", "class", "notes_", "a"])
@@ -66,9 +98,9 @@ def test_bad_names_are_refused(project: Path, name: str):
 
 
 def test_an_existing_feature_is_refused(project: Path):
-    call_command("startapi", "notes")
+    call_command("startapi", "scratch_notes")
     with pytest.raises(CommandError, match="already exists"):
-        call_command("startapi", "notes")
+        call_command("startapi", "scratch_notes")
 
 
 def test_an_existing_model_is_refused(project: Path):
@@ -99,49 +131,60 @@ def assert_ruff_accepts(project: Path) -> None:
 @pytest.mark.parametrize("comma", [",", ""])
 def test_an_admin_import_wrapped_by_ruff_format_gets_the_model(project: Path, comma: str):
     admin_path = project / "api" / "admin.py"
-    one_line = "from api.models import Category, Device, Item, User, UserProfile"
+    before = admin_models(project)
     source = admin_path.read_text()
-    admin_path.write_text(source.replace(one_line, WRAPPED_IMPORT.format(comma=comma), 1))
-    call_command("startapi", "notes")
+    admin_path.write_text(MODELS_IMPORT.sub(wrapped_import(before, comma), source, count=1))
+    call_command("startapi", "scratch_notes")
     admin = admin_path.read_text()
     compile(admin, "admin", "exec")
-    # Back on one line: it fits in the line length.
-    assert "from api.models import Category, Device, Item, Note, User, UserProfile\n" in admin
+    # Back on one line when it fits in the line length (the template's models and one more do).
+    assert f"{import_as_ruff_formats(with_models(before, 'ScratchNote'))}\n" in admin
 
 
 def test_an_admin_import_past_the_line_length_is_wrapped_as_ruff_formats_it(project: Path):
-    names = ["notes", "saved_searches", "notification_preferences", "push_subscriptions"]
+    before = admin_models(project)
+    names = [
+        "scratch_notes",
+        "scratch_saved_searches",
+        "scratch_notification_preferences",
+        "scratch_push_subscriptions",
+    ]
     for name in names:
         call_command("startapi", name)
     admin = (project / "api" / "admin.py").read_text()
     compile(admin, "admin", "exec")
-    assert (
-        WRAPPED_IMPORT.format(comma=",").replace(
-            "    Item,\n",
-            "    Item,\n    Note,\n    NotificationPreference,\n    PushSubscription,\n"
-            "    SavedSearch,\n",
-        )
-        in admin
-    )
+    added = [
+        "ScratchNote",
+        "ScratchNotificationPreference",
+        "ScratchPushSubscription",
+        "ScratchSavedSearch",
+    ]
+    assert f"{wrapped_import(with_models(before, *added))}\n" in admin
     assert_ruff_accepts(project)
 
 
 def test_the_admin_import_is_sorted_as_ruffs_isort_sorts_it(project: Path):
+    before = admin_models(project)
     for name in ("userbadges", "item10s", "item2s"):
         call_command("startapi", name)
+    added = ["Item2", "Item10", "Userbadge"]
+    imported = admin_models(project)
+    # Case-insensitive, numbers in natural order (among the template's models: the user's own
+    # are sorted in as well).
+    known = [name for name in imported if name in TEMPLATE_MODELS or name in added]
+    assert ", ".join(known) == "Category, Device, Item, Item2, Item10, User, Userbadge, UserProfile"
+    assert imported == with_models(before, *added)
     admin = (project / "api" / "admin.py").read_text()
-    # Case-insensitive, numbers in natural order.
-    imported = "Category, Device, Item, Item2, Item10, User, Userbadge, UserProfile"
-    assert f"from api.models import {imported}\n" in admin
+    assert f"{import_as_ruff_formats(imported)}\n" in admin
     assert_ruff_accepts(project)
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        "notes",
-        "saved_searches",
-        "notification_preferences",
+        "quxes",
+        "scratch_saved_searches",
+        "scratch_notification_preferences",
         "categories_of_long_named_things",
         "a" * (NAME_MAX - 1) + "s",
         "a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_ps",
@@ -153,15 +196,15 @@ def test_the_generated_code_passes_ruff_for_short_and_long_names(project: Path, 
 
 
 def test_a_long_model_gets_an_index_name_within_djangos_limit(project: Path):
-    call_command("startapi", "notification_preferences")
-    call_command("startapi", "notification_settings")
-    call_command("startapi", "notes")
+    call_command("startapi", "scratch_notification_preferences")
+    call_command("startapi", "scratch_notification_settings")
+    call_command("startapi", "scratch_notes")
     models_source = (project / "api" / "models.py").read_text()
     names = re.findall(r'name="(\w+_owner_idx)"', models_source)
     assert names[-3:] == [
-        index_name("notification_preference"),
-        index_name("notification_setting"),
-        "note_owner_idx",  # a name that fits is kept as it was: no migration changes
+        index_name("scratch_notification_preference"),
+        index_name("scratch_notification_setting"),
+        "scratch_note_owner_idx",  # a name that fits is kept as it was: no migration changes
     ]
     assert len(set(names)) == len(names)
     assert all(len(name) <= models.Index.max_name_length for name in names)
@@ -170,7 +213,13 @@ def test_a_long_model_gets_an_index_name_within_djangos_limit(project: Path):
 
 @pytest.mark.parametrize(
     "args",
-    [["groups"], ["user_permissions"], ["profile"], ["objects"], ["devices", "--model", "Gadget"]],
+    [
+        ["groups"],
+        ["user_permissions"],
+        ["profile"],
+        ["objects"],
+        ["devices", "--model", "ScratchGadget"],
+    ],
 )
 def test_a_name_that_user_already_has_is_refused_and_nothing_is_written(
     project: Path, args: list[str]
