@@ -10,7 +10,7 @@ Django's field limit), 406, 411 and 429. The health probes, which no view answer
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
@@ -122,8 +122,34 @@ class DeviceSignatureScheme(_SignatureScheme):
     name = list(headers)
 
 
+class MeUpdateInputSchema(OpenApiSerializerExtension):
+    """PATCH /me/'s body: the schema says what its serializer's `to_internal_value` enforces, no
+    keys at the top but `profile` and `device` (the two objects themselves take unknown keys)."""
+
+    target_class = "api.apis.me.serializers.MeUpdateInputSerializer"
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: Any) -> Any:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
 class ProblemAutoSchema(AutoSchema):
     """Adds the problem+json responses an operation can return."""
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        # drf-spectacular's pattern for a decimal string allows a sign whatever `min_value`
+        # says: a price is never negative.
+        if (
+            isinstance(field, serializers.DecimalField)
+            and field.min_value is not None
+            and field.min_value >= 0
+            and schema.get("pattern", "").startswith("^-?")
+        ):
+            schema["pattern"] = "^" + schema["pattern"].removeprefix("^-?")
+        return schema
 
     def get_operation(self, *args: Any, **kwargs: Any) -> Any:
         operation = super().get_operation(*args, **kwargs)

@@ -209,6 +209,12 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert me["security"] == [{"bearerAuth": []}]
     assert set(me["responses"]) == {"200", "400", "401", "406", "411", "429"}
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    # What the server refuses, the schema refuses: a negative price, keys PATCH /me/ does not
+    # take at the top.
+    components = schema["components"]["schemas"]
+    for component in ("ItemInputRequest", "ItemOutput"):
+        assert components[component]["properties"]["price"]["pattern"] == r"^\d{0,8}(?:\.\d{0,2})?$"
+    assert components["PatchedMeUpdateInputRequest"]["additionalProperties"] is False
     item_delete = operations[("DELETE", "/api/v1/items/{item_id}/")]
     assert set(item_delete["responses"]) == {
         *("204", "400", "401", "403", "404", "406", "411", "429")

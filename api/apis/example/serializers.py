@@ -58,7 +58,10 @@ class ItemInputSerializer(serializers.Serializer[dict[str, Any]]):
 class ItemOutputSerializer(OutputModelSerializer[Item]):
     owner = serializers.IntegerField(source="owner_id", read_only=True)
     category = serializers.IntegerField(source="category_id")
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True)
+    # min_value: the schema says a price is never negative.
+    price = serializers.DecimalField(
+        max_digits=10, decimal_places=2, coerce_to_string=True, min_value=0
+    )
 
     class Meta:
         model = Item
