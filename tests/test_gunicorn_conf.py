@@ -41,6 +41,34 @@ def resolved_config(env: dict[str, str]) -> dict[str, str]:
     return {name.strip(): value.strip() for name, _, value in lines}
 
 
+def start_gunicorn(
+    port: int,
+    tmp_path,
+    settings: dict[str, str],
+    *,
+    drop: tuple[str, ...] = (),
+    output: int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """gunicorn under gunicorn.conf.py on 127.0.0.1:`port`: one worker, SQLite in `tmp_path`,
+    in a session of its own (stop it with os.killpg)."""
+    return subprocess.Popen(
+        [*GUNICORN, f"--bind=127.0.0.1:{port}", "core.wsgi"],
+        cwd=ROOT,
+        env=environment(
+            {
+                "WEB_CONCURRENCY": "1",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+                **settings,
+            },
+            drop,
+        ),
+        stdout=output,
+        stderr=output,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def first_answer(server: subprocess.Popen[str], request: urllib.request.Request | str) -> bytes:
     """The body of `request`'s 200, sent until the starting gunicorn answers (30 s at most)."""
     deadline = time.monotonic() + 30
@@ -96,22 +124,7 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     """The app writes the access line of what it answers; gunicorn only that of what it answers
     itself (here a request with two Content-Lengths, a 400): never two lines for one request."""
     port = free_port()
-    server = subprocess.Popen(
-        [*GUNICORN, f"--bind=127.0.0.1:{port}", "core.wsgi"],
-        cwd=ROOT,
-        env=environment(
-            {
-                "WEB_CONCURRENCY": "1",
-                "LOG_FORMAT": "json",
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            },
-            (),
-        ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    server = start_gunicorn(port, tmp_path, {"LOG_FORMAT": "json"})
     try:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/health/live/?probe=%22quoted%22",
@@ -170,22 +183,12 @@ def test_x_forwarded_proto_from_loopback_counts_only_when_django_trusts_it(
     """gunicorn takes no scheme from the headers of a loopback peer (a proxy in the pod): a
     plain-HTTP request claiming HTTPS is redirected unless TRUST_X_FORWARDED_PROTO=true."""
     port = free_port()
-    server = subprocess.Popen(
-        [*GUNICORN, f"--bind=127.0.0.1:{port}", "core.wsgi"],
-        cwd=ROOT,
-        env=environment(
-            {
-                "WEB_CONCURRENCY": "1",
-                "SECURE_SSL_REDIRECT": "true",
-                "TRUST_X_FORWARDED_PROTO": trust,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-            },
-            GUNICORN_VARIABLES,
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
+    server = start_gunicorn(
+        port,
+        tmp_path,
+        {"SECURE_SSL_REDIRECT": "true", "TRUST_X_FORWARDED_PROTO": trust},
+        drop=GUNICORN_VARIABLES,
+        output=subprocess.DEVNULL,
     )
     try:
         first_answer(server, f"http://127.0.0.1:{port}/health/live/")
