@@ -17,10 +17,11 @@ rate limiter's round trip where they can (`state_keys`). The database stays the 
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -180,16 +181,13 @@ def publish_user(user: User) -> None:
     _publish(_user_key(user.pk), _user_entry(user))
 
 
-# What authentication reads of each model: a save that writes none of these (a sign-in's
-# `last_login`, a device's push token) leaves its entry as it is.
-_DEVICE_STATE_FIELDS = frozenset({"user", "user_id", "is_active", "secret_kid", "token_chain"})
-_USER_STATE_FIELDS = frozenset({"is_active", "is_staff", "is_superuser"})
-
-
-def _writes_state(
-    created: bool, update_fields: frozenset[str] | None, fields: frozenset[str]
-) -> bool:
-    return created or update_fields is None or not fields.isdisjoint(update_fields)
+# What authentication reads of each model (the columns of its entry) and how it is published.
+# A save that writes none of these (a sign-in's `last_login`, a device's push token) leaves the
+# entry as it is.
+_STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], None]]] = {
+    Device: (("user_id", "is_active", "secret_kid", "token_chain"), publish_device),
+    User: (("is_active", "is_staff", "is_superuser"), publish_user),
+}
 
 
 # A change publishes the row as it now stands, not the saved instance: the instance may have been
@@ -198,33 +196,25 @@ def _writes_state(
 # undo that change in the cache. Read after this save's UPDATE, which holds the row's lock until
 # the commit, the row has every change committed before; one committed after publishes its own.
 @receiver(post_save, sender=Device, dispatch_uid="auth_state_device_saved")
-def _device_saved(
-    sender: type[Device],
-    instance: Device,
-    created: bool,
-    update_fields: frozenset[str] | None,
-    **kwargs: Any,
-) -> None:
-    if _writes_state(created, update_fields, _DEVICE_STATE_FIELDS):
-        fields = ("id", "user_id", "is_active", "secret_kid", "token_chain")
-        row = instance if created else Device.objects.only(*fields).filter(pk=instance.pk).first()
-        if row is not None:
-            publish_device(row)
-
-
 @receiver(post_save, sender=User, dispatch_uid="auth_state_user_saved")
-def _user_saved(
-    sender: type[User],
-    instance: User,
+def _saved(
+    sender: type[Model],
+    instance: Model,
     created: bool,
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
-    if _writes_state(created, update_fields, _USER_STATE_FIELDS):
-        fields = ("id", "is_active", "is_staff", "is_superuser")
-        row = instance if created else User.objects.only(*fields).filter(pk=instance.pk).first()
-        if row is not None:
-            publish_user(row)
+    columns, publish = _STATE[sender]
+    if created:
+        publish(instance)
+        return
+    if update_fields is not None:
+        # Names as saved ("user") or as columns ("user_id").
+        written = {getattr(sender._meta.get_field(name), "attname", name) for name in update_fields}
+        if written.isdisjoint(columns):
+            return
+    if (row := sender._default_manager.only(*columns).filter(pk=instance.pk).first()) is not None:
+        publish(row)
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.
