@@ -131,20 +131,19 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
             headers={"X-Request-ID": "probe-42", "User-Agent": 'kube-probe/1.33 "x"'},
         )
         first_answer(server, request)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-            client.sendall(
-                b"POST /api/v1/items/?q=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"X-Request-ID: smuggled-7\r\nUser-Agent: MyApp/2.1\r\n"
-                b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
-            )
-            assert client.recv(100).startswith(b"HTTP/1.1 400 ")
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-            client.sendall(
-                b"POST /api/v1/items/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"X-Request-ID: not an id\r\n"
-                b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
-            )
-            assert client.recv(100).startswith(b"HTTP/1.1 400 ")
+        for target, headers in (
+            (b"/api/v1/items/?q=1", b"X-Request-ID: smuggled-7\r\nUser-Agent: MyApp/2.1\r\n"),
+            (b"/api/v1/items/", b"X-Request-ID: not an id\r\n"),
+        ):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(
+                    b"POST "
+                    + target
+                    + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + headers
+                    + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+                )
+                assert client.recv(100).startswith(b"HTTP/1.1 400 ")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=30)
