@@ -5,6 +5,7 @@ api/models.py, its admin registration, the URL include and tests that pass. Then
 `makemigrations` and `migrate`, and grow the feature from there.
 """
 
+import ast
 import hashlib
 import keyword
 import re
@@ -80,6 +81,34 @@ def models_import(names: set[str], line_length: int) -> str:
     if len(line) <= line_length:
         return line
     return "from api.models import (\n" + "".join(f"    {n},\n" for n in ordered) + ")"
+
+
+def with_counts_import(source: str) -> str:
+    """api/models.py's source with `from api import counts`, which generated models use. A
+    project that deleted the example may have none left (`make format` drops it unused): it
+    goes before the first `from api...` import, or after the last import, in its own section."""
+    imports = [
+        node for node in ast.parse(source).body if isinstance(node, ast.Import | ast.ImportFrom)
+    ]
+    ours = [
+        node
+        for node in imports
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and (node.module == "api" or (node.module or "").startswith("api."))
+    ]
+    if any(
+        node.module == "api"
+        and any(alias.name == "counts" and not alias.asname for alias in node.names)
+        for node in ours
+    ):
+        return source
+    lines = source.splitlines(keepends=True)
+    if ours:
+        at, text = ours[0].lineno - 1, "from api import counts\n"
+    else:  # api/models.py imports at least django.db.models, for User
+        at, text = imports[-1].end_lineno or len(lines), "\nfrom api import counts\n"
+    return "".join([*lines[:at], text, *lines[at:]])
 
 
 def ruff_line_length(root: Path) -> int:
@@ -170,6 +199,7 @@ class Command(BaseCommand):
         (tests_dir / f"test_{name}.py").write_text(render("test_feature.py-tpl"))
         written.append(tests_dir / f"test_{name}.py")
 
+        models_source = with_counts_import(models_source)
         models_path.write_text(models_source.rstrip("\n") + "\n" + render("model.py-tpl"))
         new_import = models_import({*imported, model_class}, ruff_line_length(root))
         admin_source = ADMIN_IMPORT.sub(lambda _: new_import, admin_source, 1)

@@ -17,7 +17,9 @@ from tests.processes import ROOT
 
 RUFF = Path(sys.executable).parent / "ruff"
 LINE_LENGTH = 100  # pyproject.toml's [tool.ruff] line-length
-TEMPLATE_MODELS = ["Category", "Device", "Item", "User", "UserProfile"]
+# The template's own models: those that stay once its example is deleted (README: Deleting the
+# example). The tests name no other, so that they hold with or without the example.
+TEMPLATE_MODELS = ["Device", "User", "UserProfile"]
 # `from api.models import ...` in api/admin.py: on one line, or wrapped in parentheses.
 MODELS_IMPORT = re.compile(r"^from api\.models import (\([^()]*\)|[^(\n]+)$", re.MULTILINE)
 
@@ -104,8 +106,8 @@ def test_an_existing_feature_is_refused(project: Path):
 
 
 def test_an_existing_model_is_refused(project: Path):
-    with pytest.raises(CommandError, match="already has a model Item"):
-        call_command("startapi", "items")
+    with pytest.raises(CommandError, match="already has a model UserProfile"):
+        call_command("startapi", "user_profiles")
 
 
 def ruff(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -165,14 +167,14 @@ def test_an_admin_import_past_the_line_length_is_wrapped_as_ruff_formats_it(proj
 
 def test_the_admin_import_is_sorted_as_ruffs_isort_sorts_it(project: Path):
     before = admin_models(project)
-    for name in ("userbadges", "item10s", "item2s"):
+    for name in ("userbadges", "device10s", "device2s"):
         call_command("startapi", name)
-    added = ["Item2", "Item10", "Userbadge"]
+    added = ["Device2", "Device10", "Userbadge"]
     imported = admin_models(project)
     # Case-insensitive, numbers in natural order (among the template's models: the user's own
     # are sorted in as well).
     known = [name for name in imported if name in TEMPLATE_MODELS or name in added]
-    assert ", ".join(known) == "Category, Device, Item, Item2, Item10, User, Userbadge, UserProfile"
+    assert ", ".join(known) == "Device, Device2, Device10, User, Userbadge, UserProfile"
     assert imported == with_models(before, *added)
     admin = (project / "api" / "admin.py").read_text()
     assert f"{import_as_ruff_formats(imported)}\n" in admin
@@ -192,6 +194,46 @@ def test_the_admin_import_is_sorted_as_ruffs_isort_sorts_it(project: Path):
 )
 def test_the_generated_code_passes_ruff_for_short_and_long_names(project: Path, name: str):
     call_command("startapi", name)
+    assert_ruff_accepts(project)
+
+
+# api/models.py with no `from api import counts`, as a project that deleted the example has it
+# (`make format` drops the import once nothing uses it): with no import of the project's, and
+# with one.
+MODELS_WITHOUT_COUNTS = [
+    """\"\"\"Accounts.\"\"\"
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    pass
+""",
+    """\"\"\"Accounts.\"\"\"
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from api.validators import validate_timezone
+
+
+class User(AbstractUser):
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+""",
+]
+
+
+@pytest.mark.parametrize("models_source", MODELS_WITHOUT_COUNTS)
+def test_a_models_file_without_the_counts_import_gets_it(project: Path, models_source: str):
+    models_path = project / "api" / "models.py"
+    models_path.write_text(models_source)
+
+    call_command("startapi", "scratch_notes")
+
+    written = models_path.read_text()
+    assert written.count("from api import counts\n") == 1
+    assert "@counts.tracked" in written
     assert_ruff_accepts(project)
 
 
