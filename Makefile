@@ -54,12 +54,13 @@ run: $(VENV)/.runtime .env
 test: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Migrations are checked under tests.settings: the project's apps and the tests' own (tests/subjects).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(CHECK_ENV) $(BIN)/mypy .
 	$(BIN)/lint-imports
-	$(CHECK_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(CHECK_ENV) DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 
 lint-deploy: $(VENV)/.ci
 	.ci/lint-deploy

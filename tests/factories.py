@@ -1,9 +1,10 @@
-"""factory_boy factories for the models tests need."""
+"""factory_boy factories for the project's models and the tests' own (tests/subjects)."""
 
 from factory import LazyAttribute, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
-from api.models import Category, Device, Item, User
+from api.models import Device, User
+from tests.subjects.models import Post, Topic
 
 
 class UserFactory(DjangoModelFactory[User]):  # type: ignore[misc]
@@ -26,20 +27,20 @@ class DeviceFactory(DjangoModelFactory[Device]):  # type: ignore[misc]
     secret_kid = "k2026"
 
 
-class CategoryFactory(DjangoModelFactory[Category]):  # type: ignore[misc]
+class TopicFactory(DjangoModelFactory[Topic]):  # type: ignore[misc]
     class Meta:
-        model = Category
+        model = Topic
 
-    name = Sequence(lambda n: f"Category {n}")
-    slug = Sequence(lambda n: f"category-{n}")
+    name = Sequence(lambda n: f"Topic {n}")
+    slug = Sequence(lambda n: f"topic-{n}")
 
 
-class ItemFactory(DjangoModelFactory[Item]):  # type: ignore[misc]
+class PostFactory(DjangoModelFactory[Post]):  # type: ignore[misc]
     class Meta:
-        model = Item
+        model = Post
 
     owner = SubFactory(UserFactory)
-    category = SubFactory(CategoryFactory)
-    title = Sequence(lambda n: f"Item {n}")
+    topic = SubFactory(TopicFactory)
+    title = Sequence(lambda n: f"Post {n}")
     price = "9.99"
     is_published = True

@@ -6,95 +6,99 @@ import pytest
 from django.db import connection
 
 from api import counts
-from api.models import Category, Device, Item
-from tests.factories import CategoryFactory, ItemFactory
+from api.models import Device
+from tests.factories import PostFactory, TopicFactory
 from tests.services import closed_port, redis_caches
 from tests.signing import open_session
+from tests.subjects.models import Post, Topic
+from tests.subjects.urls import POSTS
 
 # Transactional: a change renews the counts once it commits.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_count_is_kept_until_the_table_changes(django_assert_num_queries):
-    ItemFactory.create_batch(3)
-    published = Item.objects.filter(is_published=True)
+    PostFactory.create_batch(3)
+    published = Post.objects.filter(is_published=True)
     expected = published.count()
     assert counts.count(published) == expected  # counted and kept
     with django_assert_num_queries(0):
         assert counts.count(published) == expected
-    ItemFactory(is_published=True)
+    PostFactory(is_published=True)
     with django_assert_num_queries(1):
         assert counts.count(published) == expected + 1
-    Item.objects.filter(is_published=True)[0].delete()
+    Post.objects.filter(is_published=True)[0].delete()
     with django_assert_num_queries(1):
         assert counts.count(published) == expected
 
 
 def test_each_query_has_its_own_count():
-    ItemFactory.create_batch(2, is_published=True)
-    ItemFactory(is_published=False)
+    PostFactory.create_batch(2, is_published=True)
+    PostFactory(is_published=False)
     for _ in range(3):
-        assert counts.count(Item.objects.all()) == 3
-        assert counts.count(Item.objects.filter(is_published=False)) == 1
+        assert counts.count(Post.objects.all()) == 3
+        assert counts.count(Post.objects.filter(is_published=False)) == 1
 
 
 def test_writes_without_signals_renew_with_changed(django_assert_num_queries):
-    ItemFactory.create_batch(2, is_published=True)
-    published = Item.objects.filter(is_published=True)
+    PostFactory.create_batch(2, is_published=True)
+    published = Post.objects.filter(is_published=True)
     counts.count(published)
-    Item.objects.update(is_published=False)  # no signal...
-    counts.changed(Item)  # ...so the writer says so
+    Post.objects.update(is_published=False)  # no signal...
+    counts.changed(Post)  # ...so the writer says so
     with django_assert_num_queries(1):
         assert counts.count(published) == 0
 
 
 def test_an_empty_query_counts_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert counts.count(Item.objects.none()) == 0
+        assert counts.count(Post.objects.none()) == 0
 
 
 def test_a_cache_outage_counts_in_the_database(settings, caplog):
-    ItemFactory.create_batch(2)
+    PostFactory.create_batch(2)
     settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     with caplog.at_level(logging.WARNING, logger="api.counts"):
-        assert counts.count(Item.objects.all()) == 2
-        counts.changed(Item)
+        assert counts.count(Post.objects.all()) == 2
+        counts.changed(Post)
     assert len(caplog.records) == 2
 
 
-def test_a_new_item_is_in_the_next_page(client):
+@pytest.mark.urls("tests.subjects.urls")
+def test_a_new_post_is_in_the_next_page(client):
     session = open_session(client)
-    first, _ = ItemFactory.create_batch(2, is_published=True)
-    assert session.get("/api/v1/items/").json()["count"] == 2
-    assert session.get("/api/v1/items/").json()["count"] == 2  # the kept count
-    new = {"category": first.category_id, "title": "New", "price": "1.00"}
-    created = session.call("POST", "/api/v1/items/", new)
+    first, _ = PostFactory.create_batch(2, is_published=True)
+    assert session.get(POSTS).json()["count"] == 2
+    assert session.get(POSTS).json()["count"] == 2  # the kept count
+    new = {"topic_id": first.topic_id, "title": "New", "price": "1.00"}
+    created = session.call("POST", POSTS, new)
     assert created.status_code == 201
-    body = session.get("/api/v1/items/").json()
+    body = session.get(POSTS).json()
     assert body["count"] == 3
     assert len(body["results"]) == 3
 
 
+@pytest.mark.urls("tests.subjects.urls")
 def test_a_warm_list_reads_its_generation_in_the_limiters_round_trip(
     client, redis_round_trips, django_assert_num_queries
 ):
     session = open_session(client)
-    ItemFactory.create_batch(2, is_published=True)
-    session.get("/api/v1/items/")
+    PostFactory.create_batch(2, is_published=True)
+    session.get(POSTS)
     redis_round_trips.clear()
     with django_assert_num_queries(1):  # the page
-        assert session.get("/api/v1/items/").json()["count"] == 2
-    # The limits, the auth state and the items' generation: one command.
+        assert session.get(POSTS).json()["count"] == 2
+    # The limits, the auth state and the posts' generation: one command.
     assert redis_round_trips == [["EVALSHA"]]
 
 
 def test_a_count_lives_count_ttl_at_most(monkeypatch, django_assert_num_queries):
     # What bounds a count whose table changed while the cache could not be told.
-    ItemFactory()
+    PostFactory()
     monkeypatch.setattr(counts, "COUNT_TTL", 0)
     for _ in range(2):
         with django_assert_num_queries(1):
-            assert counts.count(Item.objects.all()) == 1
+            assert counts.count(Post.objects.all()) == 1
 
 
 def test_an_untracked_model_is_counted_every_time(django_assert_num_queries):
@@ -108,11 +112,12 @@ def test_an_untracked_model_is_counted_every_time(django_assert_num_queries):
 def test_queries_that_print_alike_are_counted_apart():
     # str(query) splices parameters in unquoted: a search term can make two queries print the
     # same. Their counts must not be shared.
-    column = f"{connection.ops.quote_name('api_item')}.{connection.ops.quote_name('title')}"
-    first = Item.objects.filter(description=f"y AND {column} = x", title="z")
-    second = Item.objects.filter(description="y", title=f"x AND {column} = z")
+    quote = connection.ops.quote_name
+    column = f"{quote(Post._meta.db_table)}.{quote('title')}"
+    first = Post.objects.filter(description=f"y AND {column} = x", title="z")
+    second = Post.objects.filter(description="y", title=f"x AND {column} = z")
     assert str(first.query) == str(second.query)
-    ItemFactory(description="y", title=f"x AND {column} = z")
+    PostFactory(description="y", title=f"x AND {column} = z")
     assert counts.count(second) == 1
     assert counts.count(first) == 0
 
@@ -120,18 +125,18 @@ def test_queries_that_print_alike_are_counted_apart():
 def test_queries_of_one_table_are_told_apart_by_what_they_select():
     # A query of one table is keyed by its WHERE clause alone; anything else that changes
     # which rows are counted (a join, DISTINCT) is keyed by its whole SQL.
-    lamps, desks = CategoryFactory(name="lamps"), CategoryFactory(name="desks")
-    ItemFactory.create_batch(2, category=lamps, title="lamp", is_published=True)
-    ItemFactory(category=desks, title="desk", is_published=True)
-    published = Item.objects.filter(is_published=True)
-    categories = Category.objects.filter(slug__isnull=False)
+    lamps, desks = TopicFactory(name="lamps"), TopicFactory(name="desks")
+    PostFactory.create_batch(2, topic=lamps, title="lamp", is_published=True)
+    PostFactory(topic=desks, title="desk", is_published=True)
+    published = Post.objects.filter(is_published=True)
+    topics = Topic.objects.filter(slug__isnull=False)
     cases = [
         (published, 3),
         (published.values("title").distinct(), 2),
-        (published.filter(category__name="lamps"), 2),
-        (categories, 2),
-        (categories.values("items__title"), 3),  # the same WHERE, and a join
-        (Item.objects.exclude(pk__in=[]), 3),  # a condition that holds for every row
+        (published.filter(topic__name="lamps"), 2),
+        (topics, 2),
+        (topics.values("posts__title"), 3),  # the same WHERE, and a join
+        (Post.objects.exclude(pk__in=[]), 3),  # a condition that holds for every row
     ]
     for _ in range(2):  # counted, then kept
         assert [counts.count(query) for query, _ in cases] == [rows for _, rows in cases]

@@ -10,8 +10,9 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from api.db import _statement, update_rows
-from api.models import Device, Item
-from tests.factories import DeviceFactory, ItemFactory
+from api.models import Device
+from tests.factories import DeviceFactory, PostFactory
+from tests.subjects.models import Post
 
 SEEN = datetime(2026, 11, 27, 12, 30, 45, 123456, tzinfo=UTC)
 
@@ -116,8 +117,7 @@ def test_what_belongs_to_the_orm_is_refused(where, values, error):
 
 @pytest.mark.django_db
 def test_a_model_whose_key_is_an_integer():
-    device = DeviceFactory()
-    item = ItemFactory(owner=device.user)
-    assert update_rows(Item, where={"pk": item.pk}, values={"title": "Renamed 😀"}) == 1
-    item.refresh_from_db()
-    assert item.title == "Renamed 😀"
+    post = PostFactory()
+    assert update_rows(Post, where={"pk": post.pk}, values={"title": "Renamed 😀"}) == 1
+    post.refresh_from_db()
+    assert post.title == "Renamed 😀"

@@ -3,15 +3,26 @@
 import re
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import yaml
 from django.test import Client
-from django.urls import resolve
+from django.urls import Resolver404, resolve
+from django.urls import path as route
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from api.pagination import StandardPagination
 from tests.factories import UserFactory
 from tests.processes import DJANGO_SETUP, run_manage, run_python
+from tests.subjects.serializers import PostInputSerializer, PostOutputSerializer
+from tests.subjects.urls import POSTS
 
 PAGES = ["/docs-test/schema/", "/docs-test/swagger/", "/docs-test/redoc/"]
 
@@ -138,58 +149,69 @@ DEVICE_SIGNED: Security = [
     {"deviceKeyId": [], "deviceTimestamp": [], "deviceNonce": [], "deviceSignature": []}
 ]
 BEARER: Security = [{"bearerAuth": []}]
+Label = tuple[str, str]  # (method, path) of an operation
 # The template's operations and the credentials each takes. The features a user adds
-# (`manage.py startapi`) add theirs, which the checks of every API operation below cover.
-OPERATIONS: dict[tuple[str, str], Security] = {
+# (`manage.py startapi`) add theirs, which the checks of every API operation below cover; the
+# example's are listed beside its tests (tests/apis/example/), checked there the same way.
+OPERATIONS: dict[Label, Security] = {
     ("POST", "/api/v1/device/register/"): APP_SIGNED,
     ("POST", "/api/v1/auth/get-token/"): DEVICE_SIGNED,
     ("POST", "/api/v1/auth/refresh-token/"): DEVICE_SIGNED,
     ("POST", "/api/v1/auth/logout/"): BEARER,
     ("GET", "/api/v1/me/"): BEARER,
     ("PATCH", "/api/v1/me/"): BEARER,
-    ("GET", "/api/v1/categories/"): BEARER,
-    ("POST", "/api/v1/categories/"): BEARER,
-    ("GET", "/api/v1/categories/{category_id}/"): BEARER,
-    ("PUT", "/api/v1/categories/{category_id}/"): BEARER,
-    ("PATCH", "/api/v1/categories/{category_id}/"): BEARER,
-    ("DELETE", "/api/v1/categories/{category_id}/"): BEARER,
-    ("GET", "/api/v1/items/"): BEARER,
-    ("POST", "/api/v1/items/"): BEARER,
-    ("GET", "/api/v1/items/{item_id}/"): BEARER,
-    ("PUT", "/api/v1/items/{item_id}/"): BEARER,
-    ("PATCH", "/api/v1/items/{item_id}/"): BEARER,
-    ("DELETE", "/api/v1/items/{item_id}/"): BEARER,
-    ("GET", "/api/v1/items/search/"): BEARER,
     ("GET", "/health/"): [],
     ("GET", "/health/ready/"): [],
     ("GET", "/health/live/"): [],
 }
-# The template's features: api/apis/<feature>/; any other is the user's.
-TEMPLATE_FEATURES = {"onboarding", "auth", "me", "example"}
+# The template's features: api/apis/<feature>/; any other is the user's, or the example (which
+# its own tests check as these are).
+TEMPLATE_FEATURES = {"onboarding", "auth", "me"}
 
 
 def feature_of(path: str) -> str | None:
-    """The api/apis/<feature>/ whose view serves the schema's `path`; None for a view elsewhere."""
-    view = resolve(re.sub(r"\{\w+\}", "7", path), urlconf="core.urls").func
+    """The api/apis/<feature>/ whose view serves the schema's `path`; None for a view elsewhere,
+    or for no view (the health probes, which middleware answers)."""
+    try:
+        view = resolve(re.sub(r"\{\w+\}", "7", path), urlconf="core.urls").func
+    except Resolver404:
+        return None
     module = getattr(view, "view_class", view).__module__.split(".")
     return module[2] if module[:2] == ["api", "apis"] else None
 
 
-def test_the_schema_validates_without_warnings(tmp_path):
+def generated_schema(tmp_path: Path) -> Any:
+    """The schema `manage.py spectacular` writes, which must validate without a warning."""
     target = tmp_path / "schema.yaml"
     result = run_manage("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     assert result.returncode == 0, result.stderr
-    schema = yaml.safe_load(target.read_text())
-    operations = {
+    return yaml.safe_load(target.read_text())
+
+
+def operations_of(schema: Any) -> dict[Label, Any]:
+    """The schema's operations by (method, path)."""
+    return {
         (method.upper(), path): operation
         for path, methods in schema["paths"].items()
         for method, operation in methods.items()
     }
-    assert {label: operations.get(label, {}).get("security") for label in OPERATIONS} == OPERATIONS
+
+
+def assert_listed(
+    operations: dict[Label, Any], table: dict[Label, Security], features: set[str | None]
+) -> None:
+    """`table` has every operation that `features` serve (None: a view outside api/apis/), with
+    the credentials each takes, and no operation that the schema has not."""
+    assert {label: operations.get(label, {}).get("security") for label in table} == table
+    unknown = operations.keys() - table.keys()
+    assert {label for label in unknown if feature_of(label[1]) in features} == set()
+
+
+def test_the_schema_validates_without_warnings(tmp_path):
+    schema = generated_schema(tmp_path)
+    operations = operations_of(schema)
     # Nor has the template any other: the rest are served by features the user added.
-    template = {None, *TEMPLATE_FEATURES}
-    unknown = operations.keys() - OPERATIONS.keys()
-    assert {label for label in unknown if feature_of(label[1]) in template} == set()
+    assert_listed(operations, OPERATIONS, {None, *TEMPLATE_FEATURES})
     # The probes, answered by middleware, added by api.schema: no auth, their report on 503.
     for path in ("/health/", "/health/ready/", "/health/live/"):
         probe = operations[("GET", path)]
@@ -209,19 +231,9 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert me["security"] == [{"bearerAuth": []}]
     assert set(me["responses"]) == {"200", "400", "401", "406", "411", "429"}
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
-    # What the server refuses, the schema refuses: a negative price, keys PATCH /me/ does not
-    # take at the top.
+    # What the server refuses, the schema refuses: keys PATCH /me/ does not take at the top.
     components = schema["components"]["schemas"]
-    for component in ("ItemInputRequest", "ItemOutput"):
-        assert components[component]["properties"]["price"]["pattern"] == r"^\d{0,8}(?:\.\d{0,2})?$"
     assert components["PatchedMeUpdateInputRequest"]["additionalProperties"] is False
-    item_delete = operations[("DELETE", "/api/v1/items/{item_id}/")]
-    assert set(item_delete["responses"]) == {
-        *("204", "400", "401", "403", "404", "406", "411", "429")
-    }
-    assert "Retry-After" in item_delete["responses"]["429"]["headers"]
-    item_create = operations[("POST", "/api/v1/items/")]
-    assert {"400", "409", "411", "413", "415"} <= set(item_create["responses"])
     # Logout publishes the revocation to Redis: unreachable, it answers 503 with Retry-After.
     logout = operations[("POST", "/api/v1/auth/logout/")]
     assert set(logout["responses"]) == {"204", "400", "401", "406", "411", "429", "503"}
@@ -248,3 +260,52 @@ def test_the_schema_validates_without_warnings(tmp_path):
         not_acceptable = operation["responses"]["406"]
         assert "`not_acceptable`" in not_acceptable["description"]
         assert not_acceptable["content"] == {"application/problem+json": {"schema": problem}}
+
+
+class PostListView(APIView):
+    """The schema of a feature's list (tests/subjects): a paginated GET, a POST whose service
+    may refuse it as a conflict. Only read by the schema generator: never called."""
+
+    pagination_class = StandardPagination
+    extra_problems = {"post": (409,)}
+
+    @extend_schema(responses=PostOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    @extend_schema(request=PostInputSerializer, responses={201: PostOutputSerializer})
+    def post(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+class PostDetailView(APIView):
+    """The schema of a feature's detail: DELETE your own (403 on another's)."""
+
+    extra_problems = {"delete": (403,)}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, post_id: int) -> Response:
+        raise NotImplementedError
+
+
+def test_a_features_operations_document_what_their_views_declare():
+    # A feature's views as the template's schema class sees them (api.schema): the problems
+    # derived from the path, the body and `extra_problems`.
+    generated = SchemaGenerator(
+        patterns=[
+            route(POSTS.lstrip("/"), PostListView.as_view()),
+            route(f"{POSTS.lstrip('/')}<int:post_id>/", PostDetailView.as_view()),
+        ]
+    ).get_schema(request=None, public=True)
+    operations = operations_of(generated)
+    # What the server refuses, the schema refuses: a negative price.
+    components = generated["components"]["schemas"]
+    for component in ("PostInputRequest", "PostOutput"):
+        assert components[component]["properties"]["price"]["pattern"] == r"^\d{0,8}(?:\.\d{0,2})?$"
+    post_delete = operations[("DELETE", f"{POSTS}{{post_id}}/")]
+    assert set(post_delete["responses"]) == {
+        *("204", "400", "401", "403", "404", "406", "411", "429")
+    }
+    assert "Retry-After" in post_delete["responses"]["429"]["headers"]
+    post_create = operations[("POST", POSTS)]
+    assert {"400", "409", "411", "413", "415"} <= set(post_create["responses"])

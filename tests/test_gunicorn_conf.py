@@ -132,8 +132,11 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
         )
         first_answer(server, request)
         for target, headers in (
-            (b"/api/v1/items/?q=1", b"X-Request-ID: smuggled-7\r\nUser-Agent: MyApp/2.1\r\n"),
-            (b"/api/v1/items/", b"X-Request-ID: not an id\r\n"),
+            (
+                b"/api/v1/device/register/?q=1",
+                b"X-Request-ID: smuggled-7\r\nUser-Agent: MyApp/2.1\r\n",
+            ),
+            (b"/api/v1/device/register/", b"X-Request-ID: not an id\r\n"),
         ):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
                 client.sendall(
@@ -160,7 +163,7 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert app["user_agent"] == 'kube-probe/1.33 "x"'
     assert (refused["method"], refused["path"], refused["status"]) == (
         "POST",
-        "/api/v1/items/",
+        "/api/v1/device/register/",
         400,
     )
     assert refused["query"] == "q=1"

@@ -30,6 +30,7 @@ from api.logs import new_request_id, request_id_var
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_python
 from tests.signing import ME, get_token, register
+from tests.subjects.urls import POSTS
 
 pytestmark = pytest.mark.urls("tests.urls")
 
@@ -248,7 +249,7 @@ def access(client, db) -> str:
 REQUESTS: dict[str, tuple[str, str, bytes, bool, int]] = {
     "GET /me/": ("GET", ME, b"", True, 200),
     "PATCH /me/ (a parsed body)": ("PATCH", ME, b'{"profile": {"locale": "fr-FR"}}', True, 200),
-    "a page of items": ("GET", "/api/v1/items/", b"", True, 200),
+    "a page of posts": ("GET", POSTS, b"", True, 200),
     "an error DRF renders": ("GET", ME, b"", False, 401),
     "an invalid body": ("PATCH", ME, b"{", True, 400),
 }
@@ -264,6 +265,7 @@ def left_by(name: str, access: str) -> list[str]:
     return left_to_the_collector(request.environ, status)
 
 
+@pytest.mark.urls("tests.subjects.urls")  # the project's routes and the list of posts
 @pytest.mark.parametrize("name", REQUESTS)
 def test_an_api_request_leaves_nothing_to_the_cyclic_collector(access, name):
     assert left_by(name, access) == []

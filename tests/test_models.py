@@ -2,15 +2,12 @@
 
 import json
 import uuid
-from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 
 from api.models import Device, User, UserProfile
-from tests.factories import CategoryFactory, DeviceFactory, ItemFactory, UserFactory
+from tests.factories import DeviceFactory, UserFactory
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 
 EMOJI = "Pixel 😀 Ünïcode 𝄞 🇳🇱"
@@ -121,13 +118,3 @@ def test_migrate_refuses_a_mysql_database_that_is_not_utf8mb4(mysql_url):
 
 def test_device_platform_choices_match_the_spec():
     assert set(Device.Platform.values) == {"ios", "android", "web", "other"}
-
-
-@pytest.mark.django_db
-def test_an_item_price_is_never_negative_whoever_writes_it():
-    # The API's serializer refuses it; the admin's form (full_clean) and the database do too.
-    item = ItemFactory.build(category=CategoryFactory(), owner=UserFactory(), price=Decimal("-5"))
-    with pytest.raises(ValidationError, match="greater than or equal to 0"):
-        item.full_clean()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        item.save()

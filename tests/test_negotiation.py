@@ -10,7 +10,8 @@ from rest_framework.request import Request
 
 from api import negotiation
 from api.negotiation import CachedContentNegotiation
-from tests.factories import ItemFactory
+from tests.factories import PostFactory
+from tests.subjects.urls import POSTS
 
 ACCEPTS = [
     None,
@@ -123,12 +124,13 @@ def test_the_api_answers_406_as_a_problem_to_an_accept_it_cannot_serve(session) 
 
 
 @pytest.mark.django_db
+@pytest.mark.urls("tests.subjects.urls")
 @pytest.mark.parametrize("format_name", ["csv", "api"])
 def test_a_format_query_parameter_does_not_hide_an_existing_list(session, format_name) -> None:
-    item = ItemFactory()
+    post = PostFactory()
 
-    response = session.get(f"/api/v1/items/?format={format_name}")
+    response = session.get(f"{POSTS}?format={format_name}")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert [row["id"] for row in response.json()["results"]] == [item.pk]
+    assert [row["id"] for row in response.json()["results"]] == [post.pk]

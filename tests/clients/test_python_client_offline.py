@@ -98,19 +98,19 @@ def test_non_ascii_characters_of_a_bearer_target_are_sent_percent_encoded() -> N
     with serve(lambda request: ok()) as api:
         client = new_client(api.url)
         client.tokens = valid_tokens()
-        assert client.request("GET", "/api/v1/items/search/?q=café&tag=50%25").status == 200
+        assert client.request("GET", f"{ME}?q=café&tag=50%25").status == 200
     # UTF-8, percent-encoded; an escape already there and the ASCII stay as they were.
-    assert paths(api) == ["/api/v1/items/search/?q=caf%C3%A9&tag=50%25"]
+    assert paths(api) == [f"{ME}?q=caf%C3%A9&tag=50%25"]
 
 
 def test_a_signed_target_with_non_ascii_characters_is_signed_as_sent() -> None:
-    target = "/api/v1/items/?q=Zoë 日本"
+    target = f"{REGISTER}?q=Zoë 日本"
     with serve(lambda request: ok()) as api:
         client = new_client(api.url)
         headers = client.sign("POST", target, b"{}", APP_KEY_ID, APP_SECRET)
         client.send("POST", target, b"{}", headers)
     [received] = api.received
-    assert received.path == "/api/v1/items/?q=Zo%C3%AB%20%E6%97%A5%E6%9C%AC"
+    assert received.path == f"{REGISTER}?q=Zo%C3%AB%20%E6%97%A5%E6%9C%AC"
     # The server verifies the target it receives.
     sent = {name.lower(): value for name, value in received.headers.items()}
     expected = sign_request(

@@ -3,6 +3,8 @@ clears them."""
 
 import pytest
 
+from tests.signing import ME
+
 pytestmark = pytest.mark.django_db
 
 MESSAGES_COOKIE = "messages"
@@ -12,7 +14,7 @@ def test_a_message_survives_api_requests_until_a_page_shows_it(staff_client):
     staff_client.post("/cms/logout/")
     assert MESSAGES_COOKIE in staff_client.cookies
 
-    api_response = staff_client.get("/api/v1/items/")
+    api_response = staff_client.get(ME)
     page = staff_client.get("/cms/login/")
     again = staff_client.get("/cms/login/")
 

@@ -4,9 +4,10 @@ import pytest
 from django.db.models.signals import pre_delete, pre_save
 
 from api.models import Category, Item
+from tests.apis.example.factories import CategoryFactory, ItemFactory
 from tests.apis.example.races import just_before
 from tests.asserts import assert_problem
-from tests.factories import CategoryFactory, ItemFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ import pytest
 from django.db.models.signals import pre_save
 
 from api.models import Category, Item
+from tests.apis.example.factories import CategoryFactory, ItemFactory
 from tests.apis.example.races import just_before
 from tests.asserts import assert_problem
 from tests.databases import scratch_database
-from tests.factories import CategoryFactory, ItemFactory
 from tests.processes import run_manage, run_python
 
 pytestmark = pytest.mark.django_db
