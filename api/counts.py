@@ -51,13 +51,19 @@ M = TypeVar("M", bound=type[Model])
 
 
 def tracked(model: M) -> M:
-    """Class decorator: keep the counts of lists of this model (see the module's docstring)."""
-    _tracked.add(model)
+    """Class decorator: keep the counts of lists of this model (see the module's docstring).
+    Counts follow tables: a proxy's lists are counted under its concrete model's generation."""
+    _tracked.add(model._meta.concrete_model or model)
     return model
 
 
+def _table_model(model: type[Model]) -> type[Model]:
+    """The model whose table holds `model`'s rows: itself, or the model a proxy stands for."""
+    return model._meta.concrete_model or model
+
+
 def _generation_key(model: type[Model]) -> str:
-    return f"count:{model._meta.label_lower}:generation"
+    return f"count:{_table_model(model)._meta.label_lower}:generation"
 
 
 def read_ahead_keys(model: type[Model]) -> list[str]:
@@ -79,7 +85,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     """`queryset.count()`, counted once per process while the model's table is unchanged.
     `prefetched`: the request's read-ahead values (api.read_ahead), if any."""
     query = queryset.order_by()
-    if queryset.model not in _tracked:
+    if _table_model(queryset.model) not in _tracked:
         return query.count()
     try:
         sql, params = _counted_rows(query.query, using=query.db)
@@ -161,5 +167,9 @@ def changed(model: type[Model]) -> None:
 @receiver(post_save, dispatch_uid="counts_row_saved")
 @receiver(post_delete, dispatch_uid="counts_row_deleted")
 def _row_changed(sender: type[Model], **kwargs: Any) -> None:
-    if sender in _tracked:
-        changed(sender)
+    # A row saved through a proxy is its concrete model's; a row of a child model (multi-table
+    # inheritance) is also a row of each parent's table, whose save sends no signal of its own.
+    meta = sender._meta
+    for model in {_table_model(sender), *meta.get_parent_list()}:
+        if model in _tracked:
+            changed(model)

@@ -7,10 +7,10 @@ from django.db import connection
 
 from api import counts
 from api.models import Device
-from tests.factories import PostFactory, TopicFactory
+from tests.factories import PostFactory, TopicFactory, UserFactory
 from tests.services import closed_port, redis_caches
 from tests.signing import open_session
-from tests.subjects.models import Post, Topic
+from tests.subjects.models import DraftPost, PinnedPost, Post, Topic
 from tests.subjects.urls import POSTS
 
 # Transactional: a change renews the counts once it commits.
@@ -140,3 +140,42 @@ def test_queries_of_one_table_are_told_apart_by_what_they_select():
     ]
     for _ in range(2):  # counted, then kept
         assert [counts.count(query) for query, _ in cases] == [rows for _, rows in cases]
+
+
+def new_post_fields() -> dict[str, object]:
+    return {"owner": UserFactory(), "topic": TopicFactory(), "title": "New", "price": "1.00"}
+
+
+def test_a_row_saved_through_a_proxy_renews_its_tables_counts(django_assert_num_queries):
+    PostFactory()
+    every_post = Post.objects.all()
+    assert counts.count(every_post) == 1
+    draft = DraftPost.objects.create(**new_post_fields())
+    with django_assert_num_queries(1):
+        assert counts.count(every_post) == 2
+    draft.delete()
+    with django_assert_num_queries(1):
+        assert counts.count(every_post) == 1
+
+
+def test_a_proxys_lists_are_kept_under_its_tables_generation(django_assert_num_queries):
+    PostFactory()
+    drafts = DraftPost.objects.all()
+    assert counts.count(drafts) == 1
+    with django_assert_num_queries(0):
+        assert counts.count(drafts) == 1
+    PostFactory()  # saved through Post, not the proxy
+    with django_assert_num_queries(1):
+        assert counts.count(drafts) == 2
+
+
+def test_a_child_models_row_renews_its_parents_counts(django_assert_num_queries):
+    PostFactory()
+    every_post = Post.objects.all()
+    assert counts.count(every_post) == 1
+    pinned = PinnedPost.objects.create(**new_post_fields())  # a row in both tables
+    with django_assert_num_queries(1):
+        assert counts.count(every_post) == 2
+    pinned.delete()
+    with django_assert_num_queries(1):
+        assert counts.count(every_post) == 1

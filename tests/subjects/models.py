@@ -36,3 +36,16 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DraftPost(Post):
+    """A proxy: its rows are Post's, and so are its lists' counts."""
+
+    class Meta:
+        proxy = True
+
+
+class PinnedPost(Post):
+    """A child (multi-table inheritance): each of its rows is a row of Post's table too."""
+
+    pinned_at = models.DateTimeField(auto_now_add=True)
