@@ -28,7 +28,7 @@ from django.dispatch import receiver
 from api import read_ahead
 from api.exceptions import ServiceUnavailable
 from api.models import Device, User
-from api.utils import thread_cache
+from api.utils import tables_of, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,8 @@ _STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], None]]] = {
 # deactivates a user while another makes them staff), and publishing its stale values would
 # undo that change in the cache. Read after this save's UPDATE, which holds the row's lock until
 # the commit, the row has every change committed before; one committed after publishes its own.
-@receiver(post_save, sender=Device, dispatch_uid="auth_state_device_saved")
-@receiver(post_save, sender=User, dispatch_uid="auth_state_user_saved")
+# Every sender: a user or device saved through a proxy or a child model is one too (tables_of).
+@receiver(post_save, dispatch_uid="auth_state_saved")
 def _saved(
     sender: type[Model],
     instance: Model,
@@ -204,25 +204,26 @@ def _saved(
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
-    columns, publish = _STATE[sender]
-    if created:
-        publish(instance)
-        return
-    if update_fields is not None:
-        # Names as saved ("user") or as columns ("user_id").
-        written = {getattr(sender._meta.get_field(name), "attname", name) for name in update_fields}
-        if written.isdisjoint(columns):
-            return
-    if (row := sender._default_manager.only(*columns).filter(pk=instance.pk).first()) is not None:
-        publish(row)
+    for model in tables_of(sender) & _STATE.keys():
+        columns, publish = _STATE[model]
+        if created:
+            publish(instance)
+            continue
+        if update_fields is not None:
+            # Names as saved ("user") or as columns ("user_id").
+            written = {getattr(sender._meta.get_field(n), "attname", n) for n in update_fields}
+            if written.isdisjoint(columns):
+                continue
+        row = model._default_manager.only(*columns).filter(pk=instance.pk).first()
+        if row is not None:
+            publish(row)
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.
-@receiver(post_delete, sender=Device, dispatch_uid="auth_state_device_deleted")
-def _device_deleted(sender: type[Device], instance: Device, **kwargs: Any) -> None:
-    _publish(_device_key(str(instance.pk)), _DELETED)
-
-
-@receiver(post_delete, sender=User, dispatch_uid="auth_state_user_deleted")
-def _user_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
-    _publish(_user_key(instance.pk), _DELETED)
+@receiver(post_delete, dispatch_uid="auth_state_deleted")
+def _deleted(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    tables = tables_of(sender)
+    if Device in tables:
+        _publish(_device_key(str(instance.pk)), _DELETED)
+    if User in tables:
+        _publish(_user_key(instance.pk), _DELETED)

@@ -35,7 +35,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from api import read_ahead
-from api.utils import now_and_on_commit, thread_cache
+from api.utils import now_and_on_commit, tables_of, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ M = TypeVar("M", bound=type[Model])
 def tracked(model: M) -> M:
     """Class decorator: keep the counts of lists of this model (see the module's docstring).
     Counts follow tables: a proxy's lists are counted under its concrete model's generation."""
-    _tracked.add(model._meta.concrete_model or model)
+    _tracked.add(_table_model(model))
     return model
 
 
@@ -167,9 +167,6 @@ def changed(model: type[Model]) -> None:
 @receiver(post_save, dispatch_uid="counts_row_saved")
 @receiver(post_delete, dispatch_uid="counts_row_deleted")
 def _row_changed(sender: type[Model], **kwargs: Any) -> None:
-    # A row saved through a proxy is its concrete model's; a row of a child model (multi-table
-    # inheritance) is also a row of each parent's table, whose save sends no signal of its own.
-    meta = sender._meta
-    for model in {_table_model(sender), *meta.get_parent_list()}:
-        if model in _tracked:
-            changed(model)
+    # Saved through a proxy or a child model too (api.utils.tables_of).
+    for model in tables_of(sender) & _tracked:
+        changed(model)

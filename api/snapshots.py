@@ -108,23 +108,16 @@ def forget_device(device_id: uuid.UUID | str) -> None:
     _forget(device_key(device_id))
 
 
-@receiver(post_save, sender=User, dispatch_uid="snapshot_user_saved")
-@receiver(post_delete, sender=User, dispatch_uid="snapshot_user_deleted")
-@receiver(post_save, sender=UserProfile, dispatch_uid="snapshot_profile_saved")
-@receiver(post_delete, sender=UserProfile, dispatch_uid="snapshot_profile_deleted")
-def _user_changed(
-    sender: type[Model], instance: User | UserProfile, created: bool = False, **kwargs: Any
-) -> None:
+# Every sender: a row saved through a proxy or a child model (api.utils.tables_of) is an
+# instance of these too.
+@receiver(post_save, dispatch_uid="snapshot_saved")
+@receiver(post_delete, dispatch_uid="snapshot_deleted")
+def _changed(sender: type[Model], instance: Model, created: bool = False, **kwargs: Any) -> None:
     if created:
         return  # nobody can have read a row that did not exist
-    forget_user(instance.pk if isinstance(instance, User) else instance.user_id)
-
-
-@receiver(post_save, sender=Device, dispatch_uid="snapshot_device_saved")
-@receiver(post_delete, sender=Device, dispatch_uid="snapshot_device_deleted")
-def _device_changed(
-    sender: type[Device], instance: Device, created: bool = False, **kwargs: Any
-) -> None:
-    if created:
-        return
-    forget_device(instance.pk)
+    if isinstance(instance, User):
+        forget_user(instance.pk)
+    elif isinstance(instance, UserProfile):
+        forget_user(instance.user_id)
+    elif isinstance(instance, Device):
+        forget_device(instance.pk)

@@ -230,6 +230,16 @@ def now_and_on_commit(action: Callable[[], None]) -> None:
     transaction.on_commit(action)
 
 
+def tables_of(model: type[Model]) -> set[type[Model]]:
+    """The models whose tables hold a row saved through `model`: its concrete model (itself, or
+    the model a proxy stands for) and, under multi-table inheritance, each parent.
+
+    A model signal's sender is the class the row was saved through, and a receiver connected
+    with `sender=User` never hears of a save through a proxy of User (an admin of staff only,
+    say). Receivers that follow a table's rows listen to every sender and ask this instead."""
+    return {model._meta.concrete_model or model, *model._meta.get_parent_list()}
+
+
 def save_fields(instance: Model, fields: list[str]) -> None:
     """`instance.save(update_fields=fields)` in its own savepoint, a row deleted meanwhile (by a
     concurrent DELETE) being the 404 it would have been a moment earlier instead of a 500.

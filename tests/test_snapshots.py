@@ -10,6 +10,7 @@ from django.db import transaction
 from api import snapshots
 from tests.services import closed_port, redis_caches
 from tests.signing import ME, bearer, get_token, register
+from tests.subjects.models import KioskDevice, StaffUser
 
 # Transactional: a change is forgotten once it commits, which a test in a transaction never does.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,3 +79,19 @@ def test_a_change_is_forgotten_as_it_is_made_and_again_once_it_commits():
         assert snapshots.usable(snapshots.read([KEY], None)[KEY])
     # ...which the commit forgets again.
     assert not snapshots.usable(snapshots.read([KEY], None)[KEY])
+
+
+def test_a_change_saved_through_a_proxy_model_is_seen_on_the_next_request(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    caches["security"].delete(snapshots.device_key(device.id))  # as once its tombstone expired
+    assert bearer(client, access, "GET", ME).status_code == 200  # both snapshots kept
+    staff_user = StaffUser.objects.get(pk=device.user_id)
+    staff_user.email = "renamed@example.com"
+    staff_user.save()
+    kiosk = KioskDevice.objects.get(pk=device.id)
+    kiosk.app_version = "9.9.9"
+    kiosk.save()
+    body = bearer(client, access, "GET", ME).json()
+    assert body["user"]["email"] == "renamed@example.com"
+    assert body["device"]["app_version"] == "9.9.9"

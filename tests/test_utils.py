@@ -12,6 +12,7 @@ from django.db import transaction
 from django.test import RequestFactory, override_settings
 from django_redis.client import DefaultClient
 
+from api.models import User
 from api.utils import (
     cache_delete,
     cache_get,
@@ -19,9 +20,11 @@ from api.utils import (
     client_ip,
     get_or_set,
     now_and_on_commit,
+    tables_of,
     thread_cache,
 )
 from tests.services import LOCAL_MEMORY_CACHES, closed_port, redis_caches
+from tests.subjects.models import DraftPost, PinnedPost, Post, StaffUser
 
 
 @pytest.fixture(params=["configured", "redis"])
@@ -287,3 +290,10 @@ def test_the_receiver_follows_the_setting_back():
     with override_settings(CACHES={"default": {"BACKEND": "tests.test_utils.ClosingCache"}}):
         assert closes_caches_after_requests()
     assert not closes_caches_after_requests()
+
+
+def test_a_rows_tables_are_its_concrete_models_and_its_parents():
+    assert tables_of(Post) == {Post}
+    assert tables_of(DraftPost) == {Post}  # a proxy
+    assert tables_of(StaffUser) == {User}
+    assert tables_of(PinnedPost) == {PinnedPost, Post}  # multi-table inheritance

@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from api import counts
-from api.models import User
+from api.models import Device, User
 
 
 @counts.tracked
@@ -49,3 +49,17 @@ class PinnedPost(Post):
     """A child (multi-table inheritance): each of its rows is a row of Post's table too."""
 
     pinned_at = models.DateTimeField(auto_now_add=True)
+
+
+class StaffUser(User):
+    """A proxy of the project's user, as an admin of staff alone would declare it."""
+
+    class Meta:
+        proxy = True
+
+
+class KioskDevice(Device):
+    """A proxy of the project's device."""
+
+    class Meta:
+        proxy = True

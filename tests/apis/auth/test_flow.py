@@ -13,6 +13,7 @@ from api.authentication import BearerAuthentication
 from api.models import Device, User
 from tests.asserts import assert_problem
 from tests.signing import GET_TOKEN, LOGOUT, ME, REFRESH, bearer, device_signed, get_token, register
+from tests.subjects.models import KioskDevice, StaffUser
 from tests.subjects.urls import POSTS
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +168,27 @@ def test_deactivation_in_the_admin_form_takes_effect_at_once(client):
     user.is_active = False
     user.save()
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+
+
+def test_a_deactivation_saved_through_a_proxy_model_takes_effect_at_once(client):
+    # Signals name the proxy as their sender: the auth state must hear of it all the same.
+    device = register(client)
+    tokens = get_token(client, device)
+    staff_user = StaffUser.objects.get(pk=device.user_id)
+    staff_user.is_active = False
+    staff_user.save()
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
+
+
+def test_a_device_revoked_or_deleted_through_a_proxy_model_loses_access_at_once(client):
+    revoked, deleted = register(client), register(client)
+    revoked_tokens, deleted_tokens = get_token(client, revoked), get_token(client, deleted)
+    kiosk = KioskDevice.objects.get(pk=revoked.id)
+    kiosk.is_active = False
+    kiosk.save(update_fields=["is_active"])
+    KioskDevice.objects.get(pk=deleted.id).delete()
+    assert_problem(bearer(client, revoked_tokens["access"], "GET", ME), 401, "device_revoked")
+    assert_problem(bearer(client, deleted_tokens["access"], "GET", ME), 401, "token_revoked")
 
 
 def test_a_save_from_an_instance_loaded_before_a_deactivation_does_not_bring_the_user_back(
