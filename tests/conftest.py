@@ -32,6 +32,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _processes_run_the_projects_settings() -> None:
+    """The suite runs tests.settings: the project's, plus the tests' own models (tests/subjects).
+    A process it starts (gunicorn, manage.py, the entrypoint) inherits its environment, and runs
+    the project's settings alone, as production does. This process's settings are loaded by now
+    and stay as they are."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "core.settings"
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     """Each test starts with empty caches (on Redis: FLUSHDB of the configured database, rate

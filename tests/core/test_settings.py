@@ -3,6 +3,8 @@
 import json
 import re
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -265,3 +267,16 @@ def test_without_trust_x_forwarded_proto_is_ignored(trust):
     answers = https_redirects(production_env() | {"TRUST_X_FORWARDED_PROTO": trust})
     assert answers["forwarded_https"] == [301, "https://api.example.com/api/v1/me/"]
     assert answers["plain"] == [301, "https://api.example.com/api/v1/me/"]
+
+
+def test_the_suite_has_its_own_models_and_the_processes_it_starts_do_not(settings):
+    # tests/settings.py adds tests/subjects here; gunicorn, manage.py and the entrypoint, which
+    # tests start with this process's environment, run the project's settings alone.
+    assert "tests.subjects" in settings.INSTALLED_APPS
+    code = f"{DJANGO_SETUP}from django.conf import settings\nprint(settings.INSTALLED_APPS)"
+    started = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert started.returncode == 0, started.stderr
+    assert "api" in started.stdout
+    assert "tests.subjects" not in started.stdout
