@@ -149,6 +149,23 @@ def test_a_session_ended_by_another_get_token_is_renewed_with_get_token(server):
     assert client.sent == [(ME, "token_revoked"), (GET_TOKEN, 200), (ME, 200)]
 
 
+def test_after_the_jwt_signing_key_is_rotated_a_client_carries_on_with_get_token(
+    live_server_factory,
+):
+    # Two servers on one database and Redis: before and after a deploy with a new
+    # JWT_SIGNING_KEY (README: Rotating keys). Tokens signed with the old key are invalid;
+    # the device's secret is not, so the client gets new ones by itself.
+    before = live_server_factory(workers=1, JWT_SIGNING_KEY="jwt-key-before-rotation-0123456789")
+    after = live_server_factory(workers=1, JWT_SIGNING_KEY="jwt-key-after-rotation-0123456789")
+    client = new_client(before)
+    client.register(platform="ios")
+    assert client.request("GET", ME).status == 200
+    rotated = new_client(after, credentials=client.credentials)
+    rotated.tokens = client.tokens
+    assert rotated.request("GET", ME).status == 200
+    assert rotated.sent == [(ME, "token_invalid"), (GET_TOKEN, 200), (ME, 200)]
+
+
 def test_a_revoked_device_registers_again_and_hands_over_its_new_credentials(server):
     stored: list[DeviceCredentials] = []
     client = new_client(server, on_credentials=stored.append)

@@ -7,7 +7,7 @@ import pytest
 from api.models import Device, User
 from api.signature import derive_device_secret
 from tests.asserts import assert_problem
-from tests.signing import REGISTER, app_signed, signed
+from tests.signing import GET_TOKEN, REGISTER, app_signed, device_signed, register, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +96,21 @@ def test_an_unknown_app_key_is_signature_invalid(client):
     assert_problem(response, 401, "signature_invalid")
     assert response["WWW-Authenticate"] == 'Device-HMAC realm="api"'
     assert Device.objects.count() == 0
+
+
+def test_app_keys_rotate_without_touching_the_devices_they_registered(client, settings):
+    # README: Rotating keys. During the rotation both keys register; once the old one is gone,
+    # its apps can no longer register, and the devices they registered sign with their own
+    # secrets as before.
+    device = register(client)
+    new_key = {"ios-2027": "a-new-app-key-for-tests-0123456789abcdef"}
+    settings.APP_HMAC_KEYS = {**settings.APP_HMAC_KEYS, **new_key}
+    [(key_id, secret)] = new_key.items()
+    newer = signed(client, REGISTER, {"platform": "ios"}, key_id=key_id, secret=secret)
+    assert newer.status_code == 201
+    settings.APP_HMAC_KEYS = new_key
+    assert_problem(app_signed(client, REGISTER, {"platform": "ios"}), 401, "signature_invalid")
+    assert device_signed(client, device, GET_TOKEN, {}).status_code == 200
 
 
 def test_a_device_secret_cannot_register(client):
