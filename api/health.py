@@ -18,7 +18,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from api.exceptions import problem_response
+from api.problems import problem_response
 from api.utils import thread_cache
 
 CHECK_TIMEOUT = 2.0

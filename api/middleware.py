@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from api.exceptions import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
 from api.logs import printable, request_id_for, request_id_var
+from api.problems import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
 from api.utils import client_ip, is_api_request
 
 access_logger = logging.getLogger("api.access")

@@ -15,7 +15,7 @@ from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
 from api.authentication import IsAppSigned, IsDeviceSigned
-from api.exceptions import PROBLEM_CONTENT_TYPE
+from api.problems import PROBLEM_CONTENT_TYPE
 
 # What each status means here, with the codes a client can meet (SPEC §2).
 PROBLEM_DESCRIPTIONS = {

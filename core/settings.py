@@ -183,7 +183,7 @@ AUTH_USER_MODEL = "api.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A missing slash is a 404, never a redirect that drops a POST body (SPEC §1).
 APPEND_SLASH = False
-CSRF_FAILURE_VIEW = "api.exceptions.csrf_failure"
+CSRF_FAILURE_VIEW = "api.problems.csrf_failure"
 # Django refuses request bodies above this (413 payload_too_large on the API).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
@@ -425,7 +425,7 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "api.exceptions.problem_exception_handler",
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.ProblemAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.StandardPagination",

@@ -6,8 +6,8 @@ from api.urls import urlpatterns
 
 __all__ = ["urlpatterns"]
 
-# problem+json on /api/ and /health/, Django's templates elsewhere (api/exceptions.py).
-handler400 = "api.exceptions.bad_request"
-handler403 = "api.exceptions.permission_denied"
-handler404 = "api.exceptions.page_not_found"
-handler500 = "api.exceptions.server_error"
+# problem+json on /api/ and /health/, Django's templates elsewhere (api/problems.py).
+handler400 = "api.problems.bad_request"
+handler403 = "api.problems.permission_denied"
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"

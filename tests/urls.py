@@ -70,7 +70,7 @@ urlpatterns = [
     path("", include("core.urls")),
 ]
 
-handler400 = "api.exceptions.bad_request"
-handler403 = "api.exceptions.permission_denied"
-handler404 = "api.exceptions.page_not_found"
-handler500 = "api.exceptions.server_error"
+handler400 = "api.problems.bad_request"
+handler403 = "api.problems.permission_denied"
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"

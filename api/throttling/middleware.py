@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from api import read_ahead
 from api.authentication import read_ahead_keys
-from api.exceptions import problem_response, wants_problem
+from api.problems import problem_response, wants_problem
 from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
 from api.throttling.redis_store import RedisRateLimitStore

@@ -133,5 +133,5 @@ urlpatterns = [
     path("", include("core.urls")),
 ]
 
-handler404 = "api.exceptions.page_not_found"
-handler500 = "api.exceptions.server_error"
+handler404 = "api.problems.page_not_found"
+handler500 = "api.problems.server_error"
