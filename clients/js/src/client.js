@@ -9,6 +9,9 @@
  */
 
 import { signRequest } from "./signing.js";
+import { ApiError, exchange } from "./transport.js";
+
+/** @typedef {import("./transport.js").ApiResponse} ApiResponse */
 
 export const REGISTER = "/api/v1/device/register/";
 export const GET_TOKEN = "/api/v1/auth/get-token/";
@@ -37,37 +40,6 @@ const encoder = new TextEncoder();
  * @property {number} [lifetime]  ms the access token was issued for: caps the refresh margin at
  *   half of it
  */
-
-/**
- * @typedef {object} ApiResponse
- * @property {number} status
- * @property {Headers} headers
- * @property {Uint8Array} body
- * @property {() => any} json
- */
-
-/** A non-2xx answer: an RFC 9457 problem with a stable `code`. */
-export class ApiError extends Error {
-  /**
-   * @param {ApiResponse} response
-   * @param {Record<string, any>} problem
-   */
-  constructor(response, problem) {
-    super(`${response.status} ${problem.code}: ${problem.detail}`);
-    this.name = "ApiError";
-    this.response = response;
-    this.problem = problem;
-  }
-
-  get status() {
-    return this.response.status;
-  }
-
-  /** @returns {string | undefined} */
-  get code() {
-    return typeof this.problem.code === "string" ? this.problem.code : undefined;
-  }
-}
 
 /**
  * @typedef {object} DeviceClientOptions
@@ -378,50 +350,13 @@ export class DeviceClient {
    * @returns {Promise<ApiResponse>}
    */
   async send(method, target, body, headers) {
-    const deadline = abortAfter(this.timeout);
-    /** @type {Response} */
-    let answer;
-    /** @type {string} */
-    let text;
-    try {
-      answer = await this.fetch(this.baseUrl + target, {
-        method,
-        headers,
-        body: body ?? undefined,
-        // The API never redirects. Following one would send the token or the signed request
-        // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
-        redirect: "manual",
-        signal: deadline.signal,
-      });
-      // fetch decodes the UTF-8 itself: React Native's Hermes has no TextDecoder. Under the
-      // same deadline: a server can stall in the middle of the body too.
-      text = await answer.text();
-    } catch (error) {
-      if (!deadline.signal.aborted) throw error;
-      const timedOut = new Error(`${method} ${target}: no answer within ${this.timeout} ms`, {
-        cause: error,
-      });
-      timedOut.name = "TimeoutError";
-      throw timedOut;
-    } finally {
-      deadline.clear();
-    }
-    /** @type {ApiResponse} */
-    const response = {
-      status: answer.status,
-      headers: answer.headers,
-      body: encoder.encode(text),
-      json: () => (text ? JSON.parse(text) : null),
-    };
-    if (answer.ok) return response;
-    let problem = {};
-    try {
-      const parsed = response.json();
-      if (parsed && typeof parsed === "object") problem = parsed;
-    } catch {
-      // Not JSON (a proxy's error page): the status is all there is.
-    }
-    throw new ApiError(response, problem);
+    return exchange(this.fetch, this.baseUrl, {
+      method,
+      target,
+      body,
+      headers,
+      timeout: this.timeout,
+    });
   }
 
   /**
@@ -497,20 +432,6 @@ export class DeviceClient {
     if (!this.credentials) throw new Error("no device credentials: call register() first");
     return this.credentials;
   }
-}
-
-/**
- * A signal that aborts after `ms`, and how to stop its timer once the call is done.
- * AbortSignal.timeout where there is one; React Native's Hermes has only AbortController.
- * @param {number} ms
- */
-function abortAfter(ms) {
-  if (typeof globalThis.AbortSignal?.timeout === "function") {
-    return { signal: AbortSignal.timeout(ms), clear: () => {} };
-  }
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** @param {Tokens} tokens */

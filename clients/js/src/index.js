@@ -8,5 +8,6 @@
  *     const me = (await client.request("GET", "/api/v1/me/")).json(); // tokens are handled
  */
 
-export { ApiError, DeviceClient, GET_TOKEN, LOGOUT, REFRESH, REGISTER } from "./client.js";
+export { DeviceClient, GET_TOKEN, LOGOUT, REFRESH, REGISTER } from "./client.js";
 export { hmacSha256Hex, newNonce, sha256Hex, signRequest, stringToSign } from "./signing.js";
+export { ApiError } from "./transport.js";
