@@ -35,7 +35,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from api import read_ahead
-from api.utils import now_and_on_commit, tables_of, thread_cache
+from api.utils import now_and_on_commit, table_model, tables_of, thread_cache
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +53,12 @@ M = TypeVar("M", bound=type[Model])
 def tracked(model: M) -> M:
     """Class decorator: keep the counts of lists of this model (see the module's docstring).
     Counts follow tables: a proxy's lists are counted under its concrete model's generation."""
-    _tracked.add(_table_model(model))
+    _tracked.add(table_model(model))
     return model
 
 
-def _table_model(model: type[Model]) -> type[Model]:
-    """The model whose table holds `model`'s rows: itself, or the model a proxy stands for."""
-    return model._meta.concrete_model or model
-
-
 def _generation_key(model: type[Model]) -> str:
-    return f"count:{_table_model(model)._meta.label_lower}:generation"
+    return f"count:{table_model(model)._meta.label_lower}:generation"
 
 
 def read_ahead_keys(model: type[Model]) -> list[str]:
@@ -85,7 +80,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     """`queryset.count()`, counted once per process while the model's table is unchanged.
     `prefetched`: the request's read-ahead values (api.read_ahead), if any."""
     query = queryset.order_by()
-    if _table_model(queryset.model) not in _tracked:
+    if table_model(queryset.model) not in _tracked:
         return query.count()
     try:
         sql, params = _counted_rows(query.query, using=query.db)

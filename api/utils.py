@@ -230,6 +230,11 @@ def now_and_on_commit(action: Callable[[], None]) -> None:
     transaction.on_commit(action)
 
 
+def table_model(model: type[Model]) -> type[Model]:
+    """The model whose table holds `model`'s rows: itself, or the model a proxy stands for."""
+    return model._meta.concrete_model or model
+
+
 def tables_of(model: type[Model]) -> set[type[Model]]:
     """The models whose tables hold a row saved through `model`: its concrete model (itself, or
     the model a proxy stands for) and, under multi-table inheritance, each parent.
@@ -237,7 +242,7 @@ def tables_of(model: type[Model]) -> set[type[Model]]:
     A model signal's sender is the class the row was saved through, and a receiver connected
     with `sender=User` never hears of a save through a proxy of User (an admin of staff only,
     say). Receivers that follow a table's rows listen to every sender and ask this instead."""
-    return {model._meta.concrete_model or model, *model._meta.get_parent_list()}
+    return {table_model(model), *model._meta.get_parent_list()}
 
 
 def save_fields(instance: Model, fields: list[str]) -> None:
