@@ -1,5 +1,7 @@
 """A topic and its posts: the shape of a feature's models (an owner, a foreign key, text, a
-price, a published flag, timestamps), with their list counts tracked (api/counts.py)."""
+price, a published flag, timestamps), with their list counts tracked (api/counts.py). And the
+other ways a project's code can save rows of a table: a proxy and a child model of Post, proxies
+of User and Device (api.utils.tables_of)."""
 
 from django.core.validators import MinValueValidator
 from django.db import models
