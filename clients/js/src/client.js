@@ -48,7 +48,8 @@ const encoder = new TextEncoder();
  * @property {DeviceCredentials | null} [credentials]  restored from secure storage
  * @property {Record<string, any> | null} [registration]  the body to register again with
  * @property {(credentials: DeviceCredentials) => void | Promise<void>} [onCredentials]
- *   called with new credentials, for the app to store
+ *   called with new credentials, for the app to store. It runs inside the renewal under way:
+ *   store them and return; a request sent through this client from it would wait for ever
  * @property {number} [refreshMargin]  seconds before expiry a token is refreshed (60), at most
  *   half its lifetime
  * @property {number} [timeout]  ms after which an HTTP call is abandoned (10 000)

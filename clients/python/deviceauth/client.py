@@ -53,7 +53,8 @@ class DeviceClient:
     """Talks to the API as one device.
 
     - `register()` signs with the app key and keeps the returned credentials (and hands them to
-      `on_credentials`, for the app to store);
+      `on_credentials`, for the app to store: it runs inside the renewal under way, so it must
+      store them and return, never send a request through this client);
     - `get_token()` / `refresh()` sign with the device secret;
     - `request()` sends a bearer request: it gets a token if there is none, refreshes it
       `refresh_margin` seconds (at most half its lifetime) before it expires, and on a 401
