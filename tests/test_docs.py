@@ -262,9 +262,10 @@ def test_the_schema_validates_without_warnings(tmp_path):
         assert not_acceptable["content"] == {"application/problem+json": {"schema": problem}}
 
 
-class PostListView(APIView):
-    """The schema of a feature's list (tests/subjects): a paginated GET, a POST whose service
-    may refuse it as a conflict. Only read by the schema generator: never called."""
+class DeclaredPostListView(APIView):
+    """A feature's list as its views declare it (tests/subjects' posts): a paginated GET, a POST
+    whose service may refuse it as a conflict. Only read by the schema generator, never called:
+    the posts route tests/subjects serves declares no schema."""
 
     pagination_class = StandardPagination
     extra_problems = {"post": (409,)}
@@ -278,7 +279,7 @@ class PostListView(APIView):
         raise NotImplementedError
 
 
-class PostDetailView(APIView):
+class DeclaredPostDetailView(APIView):
     """The schema of a feature's detail: DELETE your own (403 on another's)."""
 
     extra_problems = {"delete": (403,)}
@@ -293,8 +294,8 @@ def test_a_features_operations_document_what_their_views_declare():
     # derived from the path, the body and `extra_problems`.
     generated = SchemaGenerator(
         patterns=[
-            route(POSTS.lstrip("/"), PostListView.as_view()),
-            route(f"{POSTS.lstrip('/')}<int:post_id>/", PostDetailView.as_view()),
+            route(POSTS.lstrip("/"), DeclaredPostListView.as_view()),
+            route(f"{POSTS.lstrip('/')}<int:post_id>/", DeclaredPostDetailView.as_view()),
         ]
     ).get_schema(request=None, public=True)
     operations = operations_of(generated)
