@@ -3,8 +3,6 @@ generated inputs, signed or with a bearer token as the operation requires. The s
 answers 5xx, and every answer (status, content type, body) is one the schema documents."""
 
 from dataclasses import dataclass
-from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, assume, given, settings
 from schemathesis import GenerationMode
 
+from tests.features import feature_tables
 from tests.live import LiveServer
 from tests.processes import run_manage
 from tests.signing import APP_KEY_ID, APP_SECRET
@@ -57,12 +56,9 @@ SUCCEED_WITH_GENERATED_DATA = {
 def succeed_with_generated_data() -> set[str]:
     """SUCCEED_WITH_GENERATED_DATA and those that features' own tests list, in
     tests/apis/<feature>/test_<feature>_schema.py, which go with the feature: the example's."""
-    labels = set(SUCCEED_WITH_GENERATED_DATA)
-    for tests in sorted((Path(__file__).resolve().parent / "apis").iterdir()):
-        module = f"test_{tests.name}_schema"
-        if (tests / f"{module}.py").is_file():
-            labels |= import_module(f"tests.apis.{tests.name}.{module}").SUCCEED_WITH_GENERATED_DATA
-    return labels
+    return set(SUCCEED_WITH_GENERATED_DATA).union(
+        *feature_tables("schema", "SUCCEED_WITH_GENERATED_DATA")
+    )
 
 
 @dataclass

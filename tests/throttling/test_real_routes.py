@@ -9,8 +9,6 @@ as the example's do) has them checked there, and they go with the feature.
 """
 
 import uuid
-from importlib import import_module
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -20,6 +18,7 @@ from django.urls import URLPattern, resolve, reverse
 from api.throttling import applicable_scopes
 from api.urls import api_v1
 from api.utils import is_api_request
+from tests.features import feature_tables
 
 AUTH = {"auth_token"}
 WRITE = {"data_modification"}
@@ -107,14 +106,8 @@ def api_routes() -> list[URLPattern]:
 def rows_of_features() -> list[Route]:
     """The rows that features' own tests keep, tests/apis/<feature>/test_<feature>_limits.py's
     ROUTES, for the features routed today: none once the example is deleted."""
-    tests = Path(__file__).resolve().parent.parent
     features = {feature for pattern in api_routes() if (feature := feature_of(pattern))}
-    rows: list[Route] = []
-    for feature in sorted(features):
-        module = f"test_{feature}_limits"
-        if (tests / "apis" / feature / f"{module}.py").is_file():
-            rows += import_module(f"tests.apis.{feature}.{module}").ROUTES
-    return rows
+    return [row for rows in feature_tables("limits", "ROUTES", features) for row in rows]
 
 
 def url_names(rows: list[Route]) -> set[str | None]:
