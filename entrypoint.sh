@@ -29,20 +29,24 @@ run_step() {
   step_pid=""
 }
 
-# Fails after DB_WAIT_TIMEOUT seconds, naming host:port/name (never the password).
-run_step python manage.py wait_for_db
-
-case "${RUN_MIGRATIONS:-0}" in
-  1 | true | yes)
-    # Under a MySQL named lock: replicas started together migrate once.
-    run_step python manage.py migrate_locked
-    ;;
-  0 | false | no | "") ;;
+# The words the settings' switches take (README, Configuration), in any case. Checked before
+# the wait for the database, so a typo fails at once.
+case "$(printf '%s' "${RUN_MIGRATIONS:-0}" | tr '[:upper:]' '[:lower:]')" in
+  1 | true | yes | on) migrate=1 ;;
+  0 | false | no | off | "") migrate=0 ;;
   *)
-    echo "entrypoint.sh: RUN_MIGRATIONS must be 1/true or 0/false, not '${RUN_MIGRATIONS}'." >&2
+    echo "entrypoint.sh: RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not '${RUN_MIGRATIONS}'." >&2
     exit 64
     ;;
 esac
+
+# Fails after DB_WAIT_TIMEOUT seconds, naming host:port/name (never the password).
+run_step python manage.py wait_for_db
+
+if [ "$migrate" -eq 1 ]; then
+  # Under a MySQL named lock: replicas started together migrate once.
+  run_step python manage.py migrate_locked
+fi
 
 if [ "$#" -eq 0 ]; then
   set -- gunicorn -c gunicorn.conf.py core.wsgi

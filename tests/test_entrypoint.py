@@ -190,8 +190,9 @@ def test_two_replicas_started_together_both_succeed_and_migrate_once(fresh_datab
     assert applied == distinct > 0
 
 
-def test_on_sqlite_it_migrates_and_runs_the_given_command(tmp_path):
-    env = entrypoint_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", RUN_MIGRATIONS="true")
+@pytest.mark.parametrize("switch", ["true", "ON", "Yes"])
+def test_on_sqlite_it_migrates_and_runs_the_given_command(tmp_path, switch):
+    env = entrypoint_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", RUN_MIGRATIONS=switch)
     result = subprocess.run(
         [ENTRYPOINT, "python", "manage.py", "showmigrations", "api"],
         cwd=ROOT,
@@ -206,8 +207,12 @@ def test_on_sqlite_it_migrates_and_runs_the_given_command(tmp_path):
     assert " [X] 0001_initial" in result.stdout
 
 
-def test_a_misspelt_run_migrations_is_refused(tmp_path):
-    env = entrypoint_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", RUN_MIGRATIONS="sure")
+def test_a_misspelt_run_migrations_is_refused_before_waiting_for_the_database():
+    # The database never answers: a refusal that came after the wait would take DB_WAIT_TIMEOUT.
+    env = entrypoint_env(
+        f"mysql://root@127.0.0.1:{closed_port()}/app", RUN_MIGRATIONS="sure", DB_WAIT_TIMEOUT="60"
+    )
+    started = time.monotonic()
     result = subprocess.run(
         [ENTRYPOINT, "true"],
         cwd=ROOT,
@@ -218,4 +223,6 @@ def test_a_misspelt_run_migrations_is_refused(tmp_path):
         check=False,
     )
     assert result.returncode == 64
-    assert "RUN_MIGRATIONS must be 1/true or 0/false, not 'sure'" in result.stderr
+    assert "RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not 'sure'" in result.stderr
+    assert "Waiting up to" not in result.stderr
+    assert time.monotonic() - started < 30
