@@ -30,7 +30,9 @@ workers = _env_int("WEB_CONCURRENCY", 2)
 # Threads per worker: requests waiting on MySQL or Redis overlap instead of queueing.
 worker_class = "gthread"
 threads = _env_int("GUNICORN_THREADS", 4)
-# A request running longer than this gets its worker killed and replaced.
+# A worker silent for this long (its main loop stuck, or a sync worker's one request) is killed
+# and replaced. Under gthread it does not bound one request: a thread waiting on a hung query
+# keeps waiting. Bound those with the driver's read_timeout (README, Configuration: MySQL).
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # Time in-flight requests get after SIGTERM: with the pod's 5 s preStop pause, within its
 # terminationGracePeriodSeconds (40, deploy/k8s/base/deployment.yaml) before SIGKILL.

@@ -166,6 +166,21 @@ def test_empty_database_and_redis_urls_mean_the_embedded_defaults():
     ]
 
 
+def test_database_url_options_reach_the_mysql_driver_beside_the_defaults():
+    # The README's way to bound a query's wait (gunicorn's timeout does not, under gthread).
+    result = run_python(
+        DJANGO_SETUP + "from django.conf import settings as s; "
+        "import json; print(json.dumps(s.DATABASES['default']['OPTIONS']))",
+        {"DATABASE_URL": "mysql://app@db.internal:3306/app?read_timeout=30&connect_timeout=2"},
+    )
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout.strip().splitlines()[-1])
+    assert options["read_timeout"] == 30
+    assert options["connect_timeout"] == 2  # the URL's value wins over the default's
+    assert options["charset"] == "utf8mb4"
+    assert options["isolation_level"] == "read committed"
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
