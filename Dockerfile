@@ -24,7 +24,7 @@ RUN /opt/venv/bin/pip install -r /tmp/requirements-mysql.txt
 FROM ${PYTHON_IMAGE} AS runtime
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmariadb3 \
+    && apt-get install -y --no-install-recommends libmariadb3 tini \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --home-dir /nonexistent \
@@ -55,5 +55,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health/live/', timeout=4)"]
 # Waits for the database, migrates when RUN_MIGRATIONS=1, then runs the command: gunicorn
-# with gunicorn.conf.py when none is given (so there is no CMD here).
-ENTRYPOINT ["/app/entrypoint.sh"]
+# with gunicorn.conf.py when none is given (so there is no CMD here). tini is PID 1 and passes
+# signals on: as PID 1 a process that sets no handler of its own (the shell, manage.py
+# migrate_locked or runcron, the cron loop) would ignore SIGTERM until the grace period's SIGKILL.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/entrypoint.sh"]
