@@ -36,6 +36,20 @@ class StrictEnv(environ.Env):  # type: ignore[misc]
             raise ImproperlyConfigured(f"{var} must be true or false, not {word!r}.")
         return BOOLEAN_WORDS[word]
 
+    def int(self, var: str, default: object = environ.Env.NOTSET, *, minimum: int = 0) -> int:
+        """A whole number of at least `minimum` (durations, counts: none is negative). Unset
+        or empty: the default; anything else stops start-up naming the variable, where
+        django-environ would fail with a bare ValueError, or take a negative skew that refuses
+        every signed request."""
+        word = self.str(var, default="").strip()
+        if not word and default is not environ.Env.NOTSET:
+            return int(default)  # type: ignore[call-overload]
+        if not re.fullmatch(r"[+-]?[0-9]+", word) or int(word) < minimum:
+            raise ImproperlyConfigured(
+                f"{var} must be a whole number of at least {minimum}, not {word!r}."
+            )
+        return int(word)
+
 
 env = StrictEnv()
 # Real environment variables win over the file. ENV_FILE="" reads no file (the tests do this).
@@ -78,6 +92,9 @@ def _key_table(name: str, *, max_id_length: int) -> dict[str, str]:
                 f"{name}: the key id {key_id!r} must be 1-{max_id_length} characters of "
                 "letters, digits, '.', '_' and '-'."
             )
+        if key_id in table:
+            # The later secret would silently replace the first, the active one (SPEC §3).
+            raise ImproperlyConfigured(f"{name}: the key id {key_id!r} appears twice.")
         table[key_id] = secret
     return table
 
@@ -324,7 +341,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Device authentication and tokens (SPEC §3) ------------------------------------------------
 # How far X-Timestamp may be from the server's clock, in seconds; nonces are kept twice as long.
-SIGNATURE_MAX_SKEW = env.int("SIGNATURE_MAX_SKEW", default=300)
+SIGNATURE_MAX_SKEW = env.int("SIGNATURE_MAX_SKEW", default=300, minimum=1)
 # Signed endpoints refuse larger bodies (413).
 SIGNED_BODY_MAX_BYTES = 64 * 1024
 # HS256 with JWT_SIGNING_KEY; RS256/ES256 with JWT_SIGNING_KEY the private and
@@ -337,12 +354,12 @@ if JWT_ALGORITHM != "HS256" and not JWT_VERIFYING_KEY:
     raise ImproperlyConfigured(
         f"JWT_VERIFYING_KEY (the public key) is required with {JWT_ALGORITHM}."
     )
-JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60)
-JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600)
+JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60, minimum=1)
+JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600, minimum=1)
 JWT_ISSUER = env.str("JWT_ISSUER", default="django-backend-template")
 # Devices unseen (no get-token or refresh) this many days are revoked by the cron job
 # deactivate_stale_devices; their apps register again.
-DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90)
+DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90, minimum=1)
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mobile-app")
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
@@ -489,7 +506,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are the staff's (the CMS, the admin): a working day, not Django's two weeks, so a
 # session left open or stolen does not outlive it by much.
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600, minimum=1)
 
 
 # --- Logging: LOG_FORMAT=json for log shippers, console for people ---------------------------

@@ -193,6 +193,14 @@ def test_database_url_options_reach_the_mysql_driver_beside_the_defaults():
         # A device's row keeps its key's id in 32 characters.
         ("DEVICE_SECRET_KEYS", "k" * 33 + ":" + "s" * 40, "must be 1-32 characters"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be"),
+        # A repeated id: the later secret would replace the first, the active one.
+        ("DEVICE_SECRET_KEYS", f"k1:{'c' * 40},k1:{'d' * 40}", "the key id 'k1' appears twice"),
+        ("APP_HMAC_KEYS", f"ios:{'a' * 40},ios:{'b' * 40}", "the key id 'ios' appears twice"),
+        # Numbers: whole, and none negative; a skew or a lifetime of 0 refuses every request.
+        ("SIGNATURE_MAX_SKEW", "-5", "SIGNATURE_MAX_SKEW must be a whole number of at least 1"),
+        ("JWT_ACCESS_TTL", "0", "JWT_ACCESS_TTL must be a whole number of at least 1, not '0'"),
+        ("DB_WAIT_TIMEOUT", "1.5", "DB_WAIT_TIMEOUT must be a whole number of at least 0"),
+        ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number"),
     ],
 )
 def test_malformed_values_are_refused_with_a_clear_message(name, value, message):
@@ -208,6 +216,36 @@ def test_a_switch_that_says_neither_true_nor_false_refuses_to_start(name, word):
     result = run_manage("check", env=production_env() | {name: word})
     assert result.returncode != 0
     assert f"{name} must be true or false, not '{word}'" in result.stderr
+
+
+def test_the_example_env_file_leaves_https_hardening_to_debug():
+    # A .env made from .env.example, switched to DEBUG=false, must not keep HTTPS pinned off.
+    production = production_env()
+    del production["SECURE_SSL_REDIRECT"]
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'core.settings'\n"
+        + DJANGO_SETUP
+        + "from django.conf import settings as s\n"
+        + "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS,"
+        + " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)\n"
+    )
+    result = run_python(code, env=env_example() | production)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-5:] == ["True", "31536000", "True", "True", "True"]
+
+
+def test_empty_numbers_are_their_defaults():
+    # `SECURE_HSTS_SECONDS=` in an env file means "the default", as for the switches.
+    code = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'core.settings'\n"
+        + DJANGO_SETUP
+        + "from django.conf import settings as s\n"
+        + "print(s.SECURE_HSTS_SECONDS, s.SIGNATURE_MAX_SKEW, s.TRUSTED_PROXY_COUNT)\n"
+    )
+    empty = {"SECURE_HSTS_SECONDS": "", "SIGNATURE_MAX_SKEW": " ", "TRUSTED_PROXY_COUNT": ""}
+    result = run_python(code, env=production_env() | empty)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["31536000", "300", "0"]
 
 
 @pytest.mark.parametrize(
