@@ -43,7 +43,7 @@ class StrictEnv(environ.Env):  # type: ignore[misc]
         every signed request."""
         word = self.str(var, default="").strip()
         if not word and default is not environ.Env.NOTSET:
-            return int(default)  # type: ignore[call-overload]
+            return int(str(default))
         if not re.fullmatch(r"[+-]?[0-9]+", word) or int(word) < minimum:
             raise ImproperlyConfigured(
                 f"{var} must be a whole number of at least {minimum}, not {word!r}."
