@@ -1,11 +1,14 @@
 """The API's JSON parser: DRF's, with a body nested deeper than MAX_DEPTH refused as a parse
-error."""
+error, and one declared in a charset other than UTF-8 refused as an unsupported media type."""
 
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.http import parse_header_parameters
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+from api.exceptions import UnsupportedMediaType
 
 # Deeper than any body an API takes, and well short of the depths at which Python's json module
 # gives up (near 1,000 levels on Python 3.11, 30,000 on 3.13, raising RecursionError, which DRF
@@ -28,10 +31,20 @@ def nested_deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def charset_of(media_type: str | None) -> str:
+    """The charset a Content-Type names, lower case; UTF-8's name when it names none."""
+    _, params = parse_header_parameters(media_type or "")
+    return params.get("charset", "utf-8").strip().lower()
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSONParser turns the json module's ValueError into a 400 `parse_error`, but not its
     RecursionError, and where the json module copes, a value nested thousands deep would reach
-    the view: both are the same 400 here."""
+    the view: both are the same 400 here.
+
+    DRF also decodes the body in whatever charset the Content-Type names: UTF-8 bytes sent as
+    `charset=latin-1` would be stored as other text ("cafÃ©"). JSON is UTF-8 (RFC 8259), so
+    another charset is a 415, as it is for signed requests (api.signature)."""
 
     def parse(
         self,
@@ -39,6 +52,8 @@ class JSONParser(parsers.JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
+        if charset_of(media_type) not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType("JSON bodies are UTF-8: send charset=utf-8, or no charset.")
         try:
             value = super().parse(stream, media_type, parser_context)
             too_deep = nested_deeper_than(value, MAX_DEPTH)

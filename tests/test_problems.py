@@ -129,6 +129,26 @@ def test_json_nested_max_depth_deep_is_parsed(client):
     assert_problem(response, 400, "validation_error")  # parsed: the view wants an object
 
 
+@pytest.mark.parametrize("charset", ["latin-1", "cp1252", "utf-16"])
+def test_json_in_a_charset_other_than_utf8_is_415_not_mojibake(client, charset):
+    body = '{"platform": "ios", "address": {"city": "café"}, "tags": []}'.encode()
+    response = client.post(
+        "/api/v1/test/validate/", body, content_type=f"application/json; charset={charset}"
+    )
+    body = assert_problem(response, 415, "unsupported_media_type")
+    assert "UTF-8" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=UTF-8", "application/json; charset=utf8"]
+)
+def test_json_declared_utf8_is_read_as_utf8(client, content_type):
+    body = '{"platform": "ios", "address": {"city": "café"}, "tags": [1]}'.encode()
+    response = client.post("/api/v1/test/validate/", body, content_type=content_type)
+    assert response.status_code == 200, response.content
+    assert response.json()["address"] == {"city": "café"}
+
+
 def test_the_depth_counts_objects_and_lists_alike():
     value = {"a": [{"b": [1, "x"]}], "c": 2}  # four levels
     assert nested_deeper_than(value, 3)
