@@ -135,8 +135,8 @@ def test_json_in_a_charset_other_than_utf8_is_415_not_mojibake(client, charset):
     response = client.post(
         "/api/v1/test/validate/", body, content_type=f"application/json; charset={charset}"
     )
-    body = assert_problem(response, 415, "unsupported_media_type")
-    assert "UTF-8" in body["detail"]
+    problem = assert_problem(response, 415, "unsupported_media_type")
+    assert "UTF-8" in problem["detail"]
 
 
 @pytest.mark.parametrize(
