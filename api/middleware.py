@@ -34,6 +34,10 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            if request.method == "HEAD" and not response.streaming:
+                # The headers of a GET (its Content-Length included), without its body: a WSGI
+                # server would drop it anyway, gunicorn with a warning per request.
+                response.content = b""
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             ip = client_ip(request)
             access_logger.info(

@@ -5,6 +5,7 @@ For the latter, requests go through Django's WSGI handler as gunicorn calls it (
 and then the cyclic garbage collector says what reference counting could not free.
 """
 
+import contextlib
 import gc
 import io
 import json
@@ -155,6 +156,35 @@ def test_a_host_outside_allowed_hosts_is_a_400_and_one_warning_without_traceback
     assert not [line for line in lines if "Traceback" in line]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/health/live/", "/api/v1/me/", "/api/v1/nowhere/"])
+def test_a_head_request_gets_the_headers_of_a_get_and_no_body(path):
+    # Through Django's WSGI handler as gunicorn calls it (the test client drops HEAD bodies).
+    def answer(method: str) -> tuple[str, dict[str, str], bytes]:
+        answered: list[tuple[str, dict[str, str]]] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+            answered.append((status, dict(headers)))
+            return lambda data: None
+
+        environ = RequestFactory().generic(method, path).environ
+        with connections_kept():
+            response = WSGIHandler()(environ, start_response)
+            body = b"".join(response)
+            response.close()
+        return answered[0][0], answered[0][1], body
+
+    get_status, get_headers, get_body = answer("GET")
+    head_status, head_headers, head_body = answer("HEAD")
+    assert get_body
+    assert head_body == b""
+    assert head_status == get_status
+    # What the GET says of its length, if anything (the probes' answers come before Django's
+    # CommonMiddleware, which sets it).
+    assert head_headers.get("Content-Length") == get_headers.get("Content-Length")
+    assert head_headers["Content-Type"] == get_headers["Content-Type"]
+
+
 def test_log_lines_outside_a_request_have_no_id(log_output):
     logging.getLogger("tests").warning("between requests")
     assert "[-] tests: between requests" in log_output.getvalue()
@@ -207,6 +237,19 @@ RELEASE = "api.middleware.ReleaseViewMiddleware"
 REQUEST_OBJECTS = (APIView, Request, HttpRequest, HttpResponseBase)
 
 
+@contextlib.contextmanager
+def connections_kept() -> Iterator[None]:
+    """Requests sent to Django's WSGI handler leave the database connections alone, as Django's
+    test client does: the test's database transaction must survive them."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 def left_to_the_collector(environ: dict[str, object], status: int) -> list[str]:
     """The views, requests and responses one request, answered with `status`, left in
     reference cycles, by type."""
@@ -221,19 +264,15 @@ def left_to_the_collector(environ: dict[str, object], status: int) -> list[str]:
 
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)  # keep what it collects in gc.garbage, to look at
-    # As Django's test client does: the test's database transaction must survive the request.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
     try:
-        response = application(environ, start_response)
-        b"".join(response)
-        response.close()
-        del response
+        with connections_kept():
+            response = application(environ, start_response)
+            b"".join(response)
+            response.close()
+            del response
         gc.collect()
         found = [type(o).__name__ for o in gc.garbage if isinstance(o, REQUEST_OBJECTS)]
     finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
         gc.set_debug(0)
         gc.garbage.clear()
     assert [int(answered.split()[0]) for answered in statuses] == [status]
