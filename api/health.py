@@ -6,6 +6,7 @@ Each check runs in a thread of its own and gives up after `CHECK_TIMEOUT` second
 """
 
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,8 +19,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from api.logs import logged_already
 from api.problems import problem_response
 from api.utils import thread_cache
+
+logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 2.0
 
@@ -148,9 +152,14 @@ def live(request: HttpRequest) -> HttpResponse:
 
 def _checked(checks: dict[str, Callable[[], None]]) -> HttpResponse:
     results = run_checks(checks)
-    healthy = all(result["status"] == "ok" for result in results.values())
-    body = {"status": "ok" if healthy else "unhealthy", "checks": results}
-    return _report(200 if healthy else 503, body)
+    failed = {name: result["error"] for name, result in results.items() if "error" in result}
+    body = {"status": "unhealthy" if failed else "ok", "checks": results}
+    if not failed:
+        return _report(200, body)
+    # A WARNING naming what failed, not Django's ERROR for a 503: a probe asks every few
+    # seconds, and an outage is one incident, not an error line (and a Sentry event) a probe.
+    logger.warning("Unhealthy: %s", ", ".join(f"{name}: {error}" for name, error in failed.items()))
+    return logged_already(_report(503, body))
 
 
 def ready(request: HttpRequest) -> HttpResponse:

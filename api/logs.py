@@ -5,6 +5,11 @@ import random
 import re
 import uuid
 from contextvars import ContextVar
+from typing import TypeVar
+
+from django.http import HttpResponseBase
+
+Response = TypeVar("Response", bound=HttpResponseBase)
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -54,13 +59,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class DisallowedHostAsWarning(logging.Filter):
-    """Django logs a request for a host outside ALLOWED_HOSTS as an ERROR with its traceback:
-    every scanner on the internet sends those, and ERROR lines page people and become Sentry
-    events. This makes the record a WARNING without the traceback; its message still names the
-    host ("Invalid HTTP_HOST header: ... You may need to add ... to ALLOWED_HOSTS")."""
+class SuspiciousRequestAsWarning(logging.Filter):
+    """Django logs a suspicious request (settings.SUSPICIOUS_REQUEST_LOGGERS) as an ERROR with its
+    traceback: scanners send them all day, and ERROR lines page people and become Sentry
+    events. This makes the record a WARNING without the traceback; its message still says what
+    was wrong ("Invalid HTTP_HOST header: ... You may need to add ... to ALLOWED_HOSTS")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info = record.exc_text = None
         return True
+
+
+def logged_already(response: Response) -> Response:
+    """Mark `response` as one whose error the app has logged in its own words, so that Django
+    does not log it again ("Internal Server Error: /path" or "Service Unavailable: /path" on
+    `django.request`, an ERROR each). This is the attribute Django's own `log_response` sets
+    and reads; if a release renamed it, the only cost would be the second line again, which
+    `tests/test_problems.py` and `tests/test_health.py` would notice."""
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

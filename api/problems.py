@@ -24,7 +24,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from api.exceptions import STATUS_DEFAULTS, ApiError, PayloadTooLarge, status_defaults
-from api.logs import printable
+from api.logs import logged_already, printable
 from api.utils import API_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if api_exc is None:
         logger.error("Unhandled exception in %s", printable(request.path), exc_info=exc)
         body = problem_body(request, 500, *STATUS_DEFAULTS[500])
-        return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+        return logged_already(Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE))
 
     status = api_exc.status_code
     headers: dict[str, str] = {}

@@ -519,12 +519,27 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="console")
 if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured('LOG_FORMAT must be "json" or "console".')
 
+# Django's loggers of the suspicious requests anybody can send (django.security.<exception>):
+# a host outside ALLOWED_HOSTS, a query string or form of too many fields, a malformed upload.
+SUSPICIOUS_REQUEST_LOGGERS = [
+    f"django.security.{name}"
+    for name in (
+        "DisallowedHost",
+        "DisallowedRedirect",
+        "TooManyFieldsSent",
+        "TooManyFilesSent",
+        "RequestDataTooBig",
+        "SuspiciousMultipartForm",
+        "SuspiciousOperation",
+    )
+]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "api.logs.RequestIdFilter"},
-        "disallowed_host": {"()": "api.logs.DisallowedHostAsWarning"},
+        "suspicious_request": {"()": "api.logs.SuspiciousRequestAsWarning"},
     },
     "formatters": {
         "json": {
@@ -552,8 +567,8 @@ LOGGING = {
         # Our access line says it all; Django's own "Not Found: /x" warnings would repeat it.
         "django.request": {"level": QUIET_LEVEL},
         "django.server": {"level": QUIET_LEVEL},
-        # A WARNING without a traceback, not an ERROR (api/logs.py).
-        "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
+        # WARNINGs without a traceback, not ERRORs (api/logs.py).
+        **{name: {"filters": ["suspicious_request"]} for name in SUSPICIOUS_REQUEST_LOGGERS},
     },
 }
 

@@ -1,6 +1,7 @@
 """Health probes (SPEC §5): answered whatever the Host, never redirected, bounded in time."""
 
 import json
+import logging
 import select
 import subprocess
 import sys
@@ -75,10 +76,14 @@ def test_probes_accept_only_get_and_head(client, path):
     assert_problem(client.post(path), 405, "method_not_allowed")
 
 
-def test_cache_down_is_reported_quickly_and_other_probes_still_pass(client, settings):
+def test_cache_down_is_reported_quickly_and_other_probes_still_pass(client, settings, caplog):
     settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     started = time.monotonic()
-    response = client.get("/health/")
+    with caplog.at_level(logging.INFO):
+        response = client.get("/health/")
+    # One WARNING naming the failed check, not Django's ERROR for a 503 on every probe.
+    warnings = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [("api.health", "Unhealthy: cache: ConnectionError")]
     assert time.monotonic() - started < 3
     assert response.status_code == 503
     body = response.json()

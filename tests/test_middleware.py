@@ -99,7 +99,8 @@ def test_every_log_line_of_a_request_carries_its_id(client, log_output):
 def test_djangos_own_line_of_a_server_error_carries_the_requests_id(log_output):
     # Django logs it ("django.request") after the middleware, and the id's context, returned.
     client = Client(raise_request_exception=False)
-    response = client.get("/api/v1/test/explode/", HTTP_X_REQUEST_ID="req-500")
+    # A plain Django view: a DRF view's 500 is logged by api.problems, and not by Django again.
+    response = client.get("/api/v1/test/explode-plain/", HTTP_X_REQUEST_ID="req-500")
     assert response.status_code == 500
     # The log lines, not the lines of their tracebacks.
     lines = [line for line in log_output.getvalue().splitlines() if re.match(r"\d{4}-", line)]
@@ -154,6 +155,17 @@ def test_a_host_outside_allowed_hosts_is_a_400_and_one_warning_without_traceback
     assert "'evil.example'" in security[0]
     assert "ALLOWED_HOSTS" in security[0]
     assert not [line for line in lines if "Traceback" in line]
+
+
+def test_too_many_fields_on_a_page_is_a_warning_without_traceback(client, caplog):
+    # Anybody can send it, to any page: an ERROR with a traceback would page people.
+    query = "&".join(f"a{index}=" for index in range(1001))
+    with caplog.at_level(logging.INFO):
+        response = client.get(f"/cms/login/?{query}")
+    assert response.status_code == 400
+    security = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert [(r.levelno, r.exc_info) for r in security] == [(logging.WARNING, None)]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.django_db
