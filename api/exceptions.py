@@ -26,10 +26,25 @@ STATUS_DEFAULTS: dict[int, tuple[str, str]] = {
 }
 
 
+# RFC 9110's reason phrases where Python 3.11's are the older RFC 7231 ones (3.13 has these):
+# a problem's title must not change with the Python the server runs on.
+RFC_9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
+def reason_phrase(status: int) -> str:
+    """The status's reason phrase, RFC 9110's, on every Python."""
+    return RFC_9110_PHRASES.get(status) or HTTPStatus(status).phrase
+
+
 def status_defaults(status: int) -> tuple[str, str]:
     """The (code, detail) of a status; unknown ones fall back to their class."""
     fallback = STATUS_DEFAULTS[500 if status >= 500 else 400]
-    return STATUS_DEFAULTS.get(status, (fallback[0], HTTPStatus(status).phrase + "."))
+    return STATUS_DEFAULTS.get(status, (fallback[0], reason_phrase(status) + "."))
 
 
 class ApiError(exceptions.APIException):

@@ -8,7 +8,6 @@ handlers and the `ProblemDetailsMiddleware` safety net all render through `probl
 import logging
 import math
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -23,7 +22,13 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
-from api.exceptions import STATUS_DEFAULTS, ApiError, PayloadTooLarge, status_defaults
+from api.exceptions import (
+    STATUS_DEFAULTS,
+    ApiError,
+    PayloadTooLarge,
+    reason_phrase,
+    status_defaults,
+)
 from api.logs import logged_already, printable
 from api.utils import API_PREFIX
 
@@ -52,7 +57,7 @@ def problem_body(
     """The RFC 9457 body: type, title (the reason phrase), status, detail, code, request_id."""
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
+        "title": reason_phrase(status),
         "status": status,
         "detail": detail,
         "code": code,
