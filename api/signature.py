@@ -48,7 +48,7 @@ HEADERS = {
 }
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Whole seconds, no sign, no fraction, no padding; 12 digits at most (milliseconds are refused).
-TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+TIMESTAMP_PATTERN = re.compile(r"0|[1-9][0-9]{0,11}")
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SIGNATURE_PATTERN = re.compile(r"[0-9a-f]{64}")
 # Seconds a client should wait before retrying when the nonce store is down.
@@ -123,7 +123,11 @@ def read_headers(request: HttpRequest) -> SignatureHeaders:
         raise SignatureMissing(f"Missing signature header(s): {names}.")
     checks = (
         ("key_id", KEY_ID_PATTERN, "X-Key-Id must be 1-128 characters of [A-Za-z0-9._:-]."),
-        ("timestamp", TIMESTAMP_PATTERN, "X-Timestamp must be Unix time in whole seconds."),
+        (
+            "timestamp",
+            TIMESTAMP_PATTERN,
+            "X-Timestamp must be Unix time in whole seconds, without leading zeros.",
+        ),
         ("nonce", NONCE_PATTERN, "X-Nonce must be 16-64 characters of [A-Za-z0-9_-]."),
         ("signature", SIGNATURE_PATTERN, "X-Signature must be 64 lower-case hex digits."),
     )

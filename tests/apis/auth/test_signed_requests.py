@@ -148,6 +148,8 @@ def test_timestamps_past_the_skew_are_refused_with_server_time(client, device, o
         f"{int(time.time())} ",
         "1e9",
         "abc",
+        # One instant, one spelling: the string signed is the one checked.
+        f"0{int(time.time())}",
     ],
     ids=[
         "milliseconds",
@@ -157,6 +159,7 @@ def test_timestamps_past_the_skew_are_refused_with_server_time(client, device, o
         "trailing-space",
         "exponent",
         "text",
+        "zero-padded",
     ],
 )
 def test_malformed_timestamps_are_signature_invalid(client, device, timestamp):
