@@ -1,6 +1,7 @@
 """The API's JSON parser: DRF's, with a body nested deeper than MAX_DEPTH refused as a parse
 error, and one declared in a charset other than UTF-8 refused as an unsupported media type."""
 
+import json
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -59,6 +60,16 @@ class JSONParser(parsers.JSONParser):
             too_deep = nested_deeper_than(value, MAX_DEPTH)
         except RecursionError:
             too_deep = True
+        except ParseError as exc:
+            # DRF's detail is the ValueError's text. The json module's says where the syntax
+            # broke, which helps; the rest speak Python ("'utf-8' codec can't decode byte 0xff",
+            # "use sys.set_int_max_str_digits() to increase the limit").
+            if isinstance(exc.__context__, json.JSONDecodeError):
+                raise
+            raise ParseError(
+                "JSON parse error - the body is not UTF-8 JSON, or holds a number of more than "
+                "4,300 digits."
+            ) from None
         if too_deep:
             raise ParseError(f"JSON parse error - nested more than {MAX_DEPTH} levels deep.")
         return value

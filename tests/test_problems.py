@@ -150,6 +150,25 @@ def test_json_declared_utf8_is_read_as_utf8(client, content_type):
     assert response.json()["address"] == {"city": "café"}
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"platform": "\xff"}', b'{"tags": [' + b"9" * 5000 + b"]}"],
+    ids=["latin-1", "huge-int"],
+)
+def test_a_body_json_cannot_read_is_parse_error_in_the_apis_words(client, body):
+    response = client.post("/api/v1/test/validate/", body, content_type="application/json")
+    problem = assert_problem(response, 400, "parse_error")
+    assert problem["detail"].startswith("JSON parse error - the body is not UTF-8 JSON")
+    assert "codec" not in problem["detail"]
+    assert "sys." not in problem["detail"]
+
+
+def test_a_syntax_error_says_where(client):
+    response = client.post("/api/v1/test/validate/", b'{"a": }', content_type="application/json")
+    problem = assert_problem(response, 400, "parse_error")
+    assert "line 1 column 7" in problem["detail"]
+
+
 def test_the_depth_counts_objects_and_lists_alike():
     value = {"a": [{"b": [1, "x"]}], "c": 2}  # four levels
     assert nested_deeper_than(value, 3)
