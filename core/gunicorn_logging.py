@@ -1,10 +1,13 @@
-"""Gunicorn's access log as one JSON object a line, for the same log shippers as the app's."""
+"""Gunicorn's logs as one JSON object a line with LOG_FORMAT=json, for the same log shippers as
+the app's: its access line for a request it refused itself, and its own messages."""
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gunicorn.glogging import Logger
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from api.logs import request_id_for
 
@@ -20,7 +23,23 @@ class JsonAccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type 
     refused itself after reading its request line (a malformed header: 400; a request line it
     cannot read gets only gunicorn's warning on stderr). The app writes the line of every
     request it answers, with the request id and the client's address behind proxies, so a
-    request gets one access line, not two. `json.dumps` escapes what a client put in the path."""
+    request gets one access line, not two. `json.dumps` escapes what a client put in the path.
+
+    With LOG_FORMAT=json its own messages (workers booting, a request line it cannot read) are
+    JSON too, with the fields of the app's lines, on stderr."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if os.environ.get("LOG_FORMAT") == "json":
+            # The app's formatter (core/settings.py, LOGGING), with no request to name.
+            formatter = OrjsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",
+                static_fields={"request_id": "-"},
+            )
+            for handler in self.error_log.handlers:
+                handler.setFormatter(formatter)
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled or answered_by_the_app(resp):

@@ -5,6 +5,7 @@ The embedded defaults need nothing installed: SQLite and the local-memory cache.
 its variables; `.env.example` and the README's configuration table list them all.
 """
 
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -533,6 +534,10 @@ SUSPICIOUS_REQUEST_LOGGERS = [
         "SuspiciousOperation",
     )
 ]
+
+# Python's warnings (a deprecation, a missing static files directory) as log lines too, so
+# that with LOG_FORMAT=json every line a log shipper reads is JSON.
+logging.captureWarnings(LOG_FORMAT == "json")
 
 LOGGING = {
     "version": 1,

@@ -147,6 +147,10 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
                     + b"Content-Length: 1\r\nContent-Length: 2\r\n\r\nab"
                 )
                 assert client.recv(100).startswith(b"HTTP/1.1 400 ")
+        # A request line gunicorn cannot read: no access line, a warning of its own.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(b"get /health/live/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert client.recv(100).startswith(b"HTTP/1.1 400 ")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         stdout, stderr = server.communicate(timeout=30)
@@ -172,7 +176,13 @@ def test_each_request_is_one_json_line_on_stdout(tmp_path):
     assert refused["duration_ms"] >= 0
     # An id that is not one is replaced, as the app replaces it (SPEC §2).
     assert re.fullmatch(r"[0-9a-f]{32}", badly_tagged["request_id"])
-    assert "Booting worker" in stderr  # gunicorn's own messages stay on stderr
+    # gunicorn's own messages stay on stderr, JSON as well, with the app's fields.
+    messages = [json.loads(line) for line in stderr.splitlines()]
+
+    assert {"level", "logger", "message", "request_id", "time"} <= set(messages[0])
+    assert any("Booting worker" in message["message"] for message in messages)
+    unreadable = [m for m in messages if "Invalid HTTP method: 'get'" in m["message"]]
+    assert [(m["level"], m["logger"]) for m in unreadable] == [("WARNING", "gunicorn.error")]
 
 
 @pytest.mark.parametrize(
