@@ -16,6 +16,8 @@ help:
 	@echo "make lint    ruff, mypy, import contracts, migrations check"
 	@echo "make lint-deploy  Dockerfile, shell scripts, workflow, compose, Kubernetes (needs npm)"
 	@echo "make format  format the code with ruff"
+	@echo "make migrate apply migrations to the configured database"
+	@echo "make clean   remove the virtualenv, the tools' caches and build leftovers"
 	@echo "make bench   benchmark against stock DRF + simplejwt (bench/README.md; ~15 min)"
 	@echo "make bench-cpu  CPU per request of the project's code, in one process (~2 min)"
 	@echo "make screenshots  the README's CMS screenshots, by the browser tests (needs chromium)"
