@@ -1,12 +1,14 @@
 """Page-number pagination for every list (SPEC §2): `page`, `page_size` (default 20, max 100)."""
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,10 +43,38 @@ class CachedCountPaginator(Paginator[Any]):
         return len(self.object_list)
 
 
+# 1 and up, no sign, no padding; 18 digits at most, as the ids (api/converters.py).
+WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def query_number(request: Request, name: str) -> int | None:
+    """The query parameter `name` as a whole number of at least 1; None when absent or empty."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if not WHOLE_NUMBER.fullmatch(value):
+        raise ValidationError({name: ["A whole number of at least 1."]})
+    return int(value)
+
+
 class StandardPagination(PageNumberPagination):
+    """DRF's page-number pagination, with a malformed `page` or `page_size` a 400
+    `validation_error` naming it, as a malformed filter is. DRF answers `page=abc` with a 404
+    ("Invalid page.") and reads `page_size=abc` as the default; a page past the end is still a
+    404, and a `page_size` over 100 is cut to 100."""
+
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_number(self, request: Request, paginator: Paginator[Any]) -> int | str:
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            return paginator.num_pages
+        return query_number(request, self.page_query_param) or 1
+
+    def get_page_size(self, request: Request) -> int:
+        size = query_number(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
 
     @property
     def django_paginator_class(self) -> Callable[..., CachedCountPaginator]:  # type: ignore[override]

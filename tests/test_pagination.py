@@ -42,3 +42,44 @@ def test_a_page_is_as_long_as_the_views_pagination_class_says(view, size):
     assert response.status_code == 200
     assert response.data["count"] == 23
     assert len(response.data["results"]) == size
+
+
+def page(query: str) -> Response:
+    response: Response = Users.as_view()(APIRequestFactory().get(f"/users/{query}"))
+    return response
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?page=abc", "?page=0", "?page=-1", "?page=01", "?page=1.5", "?page_size=abc", "?page_size=0"],
+)
+def test_a_malformed_page_or_page_size_is_a_validation_error_naming_it(query):
+    response = page(query)
+    assert response.status_code == 400
+    assert response.data["code"] == "validation_error"
+    name = query[1:].partition("=")[0]
+    assert response.data["errors"] == [
+        {"field": name, "code": "invalid", "message": "A whole number of at least 1."}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "size"),
+    [
+        ("", 200, 20),
+        ("?page=", 200, 20),
+        ("?page=2", 200, 3),
+        ("?page=last", 200, 3),
+        ("?page_size=", 200, 20),
+        ("?page_size=7", 200, 7),
+        ("?page_size=500", 200, 23),
+        ("?page=3", 404, None),
+        ("?page=999999999999999999", 404, None),
+    ],
+)
+def test_well_formed_pages_and_sizes_are_read(query, status, size):
+    UserFactory.create_batch(23)
+    response = page(query)
+    assert response.status_code == status
+    if size is not None:
+        assert len(response.data["results"]) == size
