@@ -156,8 +156,8 @@ def _checked(checks: dict[str, Callable[[], None]]) -> HttpResponse:
     body = {"status": "unhealthy" if failed else "ok", "checks": results}
     if not failed:
         return _report(200, body)
-    # A WARNING naming what failed, not Django's ERROR for a 503: a probe asks every few
-    # seconds, and an outage is one incident, not an error line (and a Sentry event) a probe.
+    # A WARNING naming what failed, not Django's ERROR for a 503 (which names nothing): a probe
+    # asks every few seconds, and an outage should not page people or fill Sentry once a probe.
     logger.warning("Unhealthy: %s", ", ".join(f"{name}: {error}" for name, error in failed.items()))
     return logged_already(_report(503, body))
 
