@@ -53,7 +53,8 @@ class JSONParser(parsers.JSONParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        if charset_of(media_type) not in ("utf-8", "utf8"):
+        # Most clients send the bare type: no parameters to parse.
+        if media_type != "application/json" and charset_of(media_type) not in ("utf-8", "utf8"):
             raise UnsupportedMediaType("JSON bodies are UTF-8: send charset=utf-8, or no charset.")
         try:
             value = super().parse(stream, media_type, parser_context)
