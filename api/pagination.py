@@ -66,6 +66,22 @@ class StandardPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    page_query_description = "A page number from 1, or `last`; a page past the last is a 404."
+    page_size_query_description = "Items a page: 20 unless given; more than 100 is cut to 100."
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["default"] = self.page_size
+        return parameters
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated: dict[str, Any] = super().get_paginated_response_schema(schema)
+        # Every page has all four keys; `next` and `previous` are null at either end.
+        paginated["required"] = ["count", "next", "previous", "results"]
+        return paginated
 
     def get_page_number(self, request: Request, paginator: Paginator[Any]) -> int | str:
         if request.query_params.get(self.page_query_param) in self.last_page_strings:

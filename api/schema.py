@@ -4,24 +4,26 @@ Every operation lists the errors it can answer with, derived from how its view i
 its authentication (signed or bearer), whether it takes a body, query or path parameters, its
 permissions, and `extra_problems` on the view for what only its services know (403 owner, 409,
 503 where a service publishes auth state). Every operation can answer 400 (a query string past
-Django's field limit), 406, 411 and 429. The health probes, which no view answers, are added by
-`health_paths`.
+Django's field limit), 406, 411, 429 and 500. The health probes, which no view answers, and the
+response headers are added by the hooks in api.schema_hooks.
 """
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_lib_doc_excludes, is_patched_serializer
 from rest_framework import permissions, serializers
 
 from api.authentication import IsAppSigned, IsDeviceSigned
 from api.problems import PROBLEM_CONTENT_TYPE
+from api.serialization import OutputModelSerializer
 
 # What each status means here, with the codes a client can meet (SPEC §2).
 PROBLEM_DESCRIPTIONS = {
     400: "Invalid request: `validation_error` (see `errors`), `parse_error` or `bad_request`.",
     401: "Not authenticated: `not_authenticated`, `token_invalid`, `token_expired`, "
-    "`token_revoked`, `token_reused`, `device_revoked`, `user_inactive`.",
+    "`token_revoked`, `device_revoked`, `user_inactive`.",
     403: "`permission_denied`.",
     404: "`not_found` (also for a page number past the end).",
     406: "`not_acceptable`: the `Accept` header must allow `application/json`.",
@@ -30,16 +32,19 @@ PROBLEM_DESCRIPTIONS = {
     413: "`payload_too_large`.",
     415: "`unsupported_media_type`: send `application/json`.",
     429: "`throttled`: wait `Retry-After` seconds.",
+    500: "`server_error`: a fault of the server, which logged it; the body says no more. Quote "
+    "the `request_id` when reporting it.",
     503: "`service_unavailable`: retry after `Retry-After` seconds.",
 }
-SIGNED_401 = (
+APP_SIGNED_401 = (
+    "Signature refused: `signature_missing`, `signature_invalid`, `timestamp_out_of_window` "
+    "(with `server_time`), `nonce_reused`."
+)
+DEVICE_SIGNED_401 = (
     "Signature refused: `signature_missing`, `signature_invalid`, `timestamp_out_of_window` "
     "(with `server_time`), `nonce_reused`, `device_unknown`, `device_revoked`, `user_inactive`, "
     "and on refresh `token_invalid`, `token_expired`, `token_revoked`, `token_reused`."
 )
-RETRY_AFTER = {
-    "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds to wait."}
-}
 # Permissions that only say "authenticated the right way": they never answer 403.
 AUTHENTICATION_ONLY = (
     permissions.AllowAny,
@@ -63,6 +68,13 @@ def _signature_headers(prefix: str, key_id: str, secret: str) -> dict[str, tuple
     }
 
 
+def doc_excludes() -> list[type]:
+    """SPECTACULAR_SETTINGS' GET_LIB_DOC_EXCLUDES: drf-spectacular's, and our own base classes,
+    whose docstrings are about how they work and would otherwise describe every component of a
+    subclass that has none."""
+    return [*get_lib_doc_excludes(), OutputModelSerializer]
+
+
 class ProblemErrorSerializer(serializers.Serializer[Any]):
     field = serializers.CharField(allow_null=True, help_text="Dotted path; null for the body.")
     code = serializers.CharField()
@@ -75,12 +87,19 @@ class ProblemSerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         # Declared here because `errors` is also the name of a Serializer attribute.
         return {
-            "type": serializers.CharField(default="about:blank"),
+            "type": serializers.CharField(
+                help_text="`about:blank`: the status and `code` say what happened."
+            ),
             "title": serializers.CharField(help_text="The HTTP reason phrase."),
             "status": serializers.IntegerField(),
-            "detail": serializers.CharField(),
-            "code": serializers.CharField(help_text="Stable, machine-readable."),
-            "request_id": serializers.CharField(allow_null=True),
+            "detail": serializers.CharField(help_text="For people; may change."),
+            "code": serializers.CharField(
+                help_text="Stable and machine-readable: each response lists the codes it can "
+                "carry. Codes are added, never renamed: handle one you do not know by its status."
+            ),
+            "request_id": serializers.CharField(
+                allow_null=True, help_text="The response's `X-Request-ID`: quote it in reports."
+            ),
             "errors": ProblemErrorSerializer(
                 many=True, required=False, help_text="Field errors of a validation_error."
             ),
@@ -134,7 +153,22 @@ class MeUpdateInputSchema(OpenApiSerializerExtension):
 
 
 class ProblemAutoSchema(AutoSchema):
-    """Adds the problem+json responses an operation can return."""
+    """Adds the problem+json responses an operation can return, and states what generated
+    clients need to know about bodies (`_map_basic_serializer`)."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        properties = schema.get("properties", {})
+        if is_patched_serializer(serializer, direction):
+            # A client generated from a PATCH body with defaults sends them for every field it
+            # was not given, and overwrites what the caller meant to keep.
+            for field_schema in properties.values():
+                field_schema.pop("default", None)
+        elif direction == "response" and isinstance(serializer, OutputModelSerializer):
+            # It renders every field it has, a null for no value (`to_representation`): each key
+            # is always there, whatever the model says of blank or default.
+            schema["required"] = sorted(properties)
+        return schema
 
     def _map_serializer_field(
         self, field: Any, direction: Any, bypass_extensions: bool = False
@@ -161,19 +195,18 @@ class ProblemAutoSchema(AutoSchema):
                 "description": description,
                 "content": {PROBLEM_CONTENT_TYPE: {"schema": problem}},
             }
-            if status in (429, 503):
-                response["headers"] = RETRY_AFTER
             operation["responses"].setdefault(str(status), response)
         return operation
 
     def _problem_statuses(self, operation: dict[str, Any]) -> dict[int, str]:
         # Any request: a query string past Django's field limit (400 bad_request), a body sent
-        # chunked (411, refused before the view), an Accept without JSON, a limit reached.
-        statuses = {400, 406, 411, 429}
-        signed = any(
-            isinstance(p, (IsAppSigned, IsDeviceSigned)) for p in self.view.get_permissions()
-        )
-        if signed:
+        # chunked (411, refused before the view), an Accept without JSON, a limit reached, a
+        # fault of the server.
+        statuses = {400, 406, 411, 429, 500}
+        view_permissions = self.view.get_permissions()
+        device_signed = any(isinstance(p, IsDeviceSigned) for p in view_permissions)
+        app_signed = any(isinstance(p, IsAppSigned) for p in view_permissions)
+        if device_signed or app_signed:
             statuses |= {401, 411, 413, 415, 503}
         elif operation.get("security") and {} not in operation["security"]:
             statuses.add(401)
@@ -184,73 +217,11 @@ class ProblemAutoSchema(AutoSchema):
         if "page" in query or any(parameter["in"] == "path" for parameter in parameters):
             statuses.add(404)
         if self.method not in permissions.SAFE_METHODS and any(
-            not isinstance(p, AUTHENTICATION_ONLY) for p in self.view.get_permissions()
+            not isinstance(p, AUTHENTICATION_ONLY) for p in view_permissions
         ):
             statuses.add(403)
         statuses.update(getattr(self.view, "extra_problems", {}).get(self.method.lower(), ()))
         described = {status: PROBLEM_DESCRIPTIONS[status] for status in statuses}
-        if signed:
-            described[401] = SIGNED_401
+        if device_signed or app_signed:
+            described[401] = DEVICE_SIGNED_401 if device_signed else APP_SIGNED_401
         return described
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def health_paths(
-    result: dict[str, Any], generator: Any, request: Any, public: bool
-) -> dict[str, Any]:
-    """A POSTPROCESSING_HOOKS entry: the health probes (SPEC §5). The middleware answers them
-    before any view (api.health), so the generator never sees them: no auth, no limits, their
-    own report shape, also when they answer 503."""
-    schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas["HealthCheck"] = {
-        "type": "object",
-        "properties": {
-            "status": {"type": "string", "enum": ["ok", "unhealthy"]},
-            "latency_ms": {"type": "number"},
-            "error": {"type": "string", "description": "Why it is unhealthy."},
-        },
-        "required": ["status", "latency_ms"],
-    }
-    schemas["HealthReport"] = {
-        "type": "object",
-        "properties": {
-            "status": {"type": "string", "enum": ["ok", "unhealthy"]},
-            "checks": {
-                "type": "object",
-                "additionalProperties": {"$ref": "#/components/schemas/HealthCheck"},
-            },
-        },
-        "required": ["status", "checks"],
-    }
-    live = {
-        "type": "object",
-        "properties": {"status": {"type": "string", "enum": ["ok"]}},
-        "required": ["status"],
-    }
-    report = {"$ref": "#/components/schemas/HealthReport"}
-    not_allowed = {
-        "description": "Only GET and HEAD.",
-        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    }
-    probes = (
-        ("/health/", "health", "Every dependency: the database and the cache.", report),
-        ("/health/ready/", "health_ready", "Ready for traffic: the database answers.", report),
-        ("/health/live/", "health_live", "The process is up; touches nothing.", live),
-    )
-    for path, operation_id, summary, body in probes:
-        responses = {"200": _json(body, "Healthy."), "405": not_allowed}
-        if body is report:
-            responses["503"] = _json(report, "A check failed or gave no answer within 2 s.")
-        result["paths"][path] = {
-            "get": {
-                "operationId": operation_id,
-                "summary": summary,
-                "tags": ["health"],
-                "security": [],
-                "responses": responses,
-            }
-        }
-    return result

@@ -473,11 +473,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # The health probes are answered by middleware: api.schema adds them.
+    # The health probes and the headers middleware sets: api.schema_hooks adds them.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "api.schema.health_paths",
+        "api.schema_hooks.health_paths",
+        "api.schema_hooks.response_headers",
     ],
+    # Our serializers' base classes document how they work, not a subclass's data.
+    "GET_LIB_DOC_EXCLUDES": "api.schema.doc_excludes",
     # api.converters.IdConverter: a positive BIGINT.
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 999999999999999999}

@@ -24,6 +24,9 @@ CHECKS = [
     schemathesis.checks.status_code_conformance,
     schemathesis.checks.content_type_conformance,
     schemathesis.checks.response_schema_conformance,
+    # The headers the schema says a response carries (X-Request-ID always, Retry-After on 429
+    # and 503, WWW-Authenticate on 401), with values of their documented shape.
+    schemathesis.checks.response_headers_conformance,
 ]
 DOCS_PATH = "docs-conformance"
 MAX_REQUEST_LINE = 4000

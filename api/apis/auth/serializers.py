@@ -17,6 +17,6 @@ class TokenRefreshInputSerializer(serializers.Serializer[dict[str, Any]]):
 class TokenPairOutputSerializer(serializers.Serializer[Any]):
     access = serializers.CharField()
     refresh = serializers.CharField()
-    token_type = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=["Bearer"])
     expires_in = serializers.IntegerField(help_text="Seconds the access token is valid.")
     refresh_expires_in = serializers.IntegerField(help_text="Seconds the refresh token is valid.")
