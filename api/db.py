@@ -8,7 +8,7 @@ only on the model, the database and the names involved, so it is built once and 
 prepares its values with the fields' own methods, as the ORM does, and runs the statement through
 Django's cursor: the same error translation, query logging, execute wrappers and transaction state.
 Like `QuerySet.update`, it sends no signals and sets no `auto_now` field. Anything else (lookups,
-relations, `F()` expressions, NULL in the filter) belongs to the ORM.
+joins, `F()` expressions, NULL in the filter) belongs to the ORM.
 """
 
 import functools
@@ -21,8 +21,8 @@ from django.db.models import Field, Model
 
 def update_rows(model: type[Model], *, where: Mapping[str, Any], values: Mapping[str, Any]) -> int:
     """What `model.objects.filter(**where).update(**values)` does and returns (the rows that
-    matched), for `where` of equalities (`pk` or column fields, no None) and `values` of plain
-    values of column fields."""
+    matched), for `where` of equalities (`pk`, column fields or foreign keys by id, no None) and
+    `values` of plain values of those fields."""
     if not where or not values:
         raise ValueError("update_rows needs a filter and values")
     using = router.db_for_write(model)
@@ -58,6 +58,8 @@ def _statement(
 
 def _column(model: type[Model], name: str) -> tuple[Field[Any, Any], str]:
     field = model._meta.pk if name == "pk" else model._meta.get_field(name)
-    if not isinstance(field, Field) or field.is_relation or field.column is None:
+    # A foreign key is a column too, compared with the related row's id (`user` or `user_id`).
+    own_column = not field.is_relation or field.many_to_one or field.one_to_one
+    if not isinstance(field, Field) or not own_column or field.column is None:
         raise TypeError(f"update_rows handles columns of {model.__name__} only, not {name!r}")
     return field, field.column

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from api.db import _statement, update_rows
-from api.models import Device
+from api.models import Device, User
 from tests.factories import DeviceFactory, PostFactory
 from tests.subjects.models import Post
 
@@ -103,16 +103,36 @@ def test_a_database_error_is_djangos_and_spoils_the_transaction():
         ({}, {"app_version": "2"}, ValueError),
         ({"last_ip": None}, {"app_version": "2"}, TypeError),
         ({"pk": uuid.uuid4()}, {"app_version": F("os_version")}, TypeError),
-        ({"user": 1}, {"app_version": "2"}, TypeError),
         ({"pk": uuid.uuid4()}, {"no_such_field": "2"}, FieldDoesNotExist),
+        ({"user__is_active": True}, {"app_version": "2"}, FieldDoesNotExist),
     ],
-    ids=["no values", "no filter", "null filter", "expression", "relation", "unknown field"],
+    ids=["no values", "no filter", "null filter", "expression", "unknown field", "join"],
 )
 def test_what_belongs_to_the_orm_is_refused(where, values, error):
     device = DeviceFactory()
     with pytest.raises(error):
         update_rows(Device, where=where, values=values)
     assert Device.objects.get(pk=device.pk).app_version == "1.0.0"
+
+
+@pytest.mark.django_db
+def test_a_relation_that_is_not_a_column_of_the_model_is_refused():
+    user = DeviceFactory().user
+    with pytest.raises(TypeError, match="devices"):
+        update_rows(User, where={"devices": 1}, values={"first_name": "x"})
+    assert User.objects.get(pk=user.pk).first_name == ""
+
+
+@pytest.mark.django_db
+def test_a_foreign_key_matches_the_related_rows_id_by_either_name():
+    device, other = DeviceFactory(), DeviceFactory()
+    for name in ("user", "user_id"):
+        assert update_rows(Device, where={name: other.user_id}, values={"app_version": name}) == 1
+    assert (
+        update_rows(Device, where={"user": other.user_id + 1000}, values={"app_version": "x"}) == 0
+    )
+    assert Device.objects.get(pk=device.pk).app_version == "1.0.0"
+    assert Device.objects.get(pk=other.pk).app_version == "user_id"
 
 
 @pytest.mark.django_db

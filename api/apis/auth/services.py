@@ -46,8 +46,13 @@ def token_issue(
         changes["push_token"] = push_token
     if app_version is not None:
         changes["app_version"] = app_version
+    # The state published below is the request's copy with the new chain: the UPDATE matches
+    # only while the row still says what that copy says, so a device revoked, or given to
+    # another user, since the request read it is refused instead of published as it was.
+    where = {"pk": device_id, "is_active": True, "user": device.user_id}
+    where["secret_kid"] = device.secret_kid
     with transaction.atomic():
-        if not update_rows(Device, where={"pk": device_id, "is_active": True}, values=changes):
+        if not update_rows(Device, where=where, values=changes):
             raise DeviceRevoked()
         auth_state.publish_device_state(dataclasses.replace(device, token_chain=chain))
     snapshots.forget_device(device_id)
@@ -93,12 +98,11 @@ def device_logout(*, device: DeviceState) -> None:
 
 def _chain_end(device: DeviceState, *, chain: str) -> bool:
     """Revoke `chain` if it is still the device's live one; False if it no longer was."""
+    # As in token_issue: only while the row is the request's copy, which is what is published.
+    where = {"pk": device.device_id, "token_chain": chain, "user": device.user_id}
+    where |= {"is_active": device.active, "secret_kid": device.secret_kid}
     with transaction.atomic():
-        ended = update_rows(
-            Device,
-            where={"pk": device.device_id, "token_chain": chain},
-            values={"token_chain": "", "refresh_jti": ""},
-        )
+        ended = update_rows(Device, where=where, values={"token_chain": "", "refresh_jti": ""})
         if ended:
             auth_state.publish_device_state(dataclasses.replace(device, token_chain=""))
     return bool(ended)
@@ -144,9 +148,15 @@ def user_deactivate(*, user: User) -> None:
 
 @transaction.atomic
 def user_activate(*, user: User) -> None:
-    """Reactivate a user; their devices get tokens again with get-token."""
+    """Reactivate a user; their devices get tokens again with get-token.
+
+    Any refresh chain a device still has ends here: one that a get-token started while the
+    account was being deactivated (it had read the user as active) outlived
+    `user_deactivate`, and reactivating must not revive it."""
     user.is_active = True
     user.save(update_fields=["is_active"])
+    for device in Device.objects.filter(user=user).exclude(token_chain=""):
+        _chain_clear(device)
 
 
 def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) -> int:
