@@ -14,6 +14,7 @@ import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import utils as db
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views import csrf, defaults
 from rest_framework import exceptions
@@ -26,6 +27,7 @@ from api.exceptions import (
     STATUS_DEFAULTS,
     ApiError,
     PayloadTooLarge,
+    ServiceUnavailable,
     reason_phrase,
     status_defaults,
 )
@@ -114,9 +116,34 @@ def validation_errors(detail: Any, path: tuple[str, ...] = ()) -> list[dict[str,
     ]
 
 
+# MySQL's and MariaDB's error codes (both drivers raise them) for a database that cannot serve
+# the request now, which a retry may get past: the server is down, gone or full, the connection
+# was lost, a lock wait timed out, a deadlock chose this transaction.
+DATABASE_BUSY_CODES = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+DATABASE_RETRY_AFTER = "5"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot serve now, rather than that a query is wrong
+    (an unknown column is an OperationalError too, and stays a 500)."""
+    if isinstance(exc, db.InterfaceError):
+        return True
+    if not isinstance(exc, db.OperationalError):
+        return False
+    code = exc.args[0] if exc.args else None
+    # SQLite's busy database, the only one of its errors a retry gets past.
+    return code in DATABASE_BUSY_CODES or "database is locked" in str(exc)
+
+
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, exceptions.APIException):
         return exc
+    if database_unavailable(exc):
+        logger.error("The database is unavailable: %r", exc, exc_info=exc)
+        return ServiceUnavailable(
+            "The database is unavailable; retry shortly.",
+            headers={"Retry-After": DATABASE_RETRY_AFTER},
+        )
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -173,7 +200,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = api_exc.detail
         code = getattr(detail, "code", None) or status_defaults(status)[0]
         body = problem_body(request, status, code, str(detail), extra=extra)
-    return Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    response = Response(body, status=status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    # Logged above with its traceback: Django need not log it again.
+    return logged_already(response) if database_unavailable(exc) else response
 
 
 # Django's error handlers (wired as handler400/403/404/500 in core/urls.py): problem+json on

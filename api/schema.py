@@ -2,9 +2,9 @@
 
 Every operation lists the errors it can answer with, derived from how its view is declared:
 its authentication (signed or bearer), whether it takes a body, query or path parameters, its
-permissions, and `extra_problems` on the view for what only its services know (403 owner, 409,
-503 where a service publishes auth state). Every operation can answer 400 (a query string past
-Django's field limit), 406, 411, 429 and 500. The health probes, which no view answers, and the
+permissions, and `extra_problems` on the view for what only its services know (403 owner,
+409). Every operation can answer 400 (a query string past Django's field limit), 406, 411, 429,
+500 and 503 (the database or Redis unavailable). The health probes, which no view answers, and the
 response headers are added by the hooks in api.schema_hooks.
 """
 
@@ -34,7 +34,8 @@ PROBLEM_DESCRIPTIONS = {
     429: "`throttled`: wait `Retry-After` seconds.",
     500: "`server_error`: a fault of the server, which logged it; the body says no more. Quote "
     "the `request_id` when reporting it.",
-    503: "`service_unavailable`: retry after `Retry-After` seconds.",
+    503: "`service_unavailable`: the database, or Redis where the request needs it, is "
+    "unavailable; retry after `Retry-After` seconds.",
 }
 APP_SIGNED_401 = (
     "Signature refused: `signature_missing`, `signature_invalid`, `timestamp_out_of_window` "
@@ -201,13 +202,13 @@ class ProblemAutoSchema(AutoSchema):
     def _problem_statuses(self, operation: dict[str, Any]) -> dict[int, str]:
         # Any request: a query string past Django's field limit (400 bad_request), a body sent
         # chunked (411, refused before the view), an Accept without JSON, a limit reached, a
-        # fault of the server.
-        statuses = {400, 406, 411, 429, 500}
+        # fault of the server, the database unavailable (or Redis, where a request needs it).
+        statuses = {400, 406, 411, 429, 500, 503}
         view_permissions = self.view.get_permissions()
         device_signed = any(isinstance(p, IsDeviceSigned) for p in view_permissions)
         app_signed = any(isinstance(p, IsAppSigned) for p in view_permissions)
         if device_signed or app_signed:
-            statuses |= {401, 411, 413, 415, 503}
+            statuses |= {401, 413, 415}
         elif operation.get("security") and {} not in operation["security"]:
             statuses.add(401)
         if "requestBody" in operation:

@@ -4,12 +4,20 @@ import http.client
 import json
 import logging
 
+from urllib.parse import urlsplit
+
 import orjson
 import pytest
+from deviceauth.signing import sign_request
+from django.db import utils as db
 from django.test import Client
 
 from api.parsers import MAX_DEPTH, nested_deeper_than
+from api.problems import database_unavailable
 from tests.asserts import assert_problem
+from tests.live import free_port, start_server
+from tests.relay import TcpRelay
+from tests.signing import APP_KEY_ID, APP_SECRET, REGISTER
 
 pytestmark = pytest.mark.urls("tests.urls")
 
@@ -200,6 +208,68 @@ def test_a_chunked_body_through_gunicorn_is_refused_with_411(live_server_factory
     assert response.getheader("Content-Type") == "application/problem+json"
     assert json.loads(response.read())["code"] == "length_required"
     connection.close()
+
+
+def test_with_the_database_gone_a_request_is_503_with_retry_after_not_a_500(
+    mysql_url, redis_url, live_static_root, tmp_path
+):
+    # A server whose database is behind a relay, which then goes away: its connection is
+    # lost, and connecting again is refused.
+    database = urlsplit(mysql_url)
+    port = free_port()
+    relay = TcpRelay(port, (database.hostname or "127.0.0.1", database.port or 3306))
+    credentials = database.netloc.rpartition("@")[0]
+    server = start_server(
+        database_url=database._replace(netloc=f"{credentials}@127.0.0.1:{port}").geturl(),
+        redis_url=redis_url,
+        log=tmp_path / "server.log",
+        workers=1,
+        env={"STATIC_ROOT": live_static_root},
+    )
+    try:
+        relay.close()
+        body = b'{"platform": "ios"}'
+        headers = sign_request(
+            key_id=APP_KEY_ID, secret=APP_SECRET, method="POST", target=REGISTER, body=body
+        )
+        connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=30)
+        connection.request(
+            "POST", REGISTER, body=body, headers={"Content-Type": "application/json", **headers}
+        )
+        response = connection.getresponse()
+        assert response.status == 503
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert response.getheader("Retry-After") == "5"
+        problem = json.loads(response.read())
+        assert problem["code"] == "service_unavailable"
+        assert problem["detail"] == "The database is unavailable; retry shortly."
+        connection.close()
+    finally:
+        server.stop()
+    # Logged once, by the app, with what went wrong; not again by Django.
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("The database is unavailable: OperationalError(") == 1
+    assert "Service Unavailable: /api/" not in log
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (db.OperationalError(2003, "Can't connect to server on '127.0.0.1'"), True),
+        (db.OperationalError(2013, "Lost connection to server during query"), True),
+        (db.OperationalError(1213, "Deadlock found when trying to get lock"), True),
+        (db.OperationalError(1205, "Lock wait timeout exceeded"), True),
+        (db.OperationalError("database is locked"), True),
+        (db.InterfaceError(0, ""), True),
+        # The query's or the code's fault: a retry would fail the same way.
+        (db.OperationalError(1054, "Unknown column 'x' in 'field list'"), False),
+        (db.ProgrammingError(1146, "Table 'app.x' doesn't exist"), False),
+        (db.IntegrityError(1062, "Duplicate entry 'x' for key 'slug'"), False),
+    ],
+    ids=str,
+)
+def test_only_errors_a_retry_may_get_past_are_the_database_being_unavailable(error, unavailable):
+    assert database_unavailable(error) is unavailable
 
 
 def test_form_body_is_unsupported_media_type(client):
