@@ -3,7 +3,6 @@
 import http.client
 import json
 import logging
-
 from urllib.parse import urlsplit
 
 import orjson
