@@ -236,9 +236,7 @@ def test_the_schema_validates_without_warnings(tmp_path):
     assert components["PatchedMeUpdateInputRequest"]["additionalProperties"] is False
     # Logout publishes the revocation to Redis: unreachable, it answers 503 with Retry-After.
     logout = operations[("POST", "/api/v1/auth/logout/")]
-    assert set(logout["responses"]) == {
-        *("204", "400", "401", "406", "411", "429", "500", "503")
-    }
+    assert set(logout["responses"]) == {*("204", "400", "401", "406", "411", "429", "500", "503")}
     assert "Retry-After" in logout["responses"]["503"]["headers"]
     # Any API operation answers 406 `not_acceptable` to an Accept header without JSON, 400 to
     # a query string past Django's field limit, 411 to a body sent chunked (even where none is
