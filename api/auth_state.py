@@ -7,7 +7,9 @@ rate limiter's round trip where they can (`state_keys`). The database stays the 
 - every change is written to the cache as it is saved (model signals, which publish the row as
   it stands after the save, and `publish_device_state` for the queryset UPDATEs that bypass
   them), inside the saving transaction: if the cache is down the write raises and the change
-  rolls back, so a revocation is never lost;
+  rolls back, so a revocation is never lost. What a change grants (an account reactivated, staff
+  rights, a device given to another user) is held back until the transaction commits, so a
+  grant that rolls back, or whose COMMIT fails, never reaches the cache;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
 - a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,
@@ -15,6 +17,7 @@ rate limiter's round trip where they can (`state_keys`). The database stays the 
 - entries expire after STATE_TTL, a bound on any staleness.
 """
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from api import read_ahead
@@ -181,13 +185,70 @@ def publish_user(user: User) -> None:
     _publish(_user_key(user.pk), _user_entry(user))
 
 
-# What authentication reads of each model (the columns of its entry) and how it is published.
+# What authentication reads of each model: the columns of its entry, its key and its entry.
 # A save that writes none of these (a sign-in's `last_login`, a device's push token) leaves the
 # entry as it is.
-_STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], None]]] = {
-    Device: (("user_id", "is_active", "secret_kid", "token_chain"), publish_device),
-    User: (("is_active", "is_staff", "is_superuser"), publish_user),
+_STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], str], Callable[[Any], Any]]] = {
+    Device: (("user_id", "is_active", "secret_kid", "token_chain"), _device_key, _device_entry),
+    User: (("is_active", "is_staff", "is_superuser"), _user_key, _user_entry),
 }
+# Where a save keeps, between pre_save and post_save, the entries as they were before it.
+_BEFORE = "_auth_state_before"
+
+
+def _writes_state(sender: type[Model], columns: tuple[str, ...], update_fields: Any) -> bool:
+    if update_fields is None:
+        return True
+    # Names as saved ("user") or as columns ("user_id").
+    written = {getattr(sender._meta.get_field(n), "attname", n) for n in update_fields}
+    return not written.isdisjoint(columns)
+
+
+def _current_entry(model: type[Model], pk: Any) -> dict[str, Any] | None:
+    columns, _, entry_of = _STATE[model]
+    row = model._default_manager.only(*columns).filter(pk=pk).first()
+    return None if row is None else entry_of(row)
+
+
+def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What may be published while a change has yet to commit: all it takes away, nothing it
+    grants. Published then, a grant would outlive a COMMIT that fails, or a rollback, for
+    STATE_TTL: a reactivation or a staff grant that never happened in the database would work.
+    A revocation is published at once (a failed COMMIT then fails closed)."""
+    entry: dict[str, Any] = {}
+    for name, new in after.items():
+        old = before[name]
+        if isinstance(new, bool):
+            entry[name] = old and new
+        elif name == "token_chain":
+            # A chain ended ends at once; a new one waits for the commit.
+            entry[name] = new if new == old or not new else ""
+        else:
+            # Whose device it is and which master key signs for it: the committed ones.
+            entry[name] = old
+    return entry
+
+
+def _publish_committed(model: type[Model], pk: Any) -> None:
+    """After the commit: the row as it now stands, grants included."""
+    try:
+        entry = _current_entry(model, pk)
+        if entry is not None:
+            thread_cache("security").set(_STATE[model][1](pk), entry, STATE_TTL)
+    except Exception as exc:
+        # The stricter entry stays until STATE_TTL: a grant late, never a revocation lost.
+        logger.warning("could not publish the committed auth state: %r", exc)
+
+
+@receiver(pre_save, dispatch_uid="auth_state_saving")
+def _saving(
+    sender: type[Model], instance: Model, update_fields: frozenset[str] | None, **kwargs: Any
+) -> None:
+    if instance._state.adding:
+        return  # a new row: nobody has acted on it yet
+    for model in tables_of(sender) & _STATE.keys():
+        if _writes_state(sender, _STATE[model][0], update_fields):
+            vars(instance).setdefault(_BEFORE, {})[model] = _current_entry(model, instance.pk)
 
 
 # A change publishes the row as it now stands, not the saved instance: the instance may have been
@@ -195,6 +256,7 @@ _STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], None]]] = {
 # deactivates a user while another makes them staff), and publishing its stale values would
 # undo that change in the cache. Read after this save's UPDATE, which holds the row's lock until
 # the commit, the row has every change committed before; one committed after publishes its own.
+# What the change grants is published once it commits (`_stricter`).
 # Every sender: a user or device saved through a proxy or a child model is one too (tables_of).
 @receiver(post_save, dispatch_uid="auth_state_saved")
 def _saved(
@@ -204,19 +266,22 @@ def _saved(
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
+    before_save = vars(instance).pop(_BEFORE, {})
     for model in tables_of(sender) & _STATE.keys():
-        columns, publish = _STATE[model]
+        columns, key_of, entry_of = _STATE[model]
         if created:
-            publish(instance)
+            _publish(key_of(instance.pk), entry_of(instance))
             continue
-        if update_fields is not None:
-            # Names as saved ("user") or as columns ("user_id").
-            written = {getattr(sender._meta.get_field(n), "attname", n) for n in update_fields}
-            if written.isdisjoint(columns):
-                continue
-        row = model._default_manager.only(*columns).filter(pk=instance.pk).first()
-        if row is not None:
-            publish(row)
+        if not _writes_state(sender, columns, update_fields):
+            continue
+        entry = _current_entry(model, instance.pk)
+        if entry is None:
+            continue
+        before = before_save.get(model)
+        now = entry if before is None else _stricter(before, entry)
+        _publish(key_of(instance.pk), now)
+        if now != entry:
+            transaction.on_commit(functools.partial(_publish_committed, model, instance.pk))
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deviceauth.signing import sign_request
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 # The keys of clients/signature-vectors.json, which the test environment configures.
@@ -124,7 +125,10 @@ def open_session(client: APIClient, *, staff: bool = False) -> Session:
 
     device = register(client)
     if staff:
-        user = User.objects.get(pk=device.user_id)
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+        # A grant reaches the auth state once it commits (api.auth_state), which a test's own
+        # transaction never does: run what the commit runs.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            user = User.objects.get(pk=device.user_id)
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
     return Session(client, device, get_token(client, device)["access"])

@@ -43,10 +43,14 @@ def test_deactivating_a_user_refuses_their_token_at_once(staff_client, staff, cl
     assert_problem(bearer(client, access, "GET", ME), 401, "user_inactive")
 
 
-def test_reactivating_a_user_lets_their_device_get_tokens_again(staff_client, client, app):
+def test_reactivating_a_user_lets_their_device_get_tokens_again(
+    staff_client, client, app, django_capture_on_commit_callbacks
+):
     device, access = app
     staff_client.post(f"/cms/users/{device.user_id}/deactivate/")
-    response = staff_client.post(f"/cms/users/{device.user_id}/activate/", follow=True)
+    # A grant reaches the auth state once it commits: run what the commit runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(f"/cms/users/{device.user_id}/activate/", follow=True)
     user = User.objects.get(pk=device.user_id)
     assert user.is_active
     assert "is active again" in page_text(response)

@@ -149,14 +149,16 @@ def test_a_deleted_users_tombstone_refuses_a_device_whose_own_entry_is_still_cac
 
 
 def test_deactivated_user_loses_access_on_the_next_request_and_reactivation_needs_new_tokens(
-    client,
+    client, django_capture_on_commit_callbacks
 ):
     device = register(client)
     tokens = get_token(client, device)
     user = User.objects.get(pk=device.user_id)
     user_deactivate(user=user)
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "user_inactive")
-    user_activate(user=user)
+    # A grant reaches the auth state once it commits: run what the commit runs.
+    with django_capture_on_commit_callbacks(execute=True):
+        user_activate(user=user)
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
     assert bearer(client, get_token(client, device)["access"], "GET", ME).status_code == 200
 
@@ -220,13 +222,16 @@ def test_a_save_that_writes_nothing_authentication_reads_publishes_nothing(clien
     assert security.get(key) == {"active": True, "staff": False, "superuser": False}
 
 
-def test_staff_status_takes_effect_on_the_next_request_without_a_new_token(client):
+def test_staff_status_takes_effect_on_the_next_request_without_a_new_token(
+    client, django_capture_on_commit_callbacks
+):
     device = register(client)
     tokens = get_token(client, device)
     assert bearer(client, tokens["access"], "GET", ME).json()["user"]["is_staff"] is False
     user = User.objects.get(pk=device.user_id)
     user.is_staff = True
-    user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save()
     request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {tokens['access']}"))
     authenticated = BearerAuthentication().authenticate(request)
     assert authenticated is not None

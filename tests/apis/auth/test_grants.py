@@ -1,0 +1,85 @@
+"""What a change grants reaches the auth state once it commits, what it takes away at once
+(api.auth_state): a reactivation or a staff grant that rolls back, or whose COMMIT fails, never
+works; a revocation works before its transaction ends. Transactions here really commit."""
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.db import transaction
+from django.test import RequestFactory
+from rest_framework.request import Request
+
+from api.apis.auth.services import user_activate, user_deactivate
+from api.authentication import BearerAuthentication
+from api.models import Device, User
+from tests.signing import GET_TOKEN, ME, device_signed, get_token, register
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Abandoned(Exception):
+    """Raised inside a transaction after the save: it rolls back, as a failed COMMIT does."""
+
+
+def cached(kind: str, key: object) -> dict[str, Any]:
+    entry: dict[str, Any] = caches["security"].get(f"auth:{kind}:{key}")
+    return entry
+
+
+def acts_as_staff(access: str) -> bool:
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}"))
+    authenticated = BearerAuthentication().authenticate(request)
+    assert authenticated is not None
+    return bool(authenticated[0].is_staff)
+
+
+def test_a_staff_grant_that_rolls_back_grants_nothing(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    with pytest.raises(Abandoned), transaction.atomic():
+        user = User.objects.get(pk=device.user_id)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        raise Abandoned
+    assert User.objects.get(pk=device.user_id).is_staff is False
+    assert cached("user", device.user_id)["staff"] is False
+    assert acts_as_staff(access) is False
+
+
+def test_a_reactivation_that_rolls_back_leaves_the_user_refused(client):
+    device = register(client)
+    user_deactivate(user=User.objects.get(pk=device.user_id))
+    with pytest.raises(Abandoned), transaction.atomic():
+        user_activate(user=User.objects.get(pk=device.user_id))
+        raise Abandoned
+    assert cached("user", device.user_id)["active"] is False
+    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "user_inactive"
+
+
+def test_a_grant_is_published_when_it_commits_and_a_revocation_at_once(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    with transaction.atomic():
+        user = User.objects.get(pk=device.user_id)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        assert cached("user", device.user_id)["staff"] is False
+    assert cached("user", device.user_id)["staff"] is True
+    assert acts_as_staff(access) is True
+
+    with transaction.atomic():
+        user_deactivate(user=User.objects.get(pk=device.user_id))
+        assert cached("user", device.user_id)["active"] is False
+        assert cached("device", device.id)["token_chain"] == ""
+
+
+def test_a_device_given_to_another_user_changes_hands_in_the_auth_state_when_that_commits(client):
+    device = register(client)
+    with transaction.atomic():
+        row = Device.objects.get(pk=device.id)
+        row.user = User.objects.create_user("new-owner", password="x")
+        row.save(update_fields=["user"])
+        # Until then it is the committed owner's.
+        assert cached("device", device.id)["user_id"] == device.user_id
+    assert cached("device", device.id)["user_id"] == row.user_id
