@@ -2,6 +2,8 @@
 (api.auth_state): a reactivation or a staff grant that rolls back, or whose COMMIT fails, never
 works; a revocation works before its transaction ends. Transactions here really commit."""
 
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,6 +24,13 @@ class Abandoned(Exception):
     """Raised inside a transaction after the save: it rolls back, as a failed COMMIT does."""
 
 
+def rolled_back(change: Callable[[], None]) -> None:
+    """Run `change` in a transaction that then rolls back."""
+    with contextlib.suppress(Abandoned), transaction.atomic():
+        change()
+        raise Abandoned
+
+
 def cached(kind: str, key: object) -> dict[str, Any]:
     entry: dict[str, Any] = caches["security"].get(f"auth:{kind}:{key}")
     return entry
@@ -37,11 +46,13 @@ def acts_as_staff(access: str) -> bool:
 def test_a_staff_grant_that_rolls_back_grants_nothing(client):
     device = register(client)
     access = get_token(client, device)["access"]
-    with pytest.raises(Abandoned), transaction.atomic():
+
+    def grant() -> None:
         user = User.objects.get(pk=device.user_id)
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-        raise Abandoned
+
+    rolled_back(grant)
     assert User.objects.get(pk=device.user_id).is_staff is False
     assert cached("user", device.user_id)["staff"] is False
     assert acts_as_staff(access) is False
@@ -50,9 +61,7 @@ def test_a_staff_grant_that_rolls_back_grants_nothing(client):
 def test_a_reactivation_that_rolls_back_leaves_the_user_refused(client):
     device = register(client)
     user_deactivate(user=User.objects.get(pk=device.user_id))
-    with pytest.raises(Abandoned), transaction.atomic():
-        user_activate(user=User.objects.get(pk=device.user_id))
-        raise Abandoned
+    rolled_back(lambda: user_activate(user=User.objects.get(pk=device.user_id)))
     assert cached("user", device.user_id)["active"] is False
     assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "user_inactive"
 
