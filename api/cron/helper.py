@@ -78,7 +78,11 @@ def job_lock(name: str, timeout: int) -> JobLock:
 
 
 def run_job(job: CronJob) -> Outcome:
-    """Run `job` unless another run holds its lock; log the outcome and the duration."""
+    """Run `job` unless another run holds its lock; log the outcome and the duration.
+
+    The lock is given back however the run ends, a stop included (SystemExit from `runcron`'s
+    SIGTERM, KeyboardInterrupt): the scheduler's retry can run at once, rather than be skipped
+    until the lock lapses."""
     extra: dict[str, object] = {"job": job.name}
     lock = job_lock(job.name, job.lock_timeout)
     if not lock.acquire():
@@ -91,6 +95,30 @@ def run_job(job: CronJob) -> Outcome:
     logger.info("Cron job %s started.", job.name, extra=extra)
     started = time.perf_counter()
     try:
+        outcome = _run(job, started, extra)
+    except BaseException:
+        seconds = time.perf_counter() - started
+        logger.warning(
+            "Cron job %s stopped after %.3f s; its lock is released.",
+            job.name,
+            seconds,
+            extra=extra | {"outcome": "stopped", "duration_ms": round(seconds * 1000)},
+        )
+        raise
+    finally:
+        if not lock.release():
+            logger.error(
+                "Cron job %s ran past its lock timeout (%d s): another run may have overlapped. "
+                "Raise lock_timeout in its @cron_job.",
+                job.name,
+                job.lock_timeout,
+                extra=extra,
+            )
+    return outcome
+
+
+def _run(job: CronJob, started: float, extra: dict[str, object]) -> Outcome:
+    try:
         result = job.run()
     except Exception:
         seconds = time.perf_counter() - started
@@ -100,24 +128,13 @@ def run_job(job: CronJob) -> Outcome:
             seconds,
             extra=extra | {"outcome": Outcome.FAILED.value, "duration_ms": round(seconds * 1000)},
         )
-        outcome = Outcome.FAILED
-    else:
-        seconds = time.perf_counter() - started
-        logger.info(
-            "Cron job %s succeeded in %.3f s%s",
-            job.name,
-            seconds,
-            "." if result is None else f": {result}",
-            extra=extra
-            | {"outcome": Outcome.SUCCEEDED.value, "duration_ms": round(seconds * 1000)},
-        )
-        outcome = Outcome.SUCCEEDED
-    if not lock.release():
-        logger.error(
-            "Cron job %s ran past its lock timeout (%d s): another run may have overlapped. "
-            "Raise lock_timeout in its @cron_job.",
-            job.name,
-            job.lock_timeout,
-            extra=extra,
-        )
-    return outcome
+        return Outcome.FAILED
+    seconds = time.perf_counter() - started
+    logger.info(
+        "Cron job %s succeeded in %.3f s%s",
+        job.name,
+        seconds,
+        "." if result is None else f": {result}",
+        extra=extra | {"outcome": Outcome.SUCCEEDED.value, "duration_ms": round(seconds * 1000)},
+    )
+    return Outcome.SUCCEEDED

@@ -1,6 +1,7 @@
 """`manage.py runcron`: runs one job in its own process, exit status for the scheduler."""
 
 import json
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -117,3 +118,31 @@ def test_a_second_process_is_kept_out_while_the_first_runs(tmp_path, redis_url):
     assert first.returncode == 0, first_output
     assert "Cron job test_waits_for_release succeeded" in first_output
     assert runs(tmp_path) == 1
+
+
+def test_a_run_stopped_by_sigterm_gives_its_lock_back_so_the_retry_runs(tmp_path, redis_url):
+    env = {"CRON_TEST_DIR": str(tmp_path), "REDIS_URL": redis_url, "LOG_FORMAT": "json"}
+    first = subprocess.Popen(
+        [sys.executable, "-c", runcron_code("test_waits_for_release")],
+        cwd=ROOT,
+        env=environment(env, ()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_runs(tmp_path, 1)
+        first.send_signal(signal.SIGTERM)
+        first_output, _ = first.communicate(timeout=30)
+    finally:
+        first.kill()
+    assert first.returncode == 143, first_output
+    stopped = json_logs(first_output)[-1]
+    assert stopped["message"].startswith("Cron job test_waits_for_release stopped after ")
+    assert stopped["outcome"] == "stopped"
+    # The scheduler's retry, at once: it runs, where it was skipped for the lock's 60 s.
+    (tmp_path / "release").touch()
+    retry = runcron("test_waits_for_release", env=env)
+    assert retry.returncode == 0, retry.stdout
+    assert "Cron job test_waits_for_release succeeded" in retry.stdout
+    assert runs(tmp_path) == 2

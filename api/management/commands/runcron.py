@@ -1,15 +1,28 @@
 """`manage.py runcron <job>`: run one registered cron job (api/cron), for a scheduler to call.
 
 Exit status: 0 when the job succeeded or was skipped because another run holds its lock,
-1 when it failed or is unknown, so that the scheduler's own alerting sees failures.
+1 when it failed or is unknown, so that the scheduler's own alerting sees failures; 143 when
+stopped by SIGTERM (Kubernetes, a deploy), after giving the job's lock back.
 """
 
+import signal
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api.cron.helper import Outcome, run_job
 from api.cron.registry import load_jobs
+
+
+# 128 + SIGTERM, as a shell reports a process the signal ended.
+STOPPED_BY_SIGTERM = 128 + signal.SIGTERM
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # Python's default for SIGTERM ends the process at once, skipping every `finally`: the
+    # job's lock would stay held until it lapses, and the scheduler's retry would be skipped.
+    raise SystemExit(STOPPED_BY_SIGTERM)
 
 
 class Command(BaseCommand):
@@ -27,6 +40,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, job: str | None, list_jobs: bool, all_jobs: bool, **options: Any
     ) -> None:
+        signal.signal(signal.SIGTERM, _stop)
         jobs = load_jobs()
         if list_jobs:
             for name in jobs:
