@@ -14,7 +14,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from api.cron.helper import Outcome, run_job
 from api.cron.registry import load_jobs
 
-
 # 128 + SIGTERM, as a shell reports a process the signal ended.
 STOPPED_BY_SIGTERM = 128 + signal.SIGTERM
 
