@@ -22,7 +22,12 @@ from django.db.models import Field, Model
 def update_rows(model: type[Model], *, where: Mapping[str, Any], values: Mapping[str, Any]) -> int:
     """What `model.objects.filter(**where).update(**values)` does and returns (the rows that
     matched), for `where` of equalities (`pk`, column fields or foreign keys by id, no None) and
-    `values` of plain values of those fields."""
+    `values` of plain values of those fields.
+
+    No signal is sent, so the caller does what the receivers would have done: publish the auth
+    state if a column it reads changed (`auth_state.publish_device_state`, inside the
+    transaction), forget the /me/ snapshots of the row (`snapshots.forget_device` or
+    `forget_user`), and mark a `@counts.tracked` model changed (`counts.changed`)."""
     if not where or not values:
         raise ValueError("update_rows needs a filter and values")
     using = router.db_for_write(model)

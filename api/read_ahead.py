@@ -3,8 +3,21 @@
 The limiter makes one round trip to Redis for every request it decides. Entries the request
 will read anyway ride along, read by the limiter's script as it decides: the auth state that
 authentication checks (api.authentication.read_ahead_keys) and what the view names in its
-`read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots). The raw values
-are kept on the request; their readers decode them here instead of asking Redis again.
+`read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots; a list its
+count's generation, api.counts). The raw values are kept on the request; their readers decode
+them here instead of asking Redis again.
+
+A view's hook, for a feature that reads security-cache entries of its own on every request:
+
+    @staticmethod
+    def read_ahead(request: HttpRequest, claims: TokenClaims) -> list[str]:
+        return redis_keys([...]) if request.method == "GET" else []
+
+It returns full Redis keys (`redis_keys`) and checks the method itself; it is called only for a
+request with a valid bearer token, before the view runs. `counts.list_read_ahead(Model)` writes
+one for a list of a `@counts.tracked` model. Readers must work when `values(request)` is None
+(no Redis, limits off, a view exempt from limits) and for any key it lacks: then they read the
+cache themselves. A hook is an optimisation only: without one, every read still works.
 """
 
 import pickle

@@ -46,6 +46,11 @@ class HeldConnectionRedis(Redis):
 
     `close()` (redis-py's) gives the connection back to the pool, as does dropping the client;
     a command after `close()` takes one again.
+
+    Not thread-safe, as no single connection is: use a client only on the thread that got it
+    (Django gives each thread its own cache objects, and `api.utils.thread_cache` keeps them
+    per thread). `get_redis_connection()` returns this client too; pub/sub and blocking
+    commands need a client of their own, `Redis(connection_pool=client.connection_pool)`.
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -38,7 +38,11 @@ def _renderer(serializer_class: type[BaseSerializer[Any]]) -> BaseSerializer[Any
 
 
 def serialize(serializer_class: type[BaseSerializer[Any]], instance: Any) -> Any:
-    """What `serializer_class(instance).data` is, without building the serializer again."""
+    """What `serializer_class(instance).data` is, without building the serializer again.
+
+    One instance per class renders every response, so it has no `context`: no `request`, no
+    hyperlinked fields, no method field that reads `self.context`. Build such a serializer per
+    response, as DRF does."""
     return _renderer(serializer_class).to_representation(instance)
 
 

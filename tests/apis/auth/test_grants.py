@@ -12,9 +12,11 @@ from django.db import transaction
 from django.test import RequestFactory
 from rest_framework.request import Request
 
-from api.apis.auth.services import user_activate, user_deactivate
+from api.apis.auth.services import device_revoke, user_activate, user_deactivate
 from api.authentication import BearerAuthentication
+from api.exceptions import ServiceUnavailable
 from api.models import Device, User
+from tests.services import closed_port, redis_caches
 from tests.signing import GET_TOKEN, ME, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,3 +94,12 @@ def test_a_device_given_to_another_user_changes_hands_in_the_auth_state_when_tha
         # Until then it is the committed owner's.
         assert cached("device", device.id)["user_id"] == device.user_id
     assert cached("device", device.id)["user_id"] == row.user_id
+
+
+def test_a_revocation_the_auth_state_cannot_hear_of_is_a_503_and_rolls_back(client, settings):
+    device = register(client)
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    # Better a failed request than a revocation other processes never see.
+    with pytest.raises(ServiceUnavailable):
+        device_revoke(device=Device.objects.get(pk=device.id))
+    assert Device.objects.get(pk=device.id).is_active is True
