@@ -177,7 +177,9 @@ def bearer_claims(request: HttpRequest) -> TokenClaims | None:
     return claims
 
 
-def read_ahead_keys(request: HttpRequest, view_func: Callable[..., Any] | None) -> list[str]:
+def request_read_ahead_keys(
+    request: HttpRequest, view_func: Callable[..., Any] | None
+) -> list[str]:
     """The Redis keys this request will read, so that the rate limiter can read them in its own
     round trip (api.read_ahead): the auth state of a valid bearer token's device and user, or of
     a device-signed request's device (its user's entry is named only by the device's); and, for

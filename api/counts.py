@@ -61,7 +61,7 @@ def _generation_key(model: type[Model]) -> str:
     return f"count:{table_model(model)._meta.label_lower}:generation"
 
 
-def read_ahead_keys(model: type[Model]) -> list[str]:
+def generation_redis_keys(model: type[Model]) -> list[str]:
     """For a list view's `read_ahead` hook: the Redis key of `model`'s generation."""
     return read_ahead.redis_keys([_generation_key(model)])
 
@@ -71,7 +71,7 @@ def list_read_ahead(model: type[Model]) -> "staticmethod[[HttpRequest, object], 
     read `model`'s generation in the rate limiter's round trip (api.read_ahead)."""
 
     def hook(request: HttpRequest, claims: object) -> list[str]:
-        return read_ahead_keys(model) if request.method == "GET" else []
+        return generation_redis_keys(model) if request.method == "GET" else []
 
     return staticmethod(hook)
 

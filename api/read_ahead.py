@@ -2,8 +2,8 @@
 
 The limiter makes one round trip to Redis for every request it decides. Entries the request
 will read anyway ride along, read by the limiter's script as it decides: the auth state that
-authentication checks (api.authentication.read_ahead_keys) and what the view names in its
-`read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots; a list its
+authentication checks (api.authentication.request_read_ahead_keys) and what the view names in
+its `read_ahead` hook (GET /api/v1/me/ names the caller's snapshots, api.snapshots; a list its
 count's generation, api.counts). The raw values are kept on the request; their readers decode
 them here instead of asking Redis again.
 

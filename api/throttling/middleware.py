@@ -17,7 +17,7 @@ from django_redis.cache import RedisCache
 from redis.exceptions import RedisError
 
 from api import read_ahead
-from api.authentication import read_ahead_keys
+from api.authentication import request_read_ahead_keys
 from api.problems import problem_response, wants_problem
 from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
@@ -189,7 +189,7 @@ class RateLimitMiddleware:
         store = current_store()
         try:
             if isinstance(store, RedisRateLimitStore) and (
-                keys := read_ahead_keys(request, view_func)
+                keys := request_read_ahead_keys(request, view_func)
             ):
                 decision, values = store.decide_and_read(rate_limit_key(request), limits, keys)
                 read_ahead.keep(request, keys, values)
