@@ -1,8 +1,9 @@
 """What authentication needs to know of a device and its user, shared by every process.
 
-Each authenticated request reads two entries in one round trip (MGET) from the security cache,
-so checking revocation costs no SQL query; the entries a request will need ride along with the
-rate limiter's round trip where they can (`state_keys`). The database stays the source of truth:
+Each authenticated request reads the entries of its device and user from the security cache,
+so checking revocation costs no SQL query: in the rate limiter's round trip where they were read
+ahead (`state_keys`), else in one of their own (two for a signed request, whose user only the
+device's entry names). The database stays the source of truth:
 
 - every change is written to the cache as it is saved (model signals, which publish the row as
   it stands after the save, and `publish_device_state` for the queryset UPDATEs that bypass

@@ -137,9 +137,9 @@ def read_headers(request: HttpRequest) -> SignatureHeaders:
     return SignatureHeaders(**values)
 
 
-def check_timestamp(timestamp: str, now: float | None = None) -> None:
+def check_timestamp(timestamp: str) -> None:
     """Step 2: within SIGNATURE_MAX_SKEW of the server's clock, else the error says its time."""
-    now_seconds = int(time.time() if now is None else now)
+    now_seconds = int(time.time())
     if abs(now_seconds - int(timestamp)) > settings.SIGNATURE_MAX_SKEW:
         raise TimestampOutOfWindow(extra={"server_time": now_seconds})
 

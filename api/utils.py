@@ -1,4 +1,7 @@
-"""Helpers for features: the client's IP, and cache access that survives a cache outage."""
+"""Shared by features and by the cache machinery: the client's IP and API paths; cache helpers
+that survive a cache outage (`cache_get` and co., never for security state); `thread_cache`,
+each thread's cache objects at hand; invalidation after writes (`now_and_on_commit`,
+`tables_of`); `save_fields`."""
 
 import ipaddress
 import logging

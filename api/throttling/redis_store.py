@@ -21,7 +21,8 @@ MICROSECONDS = 1_000_000
 # then records the request in each: exact and all-or-nothing, since Redis runs a script alone.
 # Time comes from the Redis server (TIME), so the clocks of app hosts do not matter; scripts
 # that write after TIME need effects replication, the default since Redis 5.
-# It also reads the keys the request will need next (the bearer's state, api.read_ahead): one
+# It also reads the keys the request will need next (the device's and user's auth state, a
+# view's snapshots or list count, api.read_ahead): one
 # command instead of a pipeline of EVALSHA and MGET, whose redis-py bookkeeping cost 3.7 % of
 # the instructions of a GET /api/v1/me/ (bench/README.md).
 #   ARGV[1]              the request's member
