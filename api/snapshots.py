@@ -2,8 +2,8 @@
 
 `GET /api/v1/me/` shows the caller's user, profile and device. Asking the database for them on
 every request was half of its cost (bench/README.md); they change rarely. So the view keeps
-what it rendered in two entries, one per row it shows: `snapshot:user:<id>` (the user and its
-profile) and `snapshot:device:<id>`, and reads them in the rate limiter's round trip
+what it rendered in two entries, one per row it shows: `snapshot:v<N>:user:<id>` (the user and
+its profile) and `snapshot:v<N>:device:<id>`, and reads them in the rate limiter's round trip
 (api.read_ahead): a warm request costs no query and no round trip of its own. They live in
 the security cache because that round trip is made on its connection. What goes in an entry
 is the view's business; this module keeps them right:
@@ -39,17 +39,21 @@ from api.utils import now_and_on_commit, thread_cache
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_TTL = 300
+# Part of every key. Bump it with any change to what /me/ renders (a field added, removed or
+# rendered differently): a release then never serves, nor fills for the release it replaces,
+# entries of the other's shape. tests/apis/me/test_me.py fails until it is bumped.
+SNAPSHOT_VERSION = 1
 FILL_WINDOW = 1.0
 TOMBSTONE_TTL = 2  # longer than FILL_WINDOW
 _TOMBSTONE = "forgotten"
 
 
 def user_key(user_id: int) -> str:
-    return f"snapshot:user:{user_id}"
+    return f"snapshot:v{SNAPSHOT_VERSION}:user:{user_id}"
 
 
 def device_key(device_id: uuid.UUID | str) -> str:
-    return f"snapshot:device:{device_id}"
+    return f"snapshot:v{SNAPSHOT_VERSION}:device:{device_id}"
 
 
 def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """GET / PATCH /api/v1/me/: the caller's user, profile and device."""
 
+import hashlib
 import uuid
+from typing import Any
 
 import pytest
 from django.core.cache import caches
 from django.db import connection
+from rest_framework.serializers import BaseSerializer
 
 from api import snapshots
 from api.apis.me.selectors import me_get
@@ -173,3 +176,28 @@ def test_every_change_shows_on_the_next_get(client, session, change):
     after = what_the_database_says(device)
     assert after != before
     assert bearer(client, access, "GET", ME).json() == after
+
+
+def rendering(serializer: Any) -> list[tuple[str, str, object]]:
+    """Each field a serializer renders, nested ones expanded: name, class and format."""
+    shape: list[tuple[str, str, object]] = []
+    for name, field in serializer.fields.items():
+        shape.append((name, type(field).__name__, getattr(field, "format", None)))
+        if isinstance(field, BaseSerializer):
+            shape += [(f"{name}.{inner}", kind, form) for inner, kind, form in rendering(field)]
+    return shape
+
+
+# What /me/ renders, by api.snapshots.SNAPSHOT_VERSION: the cached entries of one shape must
+# never be served by a release that renders another. After a change to MeOutputSerializer,
+# bump SNAPSHOT_VERSION and add its fingerprint here (the failure prints it).
+RENDERED_BY_VERSION = {1: "69a78f7c7093c0f7"}
+
+
+def test_what_me_renders_changes_only_with_the_snapshot_version():
+    fingerprint = hashlib.sha256(repr(rendering(MeOutputSerializer())).encode()).hexdigest()[:16]
+    assert RENDERED_BY_VERSION.get(snapshots.SNAPSHOT_VERSION) == fingerprint, (
+        f"/me/ renders something new: bump SNAPSHOT_VERSION to {snapshots.SNAPSHOT_VERSION + 1} "
+        f'and add {snapshots.SNAPSHOT_VERSION + 1}: "{fingerprint}" to RENDERED_BY_VERSION'
+    )
+    assert snapshots.user_key(7) == f"snapshot:v{snapshots.SNAPSHOT_VERSION}:user:7"
