@@ -231,11 +231,16 @@ def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def _publish_committed(model: type[Model], pk: Any) -> None:
-    """After the commit: the row as it now stands, grants included."""
+    """After the commit: the row as it now stands, grants included. Read and published under
+    the row's lock, as every change publishes: a change committed since (a revocation right
+    after the grant) has published itself, and one still running waits for this, so neither
+    is overwritten by an older state."""
+    columns, key_of, entry_of = _STATE[model]
     try:
-        entry = _current_entry(model, pk)
-        if entry is not None:
-            thread_cache("security").set(_STATE[model][1](pk), entry, STATE_TTL)
+        with transaction.atomic():
+            row = model._default_manager.select_for_update().only(*columns).filter(pk=pk).first()
+            if row is not None:
+                thread_cache("security").set(key_of(pk), entry_of(row), STATE_TTL)
     except Exception as exc:
         # The stricter entry stays until STATE_TTL: a grant late, never a revocation lost.
         logger.warning("could not publish the committed auth state: %r", exc)
