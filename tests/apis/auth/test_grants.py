@@ -16,6 +16,8 @@ from api.apis.auth.services import device_revoke, user_activate, user_deactivate
 from api.authentication import BearerAuthentication
 from api.exceptions import ServiceUnavailable
 from api.models import Device, User
+from tests.databases import scratch_database
+from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.services import closed_port, redis_caches
 from tests.signing import GET_TOKEN, ME, device_signed, get_token, register
 
@@ -103,3 +105,50 @@ def test_a_revocation_the_auth_state_cannot_hear_of_is_a_503_and_rolls_back(clie
     with pytest.raises(ServiceUnavailable):
         device_revoke(device=Device.objects.get(pk=device.id))
     assert Device.objects.get(pk=device.id).is_active is True
+
+
+# Two transactions interleaved at a commit, which needs a database that locks rows: run on a
+# scratch MariaDB database in a process of its own, whichever database the suite runs on.
+RACE = """
+import threading
+from django.core.cache import caches
+from django.db import transaction
+from api.apis.auth.services import user_activate, user_deactivate
+from api.models import User
+
+user = User.objects.create_user("racer", password="x")
+user_deactivate(user=user)
+revocation_published = threading.Event()
+
+def deactivate_and_take_a_second_to_commit():
+    with transaction.atomic():
+        user_deactivate(user=User.objects.get(pk=user.pk))
+        revocation_published.set()
+        threading.Event().wait(1.0)
+
+def then_a_revocation():
+    threading.Thread(target=deactivate_and_take_a_second_to_commit).start()
+    revocation_published.wait(10)
+
+with transaction.atomic():
+    # Runs right after the commit, before the grant is published.
+    transaction.on_commit(then_a_revocation)
+    user_activate(user=User.objects.get(pk=user.pk))
+for thread in threading.enumerate():
+    if thread is not threading.current_thread():
+        thread.join()
+print(User.objects.get(pk=user.pk).is_active, caches["security"].get(f"auth:user:{user.pk}")["active"])
+"""
+
+
+def test_a_grant_published_after_its_commit_never_overwrites_a_revocation_that_followed(
+    mysql_url, redis_url
+):
+    with scratch_database(mysql_url, "grant") as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+        migrated = run_manage("migrate", "--noinput", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        raced = run_python(DJANGO_SETUP + RACE, env=env)
+    assert raced.returncode == 0, raced.stderr
+    # The database and the cache agree: deactivated.
+    assert raced.stdout.split() == ["False", "False"]
