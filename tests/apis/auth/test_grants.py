@@ -137,7 +137,8 @@ with transaction.atomic():
 for thread in threading.enumerate():
     if thread is not threading.current_thread():
         thread.join()
-print(User.objects.get(pk=user.pk).is_active, caches["security"].get(f"auth:user:{user.pk}")["active"])
+entry = caches["security"].get(f"auth:user:{user.pk}")
+print(User.objects.get(pk=user.pk).is_active, entry["active"])
 """
 
 
