@@ -9,8 +9,10 @@ device's entry names). The database stays the source of truth:
   it stands after the save, and `publish_device_state` for the queryset UPDATEs that bypass
   them), inside the saving transaction: if the cache is down the write raises and the change
   rolls back, so a revocation is never lost. What a change grants (an account reactivated, staff
-  rights, a device given to another user) is held back until the transaction commits, so a
-  grant that rolls back, or whose COMMIT fails, never reaches the cache;
+  rights) is held back until the transaction commits, so a grant that rolls back, or whose
+  COMMIT fails, never reaches the cache; a device given to another user is refused until then.
+  What counts as granted is measured against the row as committed, read under its lock at the
+  transaction's first change of it;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
 - a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,
@@ -197,6 +199,42 @@ _STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], str], Callable[
 _BEFORE = "_auth_state_before"
 
 
+class _Transaction:
+    """What a transaction has changed of the auth state, kept on its connection until it ends.
+
+    `committed` holds each changed row's entry as it was before the transaction's first change
+    of it, read under the row's lock: what other processes may see until the commit, whatever
+    later saves in the same transaction read back of their own changes.
+
+    An instance is its own on_commit callback. Django drops that callback when the transaction
+    ends (run at the commit, discarded at a rollback, or with the savepoint it was added in), so
+    while `connection.run_on_commit` still holds it, the transaction is the one it describes.
+    Django has no rollback hook, and a dict left behind by a rolled-back transaction would be
+    the next one's stale "committed" state."""
+
+    def __init__(self) -> None:
+        self.committed: dict[tuple[type[Model], Any], dict[str, Any] | None] = {}
+
+    def __call__(self) -> None:
+        self.committed.clear()
+
+
+_TRANSACTION = "_auth_state_transaction"
+
+
+def _current_transaction() -> _Transaction | None:
+    """The running transaction's record, None in autocommit (each save commits at once)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    current: _Transaction | None = getattr(connection, _TRANSACTION, None)
+    if current is None or not any(entry[1] is current for entry in connection.run_on_commit):
+        current = _Transaction()
+        setattr(connection, _TRANSACTION, current)
+        transaction.on_commit(current)
+    return current
+
+
 def _writes_state(sender: type[Model], columns: tuple[str, ...], update_fields: Any) -> bool:
     if update_fields is None:
         return True
@@ -205,9 +243,10 @@ def _writes_state(sender: type[Model], columns: tuple[str, ...], update_fields: 
     return not written.isdisjoint(columns)
 
 
-def _current_entry(model: type[Model], pk: Any) -> dict[str, Any] | None:
+def _current_entry(model: type[Model], pk: Any, *, lock: bool = False) -> dict[str, Any] | None:
     columns, _, entry_of = _STATE[model]
-    row = model._default_manager.only(*columns).filter(pk=pk).first()
+    rows = model._default_manager.only(*columns).filter(pk=pk)
+    row = (rows.select_for_update() if lock else rows).first()
     return None if row is None else entry_of(row)
 
 
@@ -216,17 +255,19 @@ def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     grants. Published then, a grant would outlive a COMMIT that fails, or a rollback, for
     STATE_TTL: a reactivation or a staff grant that never happened in the database would work.
     A revocation is published at once (a failed COMMIT then fails closed)."""
+    if any(after[name] != before[name] for name in ("user_id", "secret_kid") if name in after):
+        # A device given to another user, or signing with another master key: neither owner
+        # nor key may act for it until the commit says which. Should the publication after the
+        # commit fail, it stays refused until STATE_TTL, rather than the old owner's.
+        return before | {"active": False, "token_chain": ""}
     entry: dict[str, Any] = {}
     for name, new in after.items():
         old = before[name]
         if isinstance(new, bool):
             entry[name] = old and new
-        elif name == "token_chain":
-            # A chain ended ends at once; a new one waits for the commit.
-            entry[name] = new if new == old or not new else ""
         else:
-            # Whose device it is and which master key signs for it: the committed ones.
-            entry[name] = old
+            # The refresh chain: one ended ends at once; a new one waits for the commit.
+            entry[name] = new if new == old or not new else ""
     return entry
 
 
@@ -235,26 +276,52 @@ def _publish_committed(model: type[Model], pk: Any) -> None:
     the row's lock, as every change publishes: a change committed since (a revocation right
     after the grant) has published itself, and one still running waits for this, so neither
     is overwritten by an older state."""
-    columns, key_of, entry_of = _STATE[model]
+    _, key_of, _ = _STATE[model]
     try:
         with transaction.atomic():
-            row = model._default_manager.select_for_update().only(*columns).filter(pk=pk).first()
-            if row is not None:
-                thread_cache("security").set(key_of(pk), entry_of(row), STATE_TTL)
+            entry = _current_entry(model, pk, lock=True)
+            if entry is not None:
+                thread_cache("security").set(key_of(pk), entry, STATE_TTL)
     except Exception as exc:
         # The stricter entry stays until STATE_TTL: a grant late, never a revocation lost.
         logger.warning("could not publish the committed auth state: %r", exc)
 
 
+def _inserting(instance: Model, raw: bool) -> bool:
+    """Whether this save certainly INSERTs, leaving no row to read before it: a new instance
+    with no primary key yet, or one whose key came from the field's default (Django then skips
+    the UPDATE it otherwise tries first). A new instance given the key of an existing row, as
+    `loaddata` (raw) makes them, UPDATEs that row."""
+    pk = instance._meta.pk
+    assert pk is not None
+    return instance._state.adding and (
+        instance.pk is None or (not raw and (pk.has_default() or pk.has_db_default()))
+    )
+
+
 @receiver(pre_save, dispatch_uid="auth_state_saving")
 def _saving(
-    sender: type[Model], instance: Model, update_fields: frozenset[str] | None, **kwargs: Any
+    sender: type[Model],
+    instance: Model,
+    raw: bool,
+    update_fields: frozenset[str] | None,
+    **kwargs: Any,
 ) -> None:
-    if instance._state.adding:
+    if _inserting(instance, raw):
         return  # a new row: nobody has acted on it yet
+    current = _current_transaction()
     for model in tables_of(sender) & _STATE.keys():
-        if _writes_state(sender, _STATE[model][0], update_fields):
-            vars(instance).setdefault(_BEFORE, {})[model] = _current_entry(model, instance.pk)
+        if not _writes_state(sender, _STATE[model][0], update_fields):
+            continue
+        if current is None:
+            before = _current_entry(model, instance.pk)
+        elif (model, instance.pk) in current.committed:
+            before = current.committed[model, instance.pk]
+        else:
+            # Locked until the transaction ends: no other change can commit in between.
+            before = _current_entry(model, instance.pk, lock=True)
+            current.committed[model, instance.pk] = before
+        vars(instance).setdefault(_BEFORE, {})[model] = before
 
 
 # A change publishes the row as it now stands, not the saved instance: the instance may have been

@@ -20,11 +20,14 @@ class User(AbstractUser):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Every user has a profile from the moment it exists, whoever creates it (API, admin,
         # createsuperuser), so readers never have to handle a missing one.
-        creating = self._state.adding
+        # A new instance given an existing user's id UPDATEs that user, who has a profile.
+        inserting, new_with_key = self.pk is None, self._state.adding and self.pk is not None
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if creating:
+            if inserting:
                 UserProfile.objects.create(user=self)
+            elif new_with_key:
+                UserProfile.objects.get_or_create(user=self)
 
 
 class UserProfile(models.Model):

@@ -28,6 +28,20 @@ def test_saving_an_existing_user_does_not_create_a_second_profile():
 
 
 @pytest.mark.django_db
+def test_a_new_instance_saved_with_an_existing_users_id_keeps_their_one_profile():
+    user = UserFactory()
+    User(pk=user.pk, username=user.username, first_name="Ada").save()
+    assert User.objects.get(pk=user.pk).first_name == "Ada"
+    assert UserProfile.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_new_user_given_an_unused_id_gets_a_profile():
+    User(pk=4242, username="given-an-id").save()
+    assert UserProfile.objects.filter(user_id=4242).count() == 1
+
+
+@pytest.mark.django_db
 def test_device_ids_are_uuid4_chosen_by_the_server():
     device = DeviceFactory()
     assert isinstance(device.id, uuid.UUID)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core import serializers
 from django.core.cache import caches
 from django.db import transaction
 from django.test import RequestFactory
@@ -19,7 +20,7 @@ from api.models import Device, User
 from tests.databases import scratch_database
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.services import closed_port, redis_caches
-from tests.signing import GET_TOKEN, ME, device_signed, get_token, register
+from tests.signing import GET_TOKEN, ME, bearer, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,15 +88,88 @@ def test_a_grant_is_published_when_it_commits_and_a_revocation_at_once(client):
         assert cached("device", device.id)["token_chain"] == ""
 
 
+def give_to_new_owner(device_id: str) -> Device:
+    row = Device.objects.get(pk=device_id)
+    row.user = User.objects.create_user("new-owner", password="x")
+    row.save(update_fields=["user"])
+    return row
+
+
 def test_a_device_given_to_another_user_changes_hands_in_the_auth_state_when_that_commits(client):
     device = register(client)
     with transaction.atomic():
-        row = Device.objects.get(pk=device.id)
-        row.user = User.objects.create_user("new-owner", password="x")
-        row.save(update_fields=["user"])
-        # Until then it is the committed owner's.
+        row = give_to_new_owner(device.id)
+        # Until then neither owner may use it.
         assert cached("device", device.id)["user_id"] == device.user_id
+        assert cached("device", device.id)["active"] is False
     assert cached("device", device.id)["user_id"] == row.user_id
+    assert cached("device", device.id)["active"] is True
+
+
+def test_a_change_of_owner_whose_publication_fails_after_the_commit_leaves_the_device_refused(
+    client, settings
+):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    security = settings.CACHES
+    with transaction.atomic():
+        give_to_new_owner(device.id)
+        # The cache goes away between the save and the commit.
+        settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    settings.CACHES = security
+    assert cached("device", device.id)["user_id"] == device.user_id
+    assert cached("device", device.id)["active"] is False
+    assert bearer(client, access, "GET", ME).json()["code"] == "device_revoked"
+
+
+def test_a_second_save_in_the_transaction_publishes_nothing_the_first_granted(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    with transaction.atomic():
+        user = User.objects.get(pk=device.user_id)
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        user.first_name = "Ada"
+        user.save()  # reads back a row that already says staff: not what is committed
+        assert cached("user", device.user_id)["staff"] is False
+        assert acts_as_staff(access) is False
+    assert acts_as_staff(access) is True
+
+
+def test_a_rolled_back_transaction_leaves_nothing_the_next_one_takes_for_committed(client):
+    device = register(client)
+
+    def touch() -> None:
+        User.objects.get(pk=device.user_id).save(update_fields=["is_active"])
+
+    rolled_back(touch)  # it read the user as active
+    user_deactivate(user=User.objects.get(pk=device.user_id))
+    with transaction.atomic():
+        user_activate(user=User.objects.get(pk=device.user_id))
+        assert cached("user", device.user_id)["active"] is False
+    assert cached("user", device.user_id)["active"] is True
+
+
+def test_a_new_instance_saved_over_an_existing_row_grants_nothing_before_the_commit(client):
+    device = register(client)
+    committed = User.objects.get(pk=device.user_id)
+    with transaction.atomic():
+        # `_state.adding`, yet it UPDATEs: the key is an existing row's.
+        User(pk=committed.pk, username=committed.username, is_staff=True).save()
+        assert cached("user", device.user_id)["staff"] is False
+    assert cached("user", device.user_id)["staff"] is True
+
+
+def test_loaddata_restoring_a_revoked_device_grants_nothing_before_the_commit(client):
+    device = register(client)
+    dump = serializers.serialize("json", [Device.objects.get(pk=device.id)])
+    device_revoke(device=Device.objects.get(pk=device.id))
+    with transaction.atomic():
+        for restored in serializers.deserialize("json", dump):
+            restored.save()  # raw, as loaddata saves
+        assert cached("device", device.id)["active"] is False
+        assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_revoked"
+    assert cached("device", device.id)["active"] is True
 
 
 def test_a_revocation_the_auth_state_cannot_hear_of_is_a_503_and_rolls_back(client, settings):
@@ -111,6 +185,7 @@ def test_a_revocation_the_auth_state_cannot_hear_of_is_a_503_and_rolls_back(clie
 # scratch MariaDB database in a process of its own, whichever database the suite runs on.
 RACE = """
 import threading
+from django.core import serializers
 from django.core.cache import caches
 from django.db import transaction
 from api.apis.auth.services import user_activate, user_deactivate
@@ -152,4 +227,63 @@ def test_a_grant_published_after_its_commit_never_overwrites_a_revocation_that_f
         raced = run_python(DJANGO_SETUP + RACE, env=env)
     assert raced.returncode == 0, raced.stderr
     # The database and the cache agree: deactivated.
+    assert raced.stdout.split() == ["False", "False"]
+
+
+# A transaction that saves a stale copy of a user (read before a deactivation committed) writes
+# is_active back to True: until it commits, the cache must keep the deactivation. The change
+# that reads the user before the save locks the row, so the deactivation waits for the stale
+# save to end instead of committing between that read and the save's UPDATE.
+STALE_SAVE = """
+import threading
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models.signals import pre_save
+from api.apis.auth.services import user_deactivate
+from api.models import User
+
+user = User.objects.create_user("stale", password="x")
+stale = User.objects.get(pk=user.pk)
+deactivated = threading.Event()
+
+def deactivate():
+    user_deactivate(user=User.objects.get(pk=user.pk))
+    deactivated.set()
+
+def deactivate_between_the_read_and_the_update(sender, instance, **kwargs):
+    if instance is not stale:
+        return  # the deactivation's own save
+    threading.Thread(target=deactivate).start()
+    deactivated.wait(1.0)  # it cannot finish while the row is locked
+
+# Connected after the auth state's receiver: runs once it has read the row.
+pre_save.connect(deactivate_between_the_read_and_the_update, sender=User)
+
+class Abandoned(Exception):
+    pass
+
+try:
+    with transaction.atomic():
+        stale.first_name = "Stale"
+        stale.save()
+        raise Abandoned  # as a COMMIT that fails
+except Abandoned:
+    pass
+for thread in threading.enumerate():
+    if thread is not threading.current_thread():
+        thread.join()
+entry = caches["security"].get(f"auth:user:{user.pk}")
+print(User.objects.get(pk=user.pk).is_active, entry["active"])
+"""
+
+
+def test_a_stale_save_that_rolls_back_never_undoes_a_deactivation_in_the_cache(
+    mysql_url, redis_url
+):
+    with scratch_database(mysql_url, "stale") as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+        migrated = run_manage("migrate", "--noinput", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        raced = run_python(DJANGO_SETUP + STALE_SAVE, env=env)
+    assert raced.returncode == 0, raced.stderr
     assert raced.stdout.split() == ["False", "False"]
