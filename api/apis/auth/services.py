@@ -20,7 +20,15 @@ from django.utils import timezone
 from api import auth_state, snapshots
 from api.auth_state import DeviceState
 from api.db import update_rows
-from api.exceptions import DeviceRevoked, TokenInvalid, TokenReused, TokenRevoked
+from api.exceptions import (
+    ApiError,
+    DeviceRevoked,
+    DeviceUnknown,
+    ServiceUnavailable,
+    TokenInvalid,
+    TokenReused,
+    TokenRevoked,
+)
 from api.models import Device, User
 from api.tokens import TokenPair, decode_refresh, issue_pair, new_chain_id
 
@@ -53,10 +61,25 @@ def token_issue(
     where["secret_kid"] = device.secret_kid
     with transaction.atomic():
         if not update_rows(Device, where=where, values=changes):
-            raise DeviceRevoked()
+            raise _why_unchanged(device_id)
         auth_state.publish_device_state(dataclasses.replace(device, token_chain=chain))
     snapshots.forget_device(device_id)
     return pair
+
+
+def _why_unchanged(device_id: uuid.UUID) -> ApiError:
+    """Why a write conditioned on the request's copy of a device matched no row: the device
+    was deleted or revoked since (the app must register again), or it changed in a way a new
+    attempt survives (another owner, by staff), which must not send the app to register."""
+    row = Device.objects.filter(pk=device_id).values("is_active").first()
+    if row is None:
+        return DeviceUnknown()
+    if not row["is_active"]:
+        return DeviceRevoked()
+    return ServiceUnavailable(
+        "This device changed while the request ran; sign it again.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def token_refresh(*, device: DeviceState, refresh: str) -> TokenPair:
@@ -92,8 +115,15 @@ def token_refresh(*, device: DeviceState, refresh: str) -> TokenPair:
 
 def device_logout(*, device: DeviceState) -> None:
     """End the device's refresh chain: its refresh and access tokens stop working at once."""
-    if device.token_chain:
-        _chain_end(device, chain=device.token_chain)
+    if not device.token_chain or _chain_end(device, chain=device.token_chain):
+        return
+    # The row changed since the request read it (staff gave the device to another user, say):
+    # the chain, if it still lives, ends all the same, under the row's lock, and the save
+    # publishes the row as it stands.
+    with transaction.atomic():
+        row = Device.objects.select_for_update().filter(pk=device.device_id).first()
+        if row is not None and row.token_chain == device.token_chain:
+            _chain_clear(row)
 
 
 def _chain_end(device: DeviceState, *, chain: str) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import caches
 
 from api.apis.auth import views
+from api.apis.auth.services import device_revoke
 from api.cms.services import staff_user_activate, staff_user_deactivate
 from api.models import Device, User
 from tests.signing import GET_TOKEN, LOGOUT, ME, bearer, device_signed, get_token, register
@@ -67,16 +68,44 @@ def reassign(device_id: str) -> Callable[[], None]:
     return change
 
 
-def test_a_get_token_racing_a_change_of_owner_is_refused_and_publishes_nothing(client, monkeypatch):
+def test_a_get_token_racing_a_change_of_owner_is_retried_and_publishes_nothing(client, monkeypatch):
     device = register(client)
     commit_first(monkeypatch, "token_issue", reassign(device.id))
     refused = device_signed(client, device, GET_TOKEN, {})
-    assert refused.status_code == 401
+    monkeypatch.undo()
+    # Not device_revoked: that would send the app to register again, losing the device.
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "service_unavailable"
+    assert refused["Retry-After"] == "1"
     owner = Device.objects.get(pk=device.id).user_id
     assert owner != device.user_id
     # The cache says what the database says: the new owner, no chain.
     assert cached_device(device.id)["user_id"] == owner
     assert Device.objects.get(pk=device.id).token_chain == ""
+    # Signed again, it gets the new owner's tokens.
+    access = get_token(client, device)["access"]
+    assert bearer(client, access, "GET", ME).json()["user"]["id"] == owner
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (
+            lambda device_id: device_revoke(device=Device.objects.get(pk=device_id)),
+            "device_revoked",
+        ),
+        (lambda device_id: Device.objects.filter(pk=device_id).delete(), "device_unknown"),
+    ],
+    ids=["revoked", "deleted"],
+)
+def test_a_get_token_racing_the_end_of_its_device_sends_the_app_to_register(
+    client, monkeypatch, change, code
+):
+    device = register(client)
+    commit_first(monkeypatch, "token_issue", lambda: change(device.id))
+    refused = device_signed(client, device, GET_TOKEN, {})
+    assert refused.status_code == 401
+    assert refused.json()["code"] == code
 
 
 def test_a_logout_racing_a_change_of_owner_publishes_nothing_of_the_old_owner(client, monkeypatch):
@@ -87,3 +116,6 @@ def test_a_logout_racing_a_change_of_owner_publishes_nothing_of_the_old_owner(cl
     owner = Device.objects.get(pk=device.id).user_id
     assert owner != device.user_id
     assert cached_device(device.id)["user_id"] == owner
+    # The chain ended all the same: logged out means logged out.
+    assert Device.objects.get(pk=device.id).token_chain == ""
+    assert cached_device(device.id)["token_chain"] == ""
