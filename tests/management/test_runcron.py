@@ -1,12 +1,16 @@
 """`manage.py runcron`: runs one job in its own process, exit status for the scheduler."""
 
+import io
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from tests.cron.jobs import runs, wait_for_runs
 from tests.processes import DJANGO_SETUP, ROOT, environment, run_manage, run_python
@@ -146,3 +150,73 @@ def test_a_run_stopped_by_sigterm_gives_its_lock_back_so_the_retry_runs(tmp_path
     assert retry.returncode == 0, retry.stdout
     assert "Cron job test_waits_for_release succeeded" in retry.stdout
     assert runs(tmp_path) == 2
+
+
+def test_run_in_process_it_gives_back_the_sigterm_handler_it_found():
+    def ours(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        call_command("runcron", "--list", stdout=io.StringIO())
+        assert signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_it_runs_from_a_thread_other_than_the_main_one():
+    # Where Python refuses to set a signal handler (ValueError).
+    out = io.StringIO()
+    errors: list[BaseException] = []
+
+    def list_jobs() -> None:
+        try:
+            call_command("runcron", "--list", stdout=out)
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=list_jobs)
+    thread.start()
+    thread.join(30)
+    assert errors == []
+    assert set(APP_JOBS) <= set(out.getvalue().split())
+
+
+def test_the_cron_loop_passes_sigterm_to_the_running_job_and_exits_143(tmp_path, redis_url):
+    # deploy/cron-loop.sh calls `python manage.py runcron --all`: here that `python` runs the
+    # test job that waits, so that the signal comes while a job holds its lock.
+    shim = tmp_path / "bin" / "python"
+    shim.parent.mkdir()
+    job = runcron_code("test_waits_for_release")
+    shim.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys\n"
+        "assert sys.argv[1:] == ['manage.py', 'runcron', '--all'], sys.argv\n"
+        f"os.execv(sys.executable, [sys.executable, '-c', {job!r}])\n"
+    )
+    shim.chmod(0o755)
+    env = {
+        "CRON_TEST_DIR": str(tmp_path),
+        "REDIS_URL": redis_url,
+        "PATH": f"{shim.parent}:{os.environ['PATH']}",
+    }
+    loop = subprocess.Popen(
+        ["sh", "deploy/cron-loop.sh", "3600"],
+        cwd=ROOT,
+        env=environment(env, ()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_runs(tmp_path, 1)
+        loop.send_signal(signal.SIGTERM)
+        output, _ = loop.communicate(timeout=30)
+    finally:
+        (tmp_path / "release").touch()  # lets a job the loop left behind finish
+        loop.kill()
+    assert loop.returncode == 143, output
+    # The job stopped and gave its lock back: the next run goes ahead at once.
+    assert "Cron job test_waits_for_release stopped after " in output
+    retry = runcron("test_waits_for_release", env=env)
+    assert "Cron job test_waits_for_release succeeded" in retry.stdout, retry.stdout

@@ -6,6 +6,9 @@ stopped by SIGTERM (Kubernetes, a deploy), after giving the job's lock back.
 """
 
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -24,6 +27,22 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(STOPPED_BY_SIGTERM)
 
 
+@contextmanager
+def _sigterm_stops_the_job() -> Iterator[None]:
+    """SIGTERM ends the run through `_stop` while it lasts; the previous handler is back after.
+
+    Only the main thread may set a handler: run from another (call_command in a worker
+    thread), the process's own handling stays, as does whoever installed it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class Command(BaseCommand):
     help = "Run a cron job once (one replica at a time). --list shows the jobs."
 
@@ -39,7 +58,10 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, job: str | None, list_jobs: bool, all_jobs: bool, **options: Any
     ) -> None:
-        signal.signal(signal.SIGTERM, _stop)
+        with _sigterm_stops_the_job():
+            self._run(job, list_jobs=list_jobs, all_jobs=all_jobs)
+
+    def _run(self, job: str | None, *, list_jobs: bool, all_jobs: bool) -> None:
         jobs = load_jobs()
         if list_jobs:
             for name in jobs:
