@@ -41,19 +41,27 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_TTL = 300
 # Part of every key. Bump it with any change to what /me/ renders (a field added, removed or
 # rendered differently): a release then never serves, nor fills for the release it replaces,
-# entries of the other's shape. tests/apis/me/test_me.py fails until it is bumped.
+# entries of the other's shape; it forgets both's on a change. tests/apis/me/test_me.py fails
+# until it is bumped.
 SNAPSHOT_VERSION = 1
 FILL_WINDOW = 1.0
 TOMBSTONE_TTL = 2  # longer than FILL_WINDOW
 _TOMBSTONE = "forgotten"
 
 
-def user_key(user_id: int) -> str:
-    return f"snapshot:v{SNAPSHOT_VERSION}:user:{user_id}"
+def user_key(user_id: int, version: int | None = None) -> str:
+    return f"snapshot:v{version or SNAPSHOT_VERSION}:user:{user_id}"
 
 
-def device_key(device_id: uuid.UUID | str) -> str:
-    return f"snapshot:v{SNAPSHOT_VERSION}:device:{device_id}"
+def device_key(device_id: uuid.UUID | str, version: int | None = None) -> str:
+    return f"snapshot:v{version or SNAPSHOT_VERSION}:device:{device_id}"
+
+
+def _live_versions() -> list[int]:
+    """The versions whose entries a change must forget: this release's, and during a rolling
+    deploy the release it replaces, whose processes still serve their own (else stale for
+    SNAPSHOT_TTL after a change made here)."""
+    return [version for version in (SNAPSHOT_VERSION, SNAPSHOT_VERSION - 1) if version >= 1]
 
 
 def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict[str, Any]:
@@ -90,13 +98,17 @@ def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
         logger.warning("could not cache a snapshot: %r", exc)
 
 
-def _forget(key: str) -> None:
+def _forget(keys: list[str]) -> None:
     def tombstone() -> None:
+        cache = thread_cache("security")
         try:
-            thread_cache("security").set(key, _TOMBSTONE, TOMBSTONE_TTL)
+            if len(keys) == 1:
+                cache.set(keys[0], _TOMBSTONE, TOMBSTONE_TTL)
+            else:
+                cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_TTL)  # one round trip
         except Exception as exc:
             logger.warning(
-                "could not forget %s, stale for %d s at most: %r", key, SNAPSHOT_TTL, exc
+                "could not forget %s, stale for %d s at most: %r", keys, SNAPSHOT_TTL, exc
             )
 
     now_and_on_commit(tombstone)
@@ -104,12 +116,12 @@ def _forget(key: str) -> None:
 
 def forget_user(user_id: int) -> None:
     """Call after changing a user or its profile with a queryset UPDATE."""
-    _forget(user_key(user_id))
+    _forget([user_key(user_id, version) for version in _live_versions()])
 
 
 def forget_device(device_id: uuid.UUID | str) -> None:
     """Call after changing a device with a queryset UPDATE."""
-    _forget(device_key(device_id))
+    _forget([device_key(device_id, version) for version in _live_versions()])
 
 
 # Every sender: a row saved through a proxy or a child model (api.utils.tables_of) is an

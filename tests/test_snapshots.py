@@ -95,3 +95,19 @@ def test_a_change_saved_through_a_proxy_model_is_seen_on_the_next_request(client
     body = bearer(client, access, "GET", ME).json()
     assert body["user"]["email"] == "renamed@example.com"
     assert body["device"]["app_version"] == "9.9.9"
+
+
+def test_a_change_also_forgets_what_the_release_being_replaced_keeps(monkeypatch):
+    # A rolling deploy of version 2: version 1's processes still serve their own entries.
+    previous = snapshots.SNAPSHOT_VERSION
+    monkeypatch.setattr(snapshots, "SNAPSHOT_VERSION", previous + 1)
+    old, new = snapshots.user_key(7, previous), snapshots.user_key(7)
+    assert old != new
+    snapshots.fill({old: {"user": "old"}, new: {"user": "new"}}, read_at=time.monotonic())
+    snapshots.forget_user(7)
+    assert not any(snapshots.usable(entry) for entry in snapshots.read([old, new], None).values())
+    device_id = "7f0c3a8e-0000-4000-8000-000000000000"
+    old = snapshots.device_key(device_id, previous)
+    snapshots.fill({old: {"device": "old"}}, read_at=time.monotonic())
+    snapshots.forget_device(device_id)
+    assert not snapshots.usable(snapshots.read([old], None)[old])
