@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 STATE_TTL = 300
 # The entry of a device or user that was deleted.
 _DELETED = "deleted"
+# The entry of a row that a transaction still running changes in a way no entry can show until
+# it commits (`_saved`): readers ask the database, which has the row as committed, and keep
+# nothing. The commit replaces it; should that fail (or the transaction roll back), it expires
+# after STATE_TTL, correct all along, a query a request the only cost.
+_PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -111,21 +116,25 @@ def load(
         device_entry = entries[device_key]
         if device_entry == _DELETED:
             return None
+        if device_entry == _PENDING:
+            return _load_from_database(device_id, keep=False)
         if device_entry is not None:
             user_key = _user_key(device_entry["user_id"])
             user_entry = entries[user_key] if user_key in entries else cache.get(user_key)
             if user_entry == _DELETED:
                 return None
+            if user_entry == _PENDING:
+                return _load_from_database(device_id, keep=False)
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
         logger.warning("auth state cache unavailable, reading the database: %r", exc)
-        return _load_from_database(device_id, cache_available=False)
-    return _load_from_database(device_id, cache_available=True)
+        return _load_from_database(device_id, keep=False)
+    return _load_from_database(device_id, keep=True)
 
 
 def _load_from_database(
-    device_id: uuid.UUID, *, cache_available: bool
+    device_id: uuid.UUID, *, keep: bool
 ) -> tuple[DeviceState, UserState] | None:
     device = (
         Device.objects.select_related("user")
@@ -145,7 +154,7 @@ def _load_from_database(
     if device is None:
         return None
     device_entry, user_entry = _device_entry(device), _user_entry(device.user)
-    if cache_available:
+    if keep:
         try:
             cache = thread_cache("security")
             cache.add(_device_key(str(device.id)), device_entry, STATE_TTL)
@@ -197,14 +206,17 @@ _STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], str], Callable[
 }
 # Where a save keeps, between pre_save and post_save, the entries as they were before it.
 _BEFORE = "_auth_state_before"
+# What it keeps for a row it did not read, as it certainly INSERTs (`_inserting`).
+_UNREAD = object()
 
 
 class _Transaction:
     """What a transaction has changed of the auth state, kept on its connection until it ends.
 
     `committed` holds each changed row's entry as it was before the transaction's first change
-    of it, read under the row's lock: what other processes may see until the commit, whatever
-    later saves in the same transaction read back of their own changes.
+    of it, read under the row's lock (None: no row, or none known): what other processes may
+    see until the commit, whatever later saves in the same transaction read back of their own
+    changes.
 
     An instance is its own on_commit callback. Django drops that callback when the transaction
     ends (run at the commit, discarded at a rollback, or with the savepoint it was added in), so
@@ -222,16 +234,17 @@ class _Transaction:
 _TRANSACTION = "_auth_state_transaction"
 
 
-def _current_transaction() -> _Transaction | None:
-    """The running transaction's record, None in autocommit (each save commits at once)."""
-    connection = transaction.get_connection()
+def _current_transaction(using: str) -> _Transaction | None:
+    """The record of the transaction running on database `using`; None in autocommit, where
+    each save commits at once."""
+    connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
         return None
     current: _Transaction | None = getattr(connection, _TRANSACTION, None)
     if current is None or not any(entry[1] is current for entry in connection.run_on_commit):
         current = _Transaction()
         setattr(connection, _TRANSACTION, current)
-        transaction.on_commit(current)
+        transaction.on_commit(current, using=using)
     return current
 
 
@@ -243,23 +256,25 @@ def _writes_state(sender: type[Model], columns: tuple[str, ...], update_fields: 
     return not written.isdisjoint(columns)
 
 
-def _current_entry(model: type[Model], pk: Any, *, lock: bool = False) -> dict[str, Any] | None:
+def _current_entry(
+    model: type[Model], pk: Any, using: str, *, lock: bool = False
+) -> dict[str, Any] | None:
     columns, _, entry_of = _STATE[model]
-    rows = model._default_manager.only(*columns).filter(pk=pk)
+    rows = model._default_manager.db_manager(using).only(*columns).filter(pk=pk)
     row = (rows.select_for_update() if lock else rows).first()
     return None if row is None else entry_of(row)
 
 
-def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | str:
     """What may be published while a change has yet to commit: all it takes away, nothing it
     grants. Published then, a grant would outlive a COMMIT that fails, or a rollback, for
     STATE_TTL: a reactivation or a staff grant that never happened in the database would work.
     A revocation is published at once (a failed COMMIT then fails closed)."""
     if any(after[name] != before[name] for name in ("user_id", "secret_kid") if name in after):
-        # A device given to another user, or signing with another master key: neither owner
-        # nor key may act for it until the commit says which. Should the publication after the
-        # commit fail, it stays refused until STATE_TTL, rather than the old owner's.
-        return before | {"active": False, "token_chain": ""}
+        # A device given to another user, or signing with another master key: which owner or
+        # key it has is the database's to say until the commit. Refusing both would send a
+        # healthy app to register again.
+        return _PENDING
     entry: dict[str, Any] = {}
     for name, new in after.items():
         old = before[name]
@@ -271,27 +286,34 @@ def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _publish_committed(model: type[Model], pk: Any) -> None:
-    """After the commit: the row as it now stands, grants included. Read and published under
-    the row's lock, as every change publishes: a change committed since (a revocation right
-    after the grant) has published itself, and one still running waits for this, so neither
-    is overwritten by an older state."""
+def _publish_row(model: type[Model], pk: Any, using: str) -> None:
+    """Publish a row as it stands, read and published under its lock, as every change
+    publishes: a change committed since (a revocation right after a grant) has published
+    itself, and one still running waits for this, so neither is overwritten by an older state.
+    """
     _, key_of, _ = _STATE[model]
+    with transaction.atomic(using=using):
+        entry = _current_entry(model, pk, using, lock=True)
+        if entry is not None:
+            _publish(key_of(pk), entry)
+
+
+def _publish_committed(model: type[Model], pk: Any, using: str) -> None:
+    """After the commit: the row as it now stands, grants included."""
     try:
-        with transaction.atomic():
-            entry = _current_entry(model, pk, lock=True)
-            if entry is not None:
-                thread_cache("security").set(key_of(pk), entry, STATE_TTL)
+        _publish_row(model, pk, using)
     except Exception as exc:
-        # The stricter entry stays until STATE_TTL: a grant late, never a revocation lost.
+        # The stricter (or pending) entry stays until STATE_TTL: a grant late, never a
+        # revocation lost.
         logger.warning("could not publish the committed auth state: %r", exc)
 
 
 def _inserting(instance: Model, raw: bool) -> bool:
-    """Whether this save certainly INSERTs, leaving no row to read before it: a new instance
-    with no primary key yet, or one whose key came from the field's default (Django then skips
-    the UPDATE it otherwise tries first). A new instance given the key of an existing row, as
-    `loaddata` (raw) makes them, UPDATEs that row."""
+    """Whether this save certainly INSERTs a row with a new key, leaving no row to read before
+    it: a new instance with no primary key yet, or one whose key came from the field's default
+    (Django then skips the UPDATE it otherwise tries first). A new instance given the key of an
+    existing row, as `loaddata` (raw) makes them, UPDATEs that row. (`save(force_update=True)`
+    of a new instance UPDATEs all the same: `_saved` finds out.)"""
     pk = instance._meta.pk
     assert pk is not None
     return instance._state.adding and (
@@ -304,23 +326,25 @@ def _saving(
     sender: type[Model],
     instance: Model,
     raw: bool,
+    using: str,
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
-    if _inserting(instance, raw):
-        return  # a new row: nobody has acted on it yet
-    current = _current_transaction()
     for model in tables_of(sender) & _STATE.keys():
         if not _writes_state(sender, _STATE[model][0], update_fields):
             continue
-        if current is None:
-            before = _current_entry(model, instance.pk)
-        elif (model, instance.pk) in current.committed:
-            before = current.committed[model, instance.pk]
+        before: Any
+        if _inserting(instance, raw):
+            before = _UNREAD  # a new row: nobody has acted on it yet
         else:
-            # Locked until the transaction ends: no other change can commit in between.
-            before = _current_entry(model, instance.pk, lock=True)
-            current.committed[model, instance.pk] = before
+            current = _current_transaction(using)
+            if current is None:
+                return  # autocommit: `_saved` publishes the row as the save committed it
+            if (model, instance.pk) not in current.committed:
+                # Locked until the transaction ends: no other change can commit in between.
+                before = _current_entry(model, instance.pk, using, lock=True)
+                current.committed[model, instance.pk] = before
+            before = current.committed[model, instance.pk]
         vars(instance).setdefault(_BEFORE, {})[model] = before
 
 
@@ -336,25 +360,39 @@ def _saved(
     sender: type[Model],
     instance: Model,
     created: bool,
+    using: str,
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
     before_save = vars(instance).pop(_BEFORE, {})
     for model in tables_of(sender) & _STATE.keys():
         columns, key_of, entry_of = _STATE[model]
-        if created:
-            _publish(key_of(instance.pk), entry_of(instance))
-            continue
-        if not _writes_state(sender, columns, update_fields):
-            continue
-        entry = _current_entry(model, instance.pk)
-        if entry is None:
+        if not created and not _writes_state(sender, columns, update_fields):
             continue
         before = before_save.get(model)
-        now = entry if before is None else _stricter(before, entry)
+        if created and before is _UNREAD:
+            # A new key: nobody can have acted on it.
+            _publish(key_of(instance.pk), entry_of(instance))
+            continue
+        current = _current_transaction(using)
+        if current is None:
+            _publish_row(model, instance.pk, using)  # autocommit: the save has committed
+            continue
+        entry = None
+        if created or before is _UNREAD:
+            # Nothing committed to measure it against: a new row given a key of its own
+            # (`loaddata` restoring a deleted device, whose tokens must not work before the
+            # commit), or a forced UPDATE of a new instance.
+            current.committed.setdefault((model, instance.pk), None)
+        else:
+            entry = _current_entry(model, instance.pk, using)
+            if entry is None:
+                continue
+        now = _PENDING if before is None or entry is None else _stricter(before, entry)
         _publish(key_of(instance.pk), now)
         if now != entry:
-            transaction.on_commit(functools.partial(_publish_committed, model, instance.pk))
+            publish = functools.partial(_publish_committed, model, instance.pk, using)
+            transaction.on_commit(publish, using=using)
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.

@@ -146,9 +146,9 @@ def _generation(key: str, prefetched: Mapping[str, bytes | None] | None) -> str 
     return None if generation is None else str(generation)
 
 
-def changed(model: type[Model]) -> None:
-    """Start a new generation of `model`'s counts (now, and again once the transaction commits:
-    api.utils.now_and_on_commit)."""
+def changed(model: type[Model], using: str | None = None) -> None:
+    """Start a new generation of `model`'s counts (now, and again once the transaction on
+    database `using` commits: api.utils.now_and_on_commit)."""
 
     def renew() -> None:
         try:
@@ -156,12 +156,12 @@ def changed(model: type[Model]) -> None:
         except Exception as exc:
             logger.warning("could not renew the counts of %s: %r", model._meta.label, exc)
 
-    now_and_on_commit(renew)
+    now_and_on_commit(renew, using)
 
 
 @receiver(post_save, dispatch_uid="counts_row_saved")
 @receiver(post_delete, dispatch_uid="counts_row_deleted")
-def _row_changed(sender: type[Model], **kwargs: Any) -> None:
+def _row_changed(sender: type[Model], using: str, **kwargs: Any) -> None:
     # Saved through a proxy or a child model too (api.utils.tables_of).
     for model in tables_of(sender) & _tracked:
-        changed(model)
+        changed(model, using)

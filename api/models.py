@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import MinValueValidator
-from django.db import models, transaction
+from django.db import models, router, transaction
 
 from api import counts
 
@@ -22,12 +22,14 @@ class User(AbstractUser):
         # createsuperuser), so readers never have to handle a missing one.
         # A new instance given an existing user's id UPDATEs that user, who has a profile.
         inserting, new_with_key = self.pk is None, self._state.adding and self.pk is not None
-        with transaction.atomic():
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
             super().save(*args, **kwargs)
+            profiles = UserProfile.objects.db_manager(using)
             if inserting:
-                UserProfile.objects.create(user=self)
+                profiles.create(user=self)
             elif new_with_key:
-                UserProfile.objects.get_or_create(user=self)
+                profiles.get_or_create(user=self)
 
 
 class UserProfile(models.Model):

@@ -26,11 +26,12 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django_redis.cache import RedisCache
 
 from api import read_ahead
 from api.models import Device, User, UserProfile
@@ -98,42 +99,51 @@ def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
         logger.warning("could not cache a snapshot: %r", exc)
 
 
-def _forget(keys: list[str]) -> None:
+def _forget(keys: list[str], using: str | None) -> None:
     def tombstone() -> None:
         cache = thread_cache("security")
         try:
-            if len(keys) == 1:
-                cache.set(keys[0], _TOMBSTONE, TOMBSTONE_TTL)
+            if len(keys) > 1 and isinstance(cache, RedisCache):
+                # One round trip of plain SETs. django-redis's set_many wraps them in
+                # MULTI/EXEC, which tombstones, each standing on its own, have no use for.
+                client = cast(Any, cache).client
+                pipeline = client.get_client(write=True).pipeline(transaction=False)
+                for key in keys:
+                    client.set(key, _TOMBSTONE, TOMBSTONE_TTL, client=pipeline)
+                pipeline.execute()
             else:
-                cache.set_many(dict.fromkeys(keys, _TOMBSTONE), TOMBSTONE_TTL)  # one round trip
+                for key in keys:
+                    cache.set(key, _TOMBSTONE, TOMBSTONE_TTL)
         except Exception as exc:
             logger.warning(
                 "could not forget %s, stale for %d s at most: %r", keys, SNAPSHOT_TTL, exc
             )
 
-    now_and_on_commit(tombstone)
+    now_and_on_commit(tombstone, using)
 
 
-def forget_user(user_id: int) -> None:
-    """Call after changing a user or its profile with a queryset UPDATE."""
-    _forget([user_key(user_id, version) for version in _live_versions()])
+def forget_user(user_id: int, using: str | None = None) -> None:
+    """Call after changing a user or its profile with a queryset UPDATE (on database `using`)."""
+    _forget([user_key(user_id, version) for version in _live_versions()], using)
 
 
-def forget_device(device_id: uuid.UUID | str) -> None:
-    """Call after changing a device with a queryset UPDATE."""
-    _forget([device_key(device_id, version) for version in _live_versions()])
+def forget_device(device_id: uuid.UUID | str, using: str | None = None) -> None:
+    """Call after changing a device with a queryset UPDATE (on database `using`)."""
+    _forget([device_key(device_id, version) for version in _live_versions()], using)
 
 
 # Every sender: a row saved through a proxy or a child model (api.utils.tables_of) is an
 # instance of these too.
 @receiver(post_save, dispatch_uid="snapshot_saved")
 @receiver(post_delete, dispatch_uid="snapshot_deleted")
-def _changed(sender: type[Model], instance: Model, created: bool = False, **kwargs: Any) -> None:
+def _changed(
+    sender: type[Model], instance: Model, using: str, created: bool = False, **kwargs: Any
+) -> None:
     if created:
         return  # nobody can have read a row that did not exist
     if isinstance(instance, User):
-        forget_user(instance.pk)
+        forget_user(instance.pk, using)
     elif isinstance(instance, UserProfile):
-        forget_user(instance.user_id)
+        forget_user(instance.user_id, using)
     elif isinstance(instance, Device):
-        forget_device(instance.pk)
+        forget_device(instance.pk, using)

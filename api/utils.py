@@ -221,16 +221,16 @@ def get_or_set(
     return value
 
 
-def now_and_on_commit(action: Callable[[], None]) -> None:
-    """Run `action` now and, inside a transaction, again once it commits.
+def now_and_on_commit(action: Callable[[], None], using: str | None = None) -> None:
+    """Run `action` now and, inside a transaction (on database `using`), again once it commits.
 
     For invalidating a cache after a write: now, so that code in the same transaction (and
     a test, which never commits) reads its own writes; again at commit, because a reader in
     another transaction may have refilled the cache from the old rows in between.
     """
-    if transaction.get_connection().in_atomic_block:
+    if transaction.get_connection(using).in_atomic_block:
         action()
-    transaction.on_commit(action)
+    transaction.on_commit(action, using=using)
 
 
 def table_model(model: type[Model]) -> type[Model]:

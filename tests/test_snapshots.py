@@ -111,3 +111,17 @@ def test_a_change_also_forgets_what_the_release_being_replaced_keeps(monkeypatch
     snapshots.fill({old: {"device": "old"}}, read_at=time.monotonic())
     snapshots.forget_device(device_id)
     assert not snapshots.usable(snapshots.read([old], None)[old])
+
+
+def test_forgetting_both_releases_entries_is_one_round_trip_of_plain_sets(
+    monkeypatch, redis_round_trips
+):
+    monkeypatch.setattr(snapshots, "SNAPSHOT_VERSION", snapshots.SNAPSHOT_VERSION + 1)
+    snapshots.forget_user(7)  # a warm connection
+    redis_round_trips.clear()
+    snapshots.forget_user(7)
+    # Not MULTI/EXEC, which django-redis's set_many wraps them in: each stands on its own.
+    assert redis_round_trips == [["SET", "SET"]]
+    keys = [snapshots.user_key(7, version) for version in snapshots._live_versions()]
+    found = snapshots.read(keys, None)
+    assert all(found[key] is not None and not snapshots.usable(found[key]) for key in keys)

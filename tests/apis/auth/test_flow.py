@@ -144,7 +144,7 @@ def test_a_deleted_users_tombstone_refuses_a_device_whose_own_entry_is_still_cac
     user = User.objects.get(pk=device.user_id)
     auth_state.publish_user(user)
     # The user's tombstone alone, as if the device's entry had been written after it.
-    post_delete.send(sender=User, instance=user)
+    post_delete.send(sender=User, instance=user, using="default")
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
 
 

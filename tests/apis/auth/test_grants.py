@@ -29,16 +29,16 @@ class Abandoned(Exception):
     """Raised inside a transaction after the save: it rolls back, as a failed COMMIT does."""
 
 
-def rolled_back(change: Callable[[], None]) -> None:
+def rolled_back(change: Callable[[], object]) -> None:
     """Run `change` in a transaction that then rolls back."""
     with contextlib.suppress(Abandoned), transaction.atomic():
         change()
         raise Abandoned
 
 
-def cached(kind: str, key: object) -> dict[str, Any]:
-    entry: dict[str, Any] = caches["security"].get(f"auth:{kind}:{key}")
-    return entry
+def cached(kind: str, key: object) -> Any:
+    """An auth state entry: a dict, or "pending" while a change none can show is under way."""
+    return caches["security"].get(f"auth:{kind}:{key}")
 
 
 def acts_as_staff(access: str) -> bool:
@@ -95,31 +95,86 @@ def give_to_new_owner(device_id: str) -> Device:
     return row
 
 
-def test_a_device_given_to_another_user_changes_hands_in_the_auth_state_when_that_commits(client):
+def test_a_device_changing_hands_is_read_from_the_database_until_that_commits(client):
     device = register(client)
+    access = get_token(client, device)["access"]
     with transaction.atomic():
         row = give_to_new_owner(device.id)
-        # Until then neither owner may use it.
-        assert cached("device", device.id)["user_id"] == device.user_id
-        assert cached("device", device.id)["active"] is False
+        # Whose it is, is the database's to say: the committed row, for every other process.
+        assert cached("device", device.id) == "pending"
     assert cached("device", device.id)["user_id"] == row.user_id
     assert cached("device", device.id)["active"] is True
+    # The old owner's tokens name another user now.
+    assert bearer(client, access, "GET", ME).json()["code"] == "token_invalid"
 
 
-def test_a_change_of_owner_whose_publication_fails_after_the_commit_leaves_the_device_refused(
+def test_a_change_of_owner_whose_publication_fails_after_the_commit_is_read_from_the_database(
     client, settings
 ):
     device = register(client)
     access = get_token(client, device)["access"]
     security = settings.CACHES
     with transaction.atomic():
-        give_to_new_owner(device.id)
+        row = give_to_new_owner(device.id)
         # The cache goes away between the save and the commit.
         settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     settings.CACHES = security
-    assert cached("device", device.id)["user_id"] == device.user_id
-    assert cached("device", device.id)["active"] is False
-    assert bearer(client, access, "GET", ME).json()["code"] == "device_revoked"
+    assert cached("device", device.id) == "pending"
+    assert bearer(client, access, "GET", ME).json()["code"] == "token_invalid"
+    assert cached("device", device.id) == "pending"  # what it read is not cached over it
+    # The device carries on for its new owner (its get-token publishes its state).
+    me = bearer(client, get_token(client, device)["access"], "GET", ME)
+    assert me.status_code == 200
+    assert me.json()["user"]["id"] == row.user_id
+    assert cached("device", device.id)["user_id"] == row.user_id
+
+
+def test_a_change_of_owner_that_rolls_back_leaves_the_device_working(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    rolled_back(lambda: give_to_new_owner(device.id))
+    # Not refused (which sends the app to register again): read from the database.
+    assert bearer(client, access, "GET", ME).status_code == 200
+    assert device_signed(client, device, GET_TOKEN, {}).status_code == 200
+
+
+def test_a_forced_update_of_a_new_instance_grants_nothing_before_the_commit(client):
+    device = register(client)
+    device_revoke(device=Device.objects.get(pk=device.id))
+    revoked = Device.objects.get(pk=device.id)
+
+    def reactivate_through_a_new_instance() -> None:
+        # New, with a key of the field's default kind: it looks like an INSERT until it UPDATEs.
+        fresh = Device(**{f.attname: getattr(revoked, f.attname) for f in Device._meta.fields})
+        fresh.is_active = True
+        fresh.save(force_update=True)
+        assert cached("device", device.id) == "pending"
+
+    rolled_back(reactivate_through_a_new_instance)
+    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_revoked"
+    with transaction.atomic():
+        reactivate_through_a_new_instance()
+    assert cached("device", device.id)["active"] is True
+
+
+def test_loaddata_restoring_a_deleted_device_grants_nothing_before_the_commit(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    dump = serializers.serialize("json", [Device.objects.get(pk=device.id)])
+    Device.objects.get(pk=device.id).delete()
+
+    def restore() -> None:
+        for restored in serializers.deserialize("json", dump):
+            restored.save()  # raw, as loaddata saves: an INSERT with the deleted device's key
+        assert cached("device", device.id) == "pending"
+
+    rolled_back(restore)
+    assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
+    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_unknown"
+    with transaction.atomic():
+        restore()
+    assert cached("device", device.id)["active"] is True
+    assert bearer(client, access, "GET", ME).status_code == 200
 
 
 def test_a_second_save_in_the_transaction_publishes_nothing_the_first_granted(client):
@@ -287,3 +342,47 @@ def test_a_stale_save_that_rolls_back_never_undoes_a_deactivation_in_the_cache(
         raced = run_python(DJANGO_SETUP + STALE_SAVE, env=env)
     assert raced.returncode == 0, raced.stderr
     assert raced.stdout.split() == ["False", "False"]
+
+
+# While a change of owner is under way, another process reads the device as committed: its
+# owner's requests carry on, and nothing they read is cached over the pending entry.
+CHANGING_HANDS = """
+import threading
+from django.core.cache import caches
+from django.db import connection, transaction
+from django.test import RequestFactory
+from rest_framework.request import Request
+from api.authentication import BearerAuthentication
+from api.models import Device, User
+from api.tokens import issue_pair
+
+owner = User.objects.create_user("owner", password="x")
+device = Device.objects.create(user=owner, platform="ios", secret_kid="k1", token_chain="c1")
+access = issue_pair(user_id=owner.pk, device_id=device.pk, chain="c1").access
+seen = []
+
+def authenticate():
+    request = Request(RequestFactory().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {access}"))
+    user, _ = BearerAuthentication().authenticate(request)
+    seen.append((user.id, caches["security"].get(f"auth:device:{device.pk}")))
+    connection.close()
+
+with transaction.atomic():
+    row = Device.objects.get(pk=device.pk)
+    row.user = User.objects.create_user("new-owner", password="x")
+    row.save(update_fields=["user"])
+    other_process = threading.Thread(target=authenticate)
+    other_process.start()
+    other_process.join()
+print(seen[0][0] == owner.pk, seen[0][1])
+"""
+
+
+def test_an_owner_change_under_way_leaves_the_committed_owner_working(mysql_url, redis_url):
+    with scratch_database(mysql_url, "hands") as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+        migrated = run_manage("migrate", "--noinput", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        raced = run_python(DJANGO_SETUP + CHANGING_HANDS, env=env)
+    assert raced.returncode == 0, raced.stderr
+    assert raced.stdout.split() == ["True", "pending"]
