@@ -14,8 +14,10 @@ set -u
 interval="${1:-3600}"
 child=""
 
-# The job gets SIGTERM either way: a background child of a script ignores SIGINT.
+# The job gets SIGTERM either way: a background child of a script ignores SIGINT. A second
+# signal while the job winds down changes nothing: stopping is under way.
 stop() {
+  trap '' TERM INT
   if [ -n "$child" ]; then
     kill -s TERM "$child" 2>/dev/null
     wait "$child"

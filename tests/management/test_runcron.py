@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -164,6 +165,26 @@ def test_run_in_process_it_gives_back_the_sigterm_handler_it_found():
         signal.signal(signal.SIGTERM, previous)
 
 
+def test_once_stopping_a_second_sigterm_is_ignored_until_the_handler_found_is_back():
+    from api.management.commands import runcron as command
+
+    def ours(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, ours)
+    try:
+        with command._sigterm_stops_the_job():
+            assert signal.getsignal(signal.SIGTERM) is command._stop
+            with pytest.raises(SystemExit) as stopped:
+                command._stop(signal.SIGTERM, None)
+            assert stopped.value.code == 143
+            # The cleanup that follows (the job's lock given back) is not cut short.
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is ours
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_it_runs_from_a_thread_other_than_the_main_one():
     # Where Python refuses to set a signal handler (ValueError).
     out = io.StringIO()
@@ -220,3 +241,45 @@ def test_the_cron_loop_passes_sigterm_to_the_running_job_and_exits_143(tmp_path,
     assert "Cron job test_waits_for_release stopped after " in output
     retry = runcron("test_waits_for_release", env=env)
     assert "Cron job test_waits_for_release succeeded" in retry.stdout, retry.stdout
+
+
+def test_a_signal_while_the_cron_loop_stops_its_job_changes_nothing(tmp_path):
+    # A job that takes a moment to wind down after SIGTERM, counting the ones it gets.
+    shim = tmp_path / "bin" / "python"
+    shim.parent.mkdir()
+    shim.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, signal, sys, time\n"
+        f"marks = pathlib.Path({str(tmp_path)!r})\n"
+        "def stop(signum, frame):\n"
+        "    with (marks / 'terms').open('a') as terms:\n"
+        "        terms.write('TERM\\n')\n"
+        "    time.sleep(1)\n"
+        "    sys.exit(143)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "(marks / 'started').touch()\n"
+        "time.sleep(60)\n"
+    )
+    shim.chmod(0o755)
+    loop = subprocess.Popen(
+        ["sh", "deploy/cron-loop.sh", "3600"],
+        cwd=ROOT,
+        env=environment({"PATH": f"{shim.parent}:{os.environ['PATH']}"}, ()),
+    )
+    try:
+        wait_for(lambda: (tmp_path / "started").exists())
+        loop.send_signal(signal.SIGTERM)
+        wait_for(lambda: (tmp_path / "terms").exists())
+        loop.send_signal(signal.SIGINT)  # docker stop, then a Ctrl-C
+        loop.wait(timeout=30)
+    finally:
+        loop.kill()
+    assert loop.returncode == 143
+    assert (tmp_path / "terms").read_text() == "TERM\n"
+
+
+def wait_for(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

@@ -24,6 +24,8 @@ STOPPED_BY_SIGTERM = 128 + signal.SIGTERM
 def _stop(signum: int, frame: FrameType | None) -> None:
     # Python's default for SIGTERM ends the process at once, skipping every `finally`: the
     # job's lock would stay held until it lapses, and the scheduler's retry would be skipped.
+    # A second SIGTERM must not cut that cleanup short: stopping is under way.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(STOPPED_BY_SIGTERM)
 
 
@@ -40,7 +42,8 @@ def _sigterm_stops_the_job() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        # None: the handler was not set from Python; the default is what it did.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 class Command(BaseCommand):
