@@ -10,9 +10,12 @@ device's entry names). The database stays the source of truth:
   them), inside the saving transaction: if the cache is down the write raises and the change
   rolls back, so a revocation is never lost. What a change grants (an account reactivated, staff
   rights) is held back until the transaction commits, so a grant that rolls back, or whose
-  COMMIT fails, never reaches the cache; a device given to another user is refused until then.
-  What counts as granted is measured against the row as committed, read under its lock at the
-  transaction's first change of it;
+  COMMIT fails, never reaches the cache. What counts as granted is measured against the row as
+  committed, read under its lock at the transaction's first change of it. A change no entry can
+  show before it commits (a device given to another user) leaves it pending (`_PENDING`):
+  readers take the committed row from the database, less what the change takes away. A new
+  row is published once it commits. In autocommit, the entry is pending while the save runs,
+  then the row is published as committed;
 - a miss (first use, expiry, cache down) is read from the database and added with SET NX, which
   never overwrites a newer value written by a concurrent change;
 - a deleted device or user leaves a tombstone for STATE_TTL, which that SET NX cannot replace,
@@ -20,16 +23,19 @@ device's entry names). The database stays the source of truth:
 - entries expire after STATE_TTL, a bound on any staleness.
 """
 
+import dataclasses
 import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.core.cache import BaseCache
+from django.db import router, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.transaction import TransactionManagementError
 from django.dispatch import receiver
 
 from api import read_ahead
@@ -42,11 +48,15 @@ logger = logging.getLogger(__name__)
 STATE_TTL = 300
 # The entry of a device or user that was deleted.
 _DELETED = "deleted"
-# The entry of a row that a transaction still running changes in a way no entry can show until
-# it commits (`_saved`): readers ask the database, which has the row as committed, and keep
-# nothing. The commit replaces it; should that fail (or the transaction roll back), it expires
-# after STATE_TTL, correct all along, a query a request the only cost.
+# Marks the entry of a row that a change still running makes in a way no entry can show until
+# it commits (a device given to another user): `{"pending": True}` and what the change takes
+# away at once (`"active": False`, `"token_chain": ""`). Readers take the row as committed from
+# the database, less what the entry takes away, and keep nothing. The commit replaces it;
+# should that fail (or the transaction roll back), it expires after STATE_TTL, correct all
+# along, a query a request the only cost.
 _PENDING = "pending"
+# The names of an entry that a change can take away: flags, and the refresh chain.
+_REVOCABLE = frozenset({"active", "staff", "superuser", "token_chain"})
 
 
 @dataclass(frozen=True)
@@ -116,15 +126,15 @@ def load(
         device_entry = entries[device_key]
         if device_entry == _DELETED:
             return None
-        if device_entry == _PENDING:
-            return _load_from_database(device_id, keep=False)
+        if device_entry is not None and _PENDING in device_entry:
+            return _load_pending(device_id, device_entry, cache)
         if device_entry is not None:
             user_key = _user_key(device_entry["user_id"])
             user_entry = entries[user_key] if user_key in entries else cache.get(user_key)
             if user_entry == _DELETED:
                 return None
-            if user_entry == _PENDING:
-                return _load_from_database(device_id, keep=False)
+            if user_entry is not None and _PENDING in user_entry:
+                return _load_pending(device_id, None, cache)
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
@@ -133,11 +143,40 @@ def load(
     return _load_from_database(device_id, keep=True)
 
 
+def _load_pending(
+    device_id: uuid.UUID, device_entry: Mapping[str, Any] | None, cache: BaseCache
+) -> tuple[DeviceState, UserState] | None:
+    """A device (`device_entry`) or its user pending: the rows as committed, less what the
+    cache says changes still running take away (a revocation published before its commit)."""
+    state = _load_from_database(device_id, keep=False)
+    if state is None:
+        return None
+    device, user = state
+    if device_entry is not None:
+        device = _less(device, device_entry)
+    user_entry = cache.get(_user_key(device.user_id))
+    if user_entry == _DELETED:
+        return None
+    return device, user if user_entry is None else _less(user, user_entry)
+
+
+_State = TypeVar("_State", DeviceState, UserState)
+
+
+def _less(state: _State, entry: Mapping[str, Any]) -> _State:
+    """`state` less what `entry` takes away: a flag it has False, a chain it has ended."""
+    taken = {name: getattr(state, name) and entry[name] for name in _REVOCABLE & entry.keys()}
+    return dataclasses.replace(state, **taken)
+
+
 def _load_from_database(
     device_id: uuid.UUID, *, keep: bool
 ) -> tuple[DeviceState, UserState] | None:
+    """Read from the database auth writes to: a replica that lags a revocation would put the
+    device back in the cache (SET NX) for STATE_TTL."""
     device = (
-        Device.objects.select_related("user")
+        Device.objects.db_manager(router.db_for_write(Device))
+        .select_related("user")
         .only(
             "id",
             "user_id",
@@ -239,6 +278,12 @@ def _current_transaction(using: str) -> _Transaction | None:
     each save commits at once."""
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
+        if not connection.get_autocommit():
+            # A transaction with no end Django hears of: no on_commit, so no grant published.
+            raise TransactionManagementError(
+                "Save users and devices in autocommit or in transaction.atomic(), whose commit "
+                "publishes what the change grants (api.auth_state)."
+            )
         return None
     current: _Transaction | None = getattr(connection, _TRANSACTION, None)
     if current is None or not any(entry[1] is current for entry in connection.run_on_commit):
@@ -265,25 +310,32 @@ def _current_entry(
     return None if row is None else entry_of(row)
 
 
-def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | str:
+def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What may be published while a change has yet to commit: all it takes away, nothing it
     grants. Published then, a grant would outlive a COMMIT that fails, or a rollback, for
     STATE_TTL: a reactivation or a staff grant that never happened in the database would work.
     A revocation is published at once (a failed COMMIT then fails closed)."""
-    if any(after[name] != before[name] for name in ("user_id", "secret_kid") if name in after):
-        # A device given to another user, or signing with another master key: which owner or
-        # key it has is the database's to say until the commit. Refusing both would send a
-        # healthy app to register again.
-        return _PENDING
     entry: dict[str, Any] = {}
     for name, new in after.items():
         old = before[name]
         if isinstance(new, bool):
             entry[name] = old and new
-        else:
-            # The refresh chain: one ended ends at once; a new one waits for the commit.
+        elif name == "token_chain":
+            # One ended ends at once; a new one waits for the commit.
             entry[name] = new if new == old or not new else ""
+        else:
+            entry[name] = new
+    if any(after[name] != before[name] for name in after.keys() - _REVOCABLE):
+        # A device given to another user, or signing with another master key: which owner or
+        # key it has is the database's to say until the commit. Refusing both would send a
+        # healthy app to register again.
+        return _pending(entry)
     return entry
+
+
+def _pending(taking: dict[str, Any]) -> dict[str, Any]:
+    """A pending entry (`_PENDING`) keeping what `taking` takes away."""
+    return {_PENDING: True} | {n: v for n, v in taking.items() if n in _REVOCABLE and not v}
 
 
 def _publish_row(model: type[Model], pk: Any, using: str) -> None:
@@ -321,6 +373,13 @@ def _inserting(instance: Model, raw: bool) -> bool:
     )
 
 
+def _mirrors(model: type[Model], using: str) -> bool:
+    """Whether a save on database `using` is one of the rows authentication reads: those of the
+    database its model is written to. A copy elsewhere (another alias with the same tables)
+    shares no entries with them, which its ids would otherwise overwrite."""
+    return using == router.db_for_write(model)
+
+
 @receiver(pre_save, dispatch_uid="auth_state_saving")
 def _saving(
     sender: type[Model],
@@ -331,7 +390,8 @@ def _saving(
     **kwargs: Any,
 ) -> None:
     for model in tables_of(sender) & _STATE.keys():
-        if not _writes_state(sender, _STATE[model][0], update_fields):
+        columns, key_of, _ = _STATE[model]
+        if not _writes_state(sender, columns, update_fields) or not _mirrors(model, using):
             continue
         before: Any
         if _inserting(instance, raw):
@@ -339,7 +399,11 @@ def _saving(
         else:
             current = _current_transaction(using)
             if current is None:
-                return  # autocommit: `_saved` publishes the row as the save committed it
+                # Autocommit: the save commits at once, then `_saved` publishes the row. Pending
+                # until then, so that if that fails, readers ask the database (a revocation
+                # that other processes never see, else); if this fails, nothing is saved.
+                _publish(key_of(instance.pk), _pending({}))
+                continue
             if (model, instance.pk) not in current.committed:
                 # Locked until the transaction ends: no other change can commit in between.
                 before = _current_entry(model, instance.pk, using, lock=True)
@@ -369,37 +433,41 @@ def _saved(
         columns, key_of, entry_of = _STATE[model]
         if not created and not _writes_state(sender, columns, update_fields):
             continue
-        before = before_save.get(model)
-        if created and before is _UNREAD:
-            # A new key: nobody can have acted on it.
-            _publish(key_of(instance.pk), entry_of(instance))
+        if not _mirrors(model, using):
             continue
+        before = before_save.get(model)
         current = _current_transaction(using)
         if current is None:
-            _publish_row(model, instance.pk, using)  # autocommit: the save has committed
+            # Autocommit: the save has committed. A new key's row is as it was inserted.
+            if created and before is _UNREAD:
+                _publish(key_of(instance.pk), entry_of(instance))
+            else:
+                _publish_row(model, instance.pk, using)
             continue
-        entry = None
-        if created or before is _UNREAD:
-            # Nothing committed to measure it against: a new row given a key of its own
-            # (`loaddata` restoring a deleted device, whose tokens must not work before the
-            # commit), or a forced UPDATE of a new instance.
+        publish = functools.partial(_publish_committed, model, instance.pk, using)
+        if created:
+            # Nothing until the commit: its key may be one a deleted row had (`loaddata`, an id
+            # given), whose tombstone stays until then; a new key has no entry, and readers
+            # find no committed row.
             current.committed.setdefault((model, instance.pk), None)
-        else:
-            entry = _current_entry(model, instance.pk, using)
-            if entry is None:
-                continue
-        now = _PENDING if before is None or entry is None else _stricter(before, entry)
+            transaction.on_commit(publish, using=using)
+            continue
+        entry = _current_entry(model, instance.pk, using)
+        if entry is None:
+            continue
+        if before is _UNREAD:
+            # A forced UPDATE of a new instance: nothing read to measure it against.
+            current.committed.setdefault((model, instance.pk), None)
+            before = None
+        now = _pending(entry) if before is None else _stricter(before, entry)
         _publish(key_of(instance.pk), now)
         if now != entry:
-            publish = functools.partial(_publish_committed, model, instance.pk, using)
             transaction.on_commit(publish, using=using)
 
 
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.
 @receiver(post_delete, dispatch_uid="auth_state_deleted")
-def _deleted(sender: type[Model], instance: Model, **kwargs: Any) -> None:
-    tables = tables_of(sender)
-    if Device in tables:
-        _publish(_device_key(str(instance.pk)), _DELETED)
-    if User in tables:
-        _publish(_user_key(instance.pk), _DELETED)
+def _deleted(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
+    for model in tables_of(sender) & _STATE.keys():
+        if _mirrors(model, using):
+            _publish(_STATE[model][1](instance.pk), _DELETED)

@@ -211,6 +211,8 @@ def test_a_device_saved_from_a_stale_instance_keeps_its_revocation(client):
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "device_revoked")
 
 
+# Transactional: a row is published once it commits (the user, at registration).
+@pytest.mark.django_db(transaction=True)
 def test_a_save_that_writes_nothing_authentication_reads_publishes_nothing(client):
     user = User.objects.get(pk=register(client).user_id)
     security, key = caches["security"], f"auth:user:{user.pk}"

@@ -10,6 +10,8 @@ import pytest
 from django.core import serializers
 from django.core.cache import caches
 from django.db import transaction
+from django.db.models.signals import pre_save
+from django.db.transaction import TransactionManagementError
 from django.test import RequestFactory
 from rest_framework.request import Request
 
@@ -37,8 +39,13 @@ def rolled_back(change: Callable[[], object]) -> None:
 
 
 def cached(kind: str, key: object) -> Any:
-    """An auth state entry: a dict, or "pending" while a change none can show is under way."""
     return caches["security"].get(f"auth:{kind}:{key}")
+
+
+def pending(kind: str, key: object) -> bool:
+    """Whether the entry is pending: a change none can show until it commits is under way."""
+    entry = cached(kind, key)
+    return isinstance(entry, dict) and entry.get("pending") is True
 
 
 def acts_as_staff(access: str) -> bool:
@@ -101,7 +108,7 @@ def test_a_device_changing_hands_is_read_from_the_database_until_that_commits(cl
     with transaction.atomic():
         row = give_to_new_owner(device.id)
         # Whose it is, is the database's to say: the committed row, for every other process.
-        assert cached("device", device.id) == "pending"
+        assert cached("device", device.id) == {"pending": True}
     assert cached("device", device.id)["user_id"] == row.user_id
     assert cached("device", device.id)["active"] is True
     # The old owner's tokens name another user now.
@@ -119,9 +126,9 @@ def test_a_change_of_owner_whose_publication_fails_after_the_commit_is_read_from
         # The cache goes away between the save and the commit.
         settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
     settings.CACHES = security
-    assert cached("device", device.id) == "pending"
+    assert pending("device", device.id)
     assert bearer(client, access, "GET", ME).json()["code"] == "token_invalid"
-    assert cached("device", device.id) == "pending"  # what it read is not cached over it
+    assert pending("device", device.id)  # what it read is not cached over it
     # The device carries on for its new owner (its get-token publishes its state).
     me = bearer(client, get_token(client, device)["access"], "GET", ME)
     assert me.status_code == 200
@@ -148,7 +155,7 @@ def test_a_forced_update_of_a_new_instance_grants_nothing_before_the_commit(clie
         fresh = Device(**{f.attname: getattr(revoked, f.attname) for f in Device._meta.fields})
         fresh.is_active = True
         fresh.save(force_update=True)
-        assert cached("device", device.id) == "pending"
+        assert pending("device", device.id)
 
     rolled_back(reactivate_through_a_new_instance)
     assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_revoked"
@@ -166,7 +173,7 @@ def test_loaddata_restoring_a_deleted_device_grants_nothing_before_the_commit(cl
     def restore() -> None:
         for restored in serializers.deserialize("json", dump):
             restored.save()  # raw, as loaddata saves: an INSERT with the deleted device's key
-        assert cached("device", device.id) == "pending"
+        assert cached("device", device.id) == "deleted"  # until the commit
 
     rolled_back(restore)
     assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
@@ -344,37 +351,57 @@ def test_a_stale_save_that_rolls_back_never_undoes_a_deactivation_in_the_cache(
     assert raced.stdout.split() == ["False", "False"]
 
 
-# While a change of owner is under way, another process reads the device as committed: its
-# owner's requests carry on, and nothing they read is cached over the pending entry.
+# While a change of owner is under way, another process reads the device as committed, less
+# what the cache says changes still running take away: its owner's requests carry on, unless
+# the same transaction revokes the device or its owner; nothing they read is cached over the
+# pending entry.
 CHANGING_HANDS = """
 import threading
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import RequestFactory
 from rest_framework.request import Request
+from api.apis.auth.services import device_revoke, user_deactivate
 from api.authentication import BearerAuthentication
+from api.exceptions import AuthError
 from api.models import Device, User
 from api.tokens import issue_pair
 
-owner = User.objects.create_user("owner", password="x")
-device = Device.objects.create(user=owner, platform="ios", secret_kid="k1", token_chain="c1")
-access = issue_pair(user_id=owner.pk, device_id=device.pk, chain="c1").access
-seen = []
+def in_another_process(access, device_id):
+    seen = []
 
-def authenticate():
-    request = Request(RequestFactory().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {access}"))
-    user, _ = BearerAuthentication().authenticate(request)
-    seen.append((user.id, caches["security"].get(f"auth:device:{device.pk}")))
-    connection.close()
+    def authenticate():
+        header = f"Bearer {access}"
+        request = Request(RequestFactory().get("/api/v1/me/", HTTP_AUTHORIZATION=header))
+        try:
+            user, _ = BearerAuthentication().authenticate(request)
+            seen.append(f"user-{user.id}")
+        except AuthError as error:
+            seen.append(error.default_code)
+        entry = caches["security"].get(f"auth:device:{device_id}")
+        seen.append(entry.get("pending"))
+        connection.close()
 
-with transaction.atomic():
-    row = Device.objects.get(pk=device.pk)
-    row.user = User.objects.create_user("new-owner", password="x")
-    row.save(update_fields=["user"])
-    other_process = threading.Thread(target=authenticate)
-    other_process.start()
-    other_process.join()
-print(seen[0][0] == owner.pk, seen[0][1])
+    thread = threading.Thread(target=authenticate)
+    thread.start()
+    thread.join()
+    return seen
+
+def change_hands(name, also=lambda device: None):
+    owner = User.objects.create_user(name, password="x")
+    device = Device.objects.create(user=owner, platform="ios", secret_kid="k1", token_chain="c1")
+    access = issue_pair(user_id=owner.pk, device_id=device.pk, chain="c1").access
+    with transaction.atomic():
+        also(device)
+        row = Device.objects.get(pk=device.pk)
+        row.user = User.objects.create_user(f"{name}-heir", password="x")
+        row.save(update_fields=["user"])
+        seen = in_another_process(access, device.pk)
+    print(seen[0] == f"user-{owner.pk}" or seen[0], seen[1])
+
+change_hands("plain")
+change_hands("revoked", lambda device: device_revoke(device=device))
+change_hands("inactive", lambda device: user_deactivate(user=device.user))
 """
 
 
@@ -385,4 +412,73 @@ def test_an_owner_change_under_way_leaves_the_committed_owner_working(mysql_url,
         assert migrated.returncode == 0, migrated.stderr
         raced = run_python(DJANGO_SETUP + CHANGING_HANDS, env=env)
     assert raced.returncode == 0, raced.stderr
-    assert raced.stdout.split() == ["True", "pending"]
+    assert raced.stdout.splitlines() == [
+        "True True",  # the committed owner
+        "device_revoked True",  # revoked by the same transaction: at once
+        "user_inactive True",  # its owner deactivated by the same transaction: at once
+    ]
+
+
+def test_a_device_created_with_the_key_of_a_deleted_one_waits_for_the_commit(client):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    chain = Device.objects.get(pk=device.id).token_chain
+    device_revoke(device=Device.objects.get(pk=device.id))
+    revoked = Device.objects.get(pk=device.id)
+    fields = {f.attname: getattr(revoked, f.attname) for f in Device._meta.concrete_fields}
+
+    def recreate() -> None:
+        Device.objects.get(pk=device.id).delete()
+        # Its id given: not a new key, whatever the field's default.
+        Device.objects.create(**fields | {"is_active": True, "token_chain": chain})
+        assert cached("device", device.id) == "deleted"
+
+    rolled_back(recreate)
+    # Refused: the delete's tombstone stays, as a revocation that rolls back does (it fails
+    # closed); the revoked row is back, and the id given never took its entry's place.
+    assert cached("device", device.id) == "deleted"
+    assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
+    with transaction.atomic():
+        recreate()
+    assert cached("device", device.id)["active"] is True
+
+
+def test_saving_with_autocommit_off_outside_atomic_is_refused_before_anything_is_saved(client):
+    device = register(client)
+    device_revoke(device=Device.objects.get(pk=device.id))
+    row = Device.objects.get(pk=device.id)
+    transaction.set_autocommit(False)
+    try:
+        row.is_active = True
+        with pytest.raises(TransactionManagementError):
+            row.save()
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+    assert Device.objects.get(pk=device.id).is_active is False
+    assert cached("device", device.id)["active"] is False
+
+
+def test_an_autocommit_revocation_whose_publication_fails_is_read_from_the_database(
+    client, settings
+):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    security = settings.CACHES
+
+    def cut_the_cache(sender: type, instance: Device, **kwargs: Any) -> None:
+        # After the auth state's own pre_save (connected first), before the UPDATE commits.
+        settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+
+    pre_save.connect(cut_the_cache, sender=Device)
+    try:
+        row = Device.objects.get(pk=device.id)
+        row.is_active = False
+        with pytest.raises(ServiceUnavailable):
+            row.save()  # autocommit: committed, then its publication fails
+    finally:
+        pre_save.disconnect(cut_the_cache, sender=Device)
+        settings.CACHES = security
+    assert Device.objects.get(pk=device.id).is_active is False
+    assert pending("device", device.id)
+    assert bearer(client, access, "GET", ME).json()["code"] == "device_revoked"
