@@ -243,6 +243,19 @@ def test_a_revocation_the_auth_state_cannot_hear_of_is_a_503_and_rolls_back(clie
     assert Device.objects.get(pk=device.id).is_active is True
 
 
+def on_scratch_database(mysql_url: str, redis_url: str, purpose: str, code: str) -> Any:
+    """Run `code` (after Django's setup) in a process of its own, on a migrated scratch MariaDB
+    database: interleaved transactions need a database that locks rows, whichever the suite
+    runs on. Its completed process, which succeeded."""
+    with scratch_database(mysql_url, purpose) as url:
+        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+        migrated = run_manage("migrate", "--noinput", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        ran = run_python(DJANGO_SETUP + code, env=env)
+    assert ran.returncode == 0, ran.stderr
+    return ran
+
+
 # Two transactions interleaved at a commit, which needs a database that locks rows: run on a
 # scratch MariaDB database in a process of its own, whichever database the suite runs on.
 RACE = """
@@ -282,12 +295,7 @@ print(User.objects.get(pk=user.pk).is_active, entry["active"])
 def test_a_grant_published_after_its_commit_never_overwrites_a_revocation_that_followed(
     mysql_url, redis_url
 ):
-    with scratch_database(mysql_url, "grant") as url:
-        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
-        migrated = run_manage("migrate", "--noinput", env=env)
-        assert migrated.returncode == 0, migrated.stderr
-        raced = run_python(DJANGO_SETUP + RACE, env=env)
-    assert raced.returncode == 0, raced.stderr
+    raced = on_scratch_database(mysql_url, redis_url, "grant", RACE)
     # The database and the cache agree: deactivated.
     assert raced.stdout.split() == ["False", "False"]
 
@@ -342,12 +350,7 @@ print(User.objects.get(pk=user.pk).is_active, entry["active"])
 def test_a_stale_save_that_rolls_back_never_undoes_a_deactivation_in_the_cache(
     mysql_url, redis_url
 ):
-    with scratch_database(mysql_url, "stale") as url:
-        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
-        migrated = run_manage("migrate", "--noinput", env=env)
-        assert migrated.returncode == 0, migrated.stderr
-        raced = run_python(DJANGO_SETUP + STALE_SAVE, env=env)
-    assert raced.returncode == 0, raced.stderr
+    raced = on_scratch_database(mysql_url, redis_url, "stale", STALE_SAVE)
     assert raced.stdout.split() == ["False", "False"]
 
 
@@ -406,12 +409,7 @@ change_hands("inactive", lambda device: user_deactivate(user=device.user))
 
 
 def test_an_owner_change_under_way_leaves_the_committed_owner_working(mysql_url, redis_url):
-    with scratch_database(mysql_url, "hands") as url:
-        env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
-        migrated = run_manage("migrate", "--noinput", env=env)
-        assert migrated.returncode == 0, migrated.stderr
-        raced = run_python(DJANGO_SETUP + CHANGING_HANDS, env=env)
-    assert raced.returncode == 0, raced.stderr
+    raced = on_scratch_database(mysql_url, redis_url, "hands", CHANGING_HANDS)
     assert raced.stdout.splitlines() == [
         "True True",  # the committed owner
         "device_revoked True",  # revoked by the same transaction: at once
