@@ -24,18 +24,21 @@ from api.cms.services import (
     staff_user_deactivate,
 )
 from api.models import Category, Device, Item, User, UserProfile
-from api.throttling import throttle_scopes
 
 Target = TypeVar("Target", User, Device)
 
 _site_login = admin.site.login
 
 
-@throttle_scopes("admin")
 def _admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """The admin's sign-in, limited by the `admin` scope as the CMS's is: both take the same
     staff passwords, so a guesser must not find the wider door (burst and sustained alone)."""
     return _site_login(request, extra_context)
+
+
+# Its POSTs only, as the CMS's sign-in: showing the form (and every redirect to it) must not
+# spend the budget that staff's actions share.
+_admin_login.throttle_scopes = {"post": "admin"}  # type: ignore[attr-defined]
 
 
 # AdminSite.get_urls routes "login/" to `self.login`: this one, whenever the URLs are built.

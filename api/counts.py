@@ -7,7 +7,10 @@ and by the table's generation: a random token in the cache that every save or de
 the model's rows replaces, as it is made and again once it commits (signals, below). A count is
 used only under the generation it was taken under, which was read before the count was taken:
 a count taken across a change is kept under the old generation, which nobody reads again. So
-a change is counted on the next request, by every process.
+a change is counted on the next request, by every process. Two kinds of count are taken every
+time instead: one whose query reads another table as well (a join, a subquery), which only
+that table's changes could make stale, and one taken in a transaction that changed the table,
+which may count rows a rollback takes back.
 
 Reading the generation is the only cache read of a warm list, and a list view can have it read
 in the rate limiter's round trip (`list_read_ahead`): then a warm list costs no round trip of
@@ -28,7 +31,9 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_delete, post_save
 from django.db.models.sql import Query
 from django.dispatch import receiver
@@ -45,6 +50,10 @@ logger = logging.getLogger(__name__)
 MEMO_SIZE = 10_000
 COUNT_TTL = 300
 _memo: dict[tuple[str, str], tuple[int, float]] = {}
+# Generations this process started inside a transaction that has not committed (yet, or ever:
+# a rollback leaves its generation current). A count under one may see that transaction's own
+# rows, so none is kept; past MEMO_SIZE the set starts over, and COUNT_TTL bounds the rest.
+_uncommitted: set[str] = set()
 
 _tracked: set[type[Model]] = set()
 M = TypeVar("M", bound=type[Model])
@@ -80,7 +89,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     """`queryset.count()`, counted once per process while the model's table is unchanged.
     `prefetched`: the request's read-ahead values (api.read_ahead), if any."""
     query = queryset.order_by()
-    if table_model(queryset.model) not in _tracked:
+    if table_model(queryset.model) not in _tracked or not _reads_only_its_table(query.query):
         return query.count()
     try:
         sql, params = _counted_rows(query.query, using=query.db)
@@ -94,16 +103,44 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
         return query.count()
     if generation is None:
         return query.count()
-    memo_key = (generation, hashlib.sha256(f"{sql}\0{params!r}".encode()).hexdigest())
+    # The same SQL counts other rows on another database.
+    told = f"{query.db}\0{sql}\0{params!r}"
+    memo_key = (generation, hashlib.sha256(told.encode()).hexdigest())
     now = time.monotonic()
     kept = _memo.get(memo_key)
     if kept is not None and kept[1] > now:
         return kept[0]
     rows = query.count()
+    if generation in _uncommitted:
+        return rows  # it may count rows that a rollback takes back, and leave the generation
     if len(_memo) >= MEMO_SIZE:
         _memo.clear()
     _memo[memo_key] = (rows, now + COUNT_TTL)
     return rows
+
+
+def _reads_only_its_table(query: Query) -> bool:
+    """Whether `query` reads its model's table alone: no join in use, no subquery, no raw SQL.
+
+    A count is kept under its model's generation, which only a change of that table renews: a
+    count that read another table too (`filter(topic__name=...)`, `pk__in=<a queryset>`,
+    `Exists(...)`) would outlive a change there, so such counts are taken every time.
+    """
+    table = query.get_meta().db_table
+    if query.extra or query.extra_tables:
+        return False
+    for alias, join in query.alias_map.items():
+        if query.alias_refcount[alias] and join.table_name != table:
+            return False
+    expressions: list[Any] = [query.where, *query.annotations.values()]
+    while expressions:
+        expression = expressions.pop()
+        if isinstance(expression, Query | RawSQL) or not hasattr(
+            expression, "get_source_expressions"
+        ):
+            return False  # a subquery, or SQL that could name any table (extra(where=...))
+        expressions.extend(e for e in expression.get_source_expressions() if e is not None)
+    return True
 
 
 def _counted_rows(query: Query, *, using: str) -> tuple[str, tuple[Any, ...]]:
@@ -150,9 +187,19 @@ def changed(model: type[Model], using: str | None = None) -> None:
     """Start a new generation of `model`'s counts (now, and again once the transaction on
     database `using` commits: api.utils.now_and_on_commit)."""
 
+    started: list[str] = []
+
     def renew() -> None:
+        generation = uuid.uuid4().hex
+        if transaction.get_connection(using).in_atomic_block:  # now, before the commit
+            if len(_uncommitted) >= MEMO_SIZE:
+                _uncommitted.clear()
+            _uncommitted.add(generation)
+            started.append(generation)
+        else:  # committed (or in autocommit)
+            _uncommitted.difference_update(started)
         try:
-            thread_cache("security").set(_generation_key(model), uuid.uuid4().hex, None)
+            thread_cache("security").set(_generation_key(model), generation, None)
         except Exception as exc:
             logger.warning("could not renew the counts of %s: %r", model._meta.label, exc)
 

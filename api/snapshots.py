@@ -16,7 +16,10 @@ is the view's business; this module keeps them right:
   read the row less than FILL_WINDOW ago. So a request that read a row just before a change
   cannot put the old row back: if it fills before the change is forgotten, the tombstone
   replaces its entry; if after, the tombstone (which outlives FILL_WINDOW) is still there. This
-  is the "lease" of Facebook's memcache paper, with time in place of lease tokens;
+  is the "lease" of Facebook's memcache paper, with time in place of lease tokens, which real
+  leases do not share: the window is checked where the fill is sent, not where it lands, so a fill
+  that reaches Redis after the tombstone has expired (Redis or the process stalled for over a
+  second) puts the old row back, until SNAPSHOT_TTL;
 - entries expire after SNAPSHOT_TTL, which bounds staleness if forgetting ever fails: unlike
   the auth state, a stale snapshot grants nothing, so a cache error here is logged, never
   raised, and the change it follows stands.
@@ -42,8 +45,9 @@ logger = logging.getLogger(__name__)
 SNAPSHOT_TTL = 300
 # Part of every key. Bump it with any change to what /me/ renders (a field added, removed or
 # rendered differently): a release then never serves, nor fills for the release it replaces,
-# entries of the other's shape; it forgets both's on a change. tests/apis/me/test_me.py fails
-# until it is bumped.
+# entries of the other's shape. A change it makes forgets both's; one the old release makes
+# during the rolling deploy forgets only the old one's, so the new release's entry can show it
+# up to SNAPSHOT_TTL late. tests/apis/me/test_me.py fails until it is bumped.
 SNAPSHOT_VERSION = 1
 FILL_WINDOW = 1.0
 TOMBSTONE_TTL = 2  # longer than FILL_WINDOW
@@ -139,8 +143,10 @@ def forget_device(device_id: uuid.UUID | str, using: str | None = None) -> None:
 def _changed(
     sender: type[Model], instance: Model, using: str, created: bool = False, **kwargs: Any
 ) -> None:
-    if created:
+    if created and not isinstance(instance, UserProfile):
         return  # nobody can have read a row that did not exist
+    # A user's entry shows its profile, or that it has none (loaddata, bulk_create, a profile
+    # deleted): a profile's creation changes what it shows.
     if isinstance(instance, User):
         forget_user(instance.pk, using)
     elif isinstance(instance, UserProfile):

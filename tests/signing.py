@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from deviceauth.signing import sign_request
+from django.core.cache import caches
 from django.test import TestCase
 from rest_framework.test import APIClient
+
+from api import snapshots
 
 # The keys of clients/signature-vectors.json, which the test environment configures.
 APP_KEY_ID = "ios-2026"
@@ -88,6 +91,13 @@ def get_token(client: APIClient, device: Device, **fields: Any) -> dict[str, Any
     response = device_signed(client, device, GET_TOKEN, fields)
     assert response.status_code == 200, response.content
     return dict(response.json())
+
+
+def tombstones_expired(device: Device) -> None:
+    """As once the tombstones that `device`'s registration (its user's profile) and get-token
+    left have expired (api.snapshots.TOMBSTONE_TTL): the next GET /me/ keeps its snapshots."""
+    keys = [snapshots.user_key(device.user_id), snapshots.device_key(device.id)]
+    caches["security"].delete_many(keys)
 
 
 def bearer(client: APIClient, access: str, method: str, path: str, body: Any = None) -> Any:

@@ -1,9 +1,11 @@
 """api/counts.py: list counts kept until their table changes, and never across a change."""
 
+import contextlib
 import logging
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from api import counts
 from api.models import Device
@@ -124,7 +126,8 @@ def test_queries_that_print_alike_are_counted_apart():
 
 def test_queries_of_one_table_are_told_apart_by_what_they_select():
     # A query of one table is keyed by its WHERE clause alone; anything else that changes
-    # which rows are counted (a join, DISTINCT) is keyed by its whole SQL.
+    # which rows are counted (DISTINCT, say) is keyed by its whole SQL, and a join is counted
+    # every time (below).
     lamps, desks = TopicFactory(name="lamps"), TopicFactory(name="desks")
     PostFactory.create_batch(2, topic=lamps, title="lamp", is_published=True)
     PostFactory(topic=desks, title="desk", is_published=True)
@@ -179,3 +182,60 @@ def test_a_child_models_row_renews_its_parents_counts(django_assert_num_queries)
     pinned.delete()
     with django_assert_num_queries(1):
         assert counts.count(every_post) == 1
+
+
+@pytest.mark.parametrize(
+    "reads_topics",
+    [
+        lambda: Post.objects.filter(topic__name="lamps"),  # a join
+        lambda: Post.objects.filter(topic__in=Topic.objects.filter(name="lamps")),  # a subquery
+        lambda: Post.objects.filter(
+            Exists(Topic.objects.filter(pk=OuterRef("topic_id"), name="lamps"))
+        ),
+    ],
+    ids=["join", "in-subquery", "exists"],
+)
+def test_a_count_that_reads_another_table_is_taken_every_time(
+    reads_topics, django_assert_num_queries
+):
+    # Only the posts' table renews the posts' generation: a count that read the topics' table
+    # too would outlive a change there.
+    lamps = TopicFactory(name="lamps")
+    PostFactory.create_batch(2, topic=lamps)
+    assert counts.count(reads_topics()) == 2
+    lamps.name = "chairs"
+    lamps.save()
+    with django_assert_num_queries(1):
+        assert counts.count(reads_topics()) == 0
+
+
+class Abandoned(Exception):
+    pass
+
+
+def test_a_count_taken_in_a_transaction_that_rolls_back_is_not_kept():
+    # The post's creation starts a generation at once; the rollback starts none.
+    PostFactory.create_batch(2)
+    every_post = Post.objects.all()
+    assert counts.count(every_post) == 2
+    with contextlib.suppress(Abandoned), transaction.atomic():
+        PostFactory()
+        assert counts.count(every_post) == 3  # the transaction sees its own row
+        raise Abandoned
+    assert counts.count(every_post) == 2
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_each_database_has_its_own_counts():
+    PostFactory.create_batch(3)
+    assert counts.count(Post.objects.all()) == 3
+    assert counts.count(Post.objects.using("other")) == 0
+
+
+def test_a_count_in_a_transaction_that_changed_nothing_is_kept(django_assert_num_queries):
+    # As under ATOMIC_REQUESTS: a list read in a transaction still keeps its count.
+    PostFactory.create_batch(2)
+    with transaction.atomic():
+        assert counts.count(Post.objects.all()) == 2
+        with django_assert_num_queries(0):
+            assert counts.count(Post.objects.all()) == 2

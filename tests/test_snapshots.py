@@ -8,8 +8,9 @@ from django.core.cache import caches
 from django.db import transaction
 
 from api import snapshots
+from api.models import UserProfile
 from tests.services import closed_port, redis_caches
-from tests.signing import ME, bearer, get_token, register
+from tests.signing import ME, bearer, get_token, register, tombstones_expired
 from tests.subjects.models import KioskDevice, StaffUser
 
 # Transactional: a change is forgotten once it commits, which a test in a transaction never does.
@@ -56,7 +57,7 @@ def test_a_warm_me_reads_its_snapshots_in_the_limiters_round_trip(
 ):
     device = register(client)
     access = get_token(client, device)["access"]
-    caches["security"].delete(snapshots.device_key(device.id))  # as once its tombstone expired
+    tombstones_expired(device)
     cold = bearer(client, access, "GET", ME).json()  # one query; both snapshots kept
     redis_round_trips.clear()
     with django_assert_num_queries(0):
@@ -84,7 +85,7 @@ def test_a_change_is_forgotten_as_it_is_made_and_again_once_it_commits():
 def test_a_change_saved_through_a_proxy_model_is_seen_on_the_next_request(client):
     device = register(client)
     access = get_token(client, device)["access"]
-    caches["security"].delete(snapshots.device_key(device.id))  # as once its tombstone expired
+    tombstones_expired(device)
     assert bearer(client, access, "GET", ME).status_code == 200  # both snapshots kept
     staff_user = StaffUser.objects.get(pk=device.user_id)
     staff_user.email = "renamed@example.com"
@@ -95,6 +96,17 @@ def test_a_change_saved_through_a_proxy_model_is_seen_on_the_next_request(client
     body = bearer(client, access, "GET", ME).json()
     assert body["user"]["email"] == "renamed@example.com"
     assert body["device"]["app_version"] == "9.9.9"
+
+
+def test_a_profile_created_for_a_user_who_had_none_is_seen_on_the_next_request(client):
+    # The user's entry kept "no profile" (loaddata, bulk_create, a profile deleted).
+    device = register(client)
+    access = get_token(client, device)["access"]
+    UserProfile.objects.filter(user_id=device.user_id).delete()
+    tombstones_expired(device)
+    assert bearer(client, access, "GET", ME).json()["profile"] is None  # kept
+    UserProfile.objects.create(user_id=device.user_id, display_name="Ada")
+    assert bearer(client, access, "GET", ME).json()["profile"]["display_name"] == "Ada"
 
 
 def test_a_change_also_forgets_what_the_release_being_replaced_keeps(monkeypatch):

@@ -2,7 +2,7 @@
 
 Without it a typo in `throttle_scope` would surface only as a 500 on the first request."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.apps import AppConfig
@@ -11,6 +11,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from api.throttling import scopes
 from api.throttling.scopes import declared_scopes, view_name
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -31,7 +32,9 @@ def check_rate_limit_declarations(
     """Refuse a malformed declaration (api.E010) or an unknown scope name (api.E011)."""
     known = set(settings.RATE_LIMITS)
     errors: list[CheckMessage] = []
-    for view in _routed_views(get_resolver().url_patterns):
+    views = list(_routed_views(get_resolver().url_patterns))
+    errors.extend(_unusable_keys(views))
+    for view in views:
         try:
             declared = {scope for method in METHODS for scope in declared_scopes(view, method)}
         except ImproperlyConfigured as error:
@@ -46,3 +49,28 @@ def check_rate_limit_declarations(
                 )
             )
     return errors
+
+
+def _unusable_keys(views: list[Callable[..., Any]]) -> Iterator[CheckMessage]:
+    """`throttle_scopes` keys no request can look up (api.E010): "GET" for "get", an action a
+    ViewSet's routes do not have. Such a scope would silently never apply."""
+    usable: dict[Any, set[str]] = {}  # per view class (or function): the keys requests use
+    declarations: dict[Any, tuple[str, Any]] = {}
+    for view in views:
+        by_key = scopes.declared(view, "throttle_scopes")
+        if not isinstance(by_key, Mapping):
+            continue  # none, or malformed: declared_scopes says so
+        owner = scopes.view_class(view) or view
+        actions = getattr(view, "actions", None)  # a ViewSet's route: {"get": "list", ...}
+        keys = set(actions.values()) if actions is not None else set(METHODS)
+        usable.setdefault(owner, set()).update(keys)
+        declarations[owner] = (scopes.view_name(view), by_key)
+    for owner, (name, by_key) in declarations.items():
+        if unusable := sorted(set(by_key) - usable[owner]):
+            yield Error(
+                f"throttle_scopes of {name} has keys no request uses: {unusable}.",
+                hint="Keys are a ViewSet's actions (list, retrieve, create, ...) or, on "
+                f"other views, lower-case HTTP methods; {name} is routed with "
+                f"{sorted(usable[owner])}.",
+                id="api.E010",
+            )

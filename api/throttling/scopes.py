@@ -45,21 +45,21 @@ def rate_limit_exempt(view: View) -> View:
     return view
 
 
-def _view_class(view: Callable[..., Any]) -> type | None:
+def view_class(view: Callable[..., Any]) -> type | None:
     # DRF's as_view() sets `cls` (its ViewSets set nothing else); Django's sets `view_class`.
     return getattr(view, "cls", None) or getattr(view, "view_class", None)
 
 
 def view_name(view: Callable[..., Any]) -> str:
     """The view's class name, or the function's, for error messages."""
-    return getattr(_view_class(view) or view, "__qualname__", repr(view))
+    return getattr(view_class(view) or view, "__qualname__", repr(view))
 
 
-def _declared(view: Callable[..., Any], name: str) -> Any:
+def declared(view: Callable[..., Any], name: str) -> Any:
     """`name` as set on the view function (by a decorator) or else on its class."""
     if hasattr(view, name):
         return getattr(view, name)
-    return getattr(_view_class(view), name, None)
+    return getattr(view_class(view), name, None)
 
 
 def _as_scopes(declaration: Any, where: str) -> tuple[str, ...]:
@@ -91,8 +91,8 @@ def _lookup_key(view: Callable[..., Any], by_key: Mapping[str, Any], method: str
 def declared_scopes(view: Callable[..., Any], method: str) -> tuple[str, ...]:
     """The scopes `view` declares for a `method` request (without the ones always added)."""
     name = view_name(view)
-    scopes = _as_scopes(_declared(view, "throttle_scope"), f"throttle_scope of {name}")
-    by_key = _declared(view, "throttle_scopes")
+    scopes = _as_scopes(declared(view, "throttle_scope"), f"throttle_scope of {name}")
+    by_key = declared(view, "throttle_scopes")
     if by_key is None:
         return scopes
     if not isinstance(by_key, Mapping):
@@ -110,10 +110,10 @@ def applicable_scopes(
     Empty for an exempt view. Order: burst, sustained, then the declared ones, then
     data_modification for writes to the API outside its auth endpoints.
     """
-    if _declared(view, "rate_limit_exempt"):
+    if declared(view, "rate_limit_exempt"):
         return ()
-    declared = declared_scopes(view, method)
-    scopes = [*ALWAYS, *declared]
-    if api and method.upper() in WRITE_METHODS and AUTH_SCOPE not in declared:
+    own = declared_scopes(view, method)
+    scopes = [*ALWAYS, *own]
+    if api and method.upper() in WRITE_METHODS and AUTH_SCOPE not in own:
         scopes.append(WRITE_SCOPE)
     return tuple(dict.fromkeys(scopes))

@@ -65,3 +65,13 @@ def test_the_admins_sign_in_is_limited_by_the_admin_scope_too(settings):
         attempt = client.post("/admin/login/", {"username": "ops", "password": "guess"})
         assert attempt.status_code == 200
     assert client.post("/admin/login/", {"username": "ops", "password": "guess"}).status_code == 429
+    assert client.get("/admin/login/").status_code == 200
+
+
+def test_showing_the_admins_sign_in_form_spends_nothing_of_the_admin_scope(settings):
+    # Its budget is staff's actions' too: views of the form and redirects to it leave it alone.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (1, 3600)}
+    client = Client()
+    for _ in range(3):
+        assert client.get("/admin/login/").status_code == 200
+    assert client.post("/admin/login/", {"username": "ops", "password": "guess"}).status_code == 200

@@ -2,7 +2,10 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from api.throttling import throttle_scopes
 
@@ -20,10 +23,40 @@ class DictScopeView(APIView):
     throttle_scope = {"get": "search"}
 
 
+class UpperCaseMethodView(APIView):
+    throttle_scopes = {"GET": "search", "post": "admin"}
+
+
+class MisspeltActionViewSet(ViewSet):
+    throttle_scopes = {"lists": "content_listing", "retrieve": "search"}
+
+    def list(self, request: Request) -> Response:
+        return Response([])
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response({})
+
+
+class RetrieveOnlyOnItsDetailRoute(ViewSet):
+    # Each route of a ViewSet has some of its actions: the keys are checked against them all.
+    throttle_scopes = {"list": "content_listing", "retrieve": "search"}
+
+    def list(self, request: Request) -> Response:
+        return Response([])
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response({})
+
+
 urlpatterns = [
     path(
         "nested/",
         include([path("typo/", TypoView.as_view()), path("dict/", DictScopeView.as_view())]),
     ),
     path("dashed/", dashed),
+    path("upper/", UpperCaseMethodView.as_view()),
+    path("misspelt/", MisspeltActionViewSet.as_view({"get": "list"})),
+    path("misspelt/<str:pk>/", MisspeltActionViewSet.as_view({"get": "retrieve"})),
+    path("both/", RetrieveOnlyOnItsDetailRoute.as_view({"get": "list"})),
+    path("both/<str:pk>/", RetrieveOnlyOnItsDetailRoute.as_view({"get": "retrieve"})),
 ]

@@ -22,7 +22,9 @@ def test_unknown_scopes_and_malformed_declarations_are_errors_naming_the_view():
             "dashed declares unknown rate-limit scope(s) ['content-listing'].",
         ],
         "api.E010": [
+            "throttle_scopes of UpperCaseMethodView has keys no request uses: ['GET'].",
+            "throttle_scopes of MisspeltActionViewSet has keys no request uses: ['lists'].",
             "throttle_scope of DictScopeView must be a scope or a tuple of scopes, "
-            "not {'get': 'search'}"
+            "not {'get': 'search'}",
         ],
     }

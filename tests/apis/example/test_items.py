@@ -257,6 +257,8 @@ def test_a_page_holds_at_most_100_items_whatever_page_size_asks(session):
     )
 
 
+# Transactional: a count is kept once the items it counts have committed (api.counts).
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("size", [1, 50])
 def test_the_list_costs_the_same_queries_whatever_the_page_size(
     session, django_assert_num_queries, size

@@ -5,7 +5,6 @@ import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.db import connection
 from rest_framework.serializers import BaseSerializer
 
@@ -16,7 +15,15 @@ from api.cms.services import staff_profile_update
 from api.models import Device, User, UserProfile
 from api.serialization import serialize
 from tests.asserts import assert_problem
-from tests.signing import ME, REFRESH, bearer, device_signed, get_token, register
+from tests.signing import (
+    ME,
+    REFRESH,
+    bearer,
+    device_signed,
+    get_token,
+    register,
+    tombstones_expired,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +32,7 @@ pytestmark = pytest.mark.django_db
 def session(client):
     device = register(client, platform="ios", device_model="iPhone16,1", locale="en-GB")
     access = get_token(client, device)["access"]
-    # As once the tombstone of that get-token has expired (api.snapshots.TOMBSTONE_TTL).
-    caches["security"].delete(snapshots.device_key(device.id))
+    tombstones_expired(device)
     return device, access
 
 
