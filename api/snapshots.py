@@ -16,9 +16,9 @@ is the view's business; this module keeps them right:
   read the row less than FILL_WINDOW ago. So a request that read a row just before a change
   cannot put the old row back: if it fills before the change is forgotten, the tombstone
   replaces its entry; if after, the tombstone (which outlives FILL_WINDOW) is still there. This
-  is the "lease" of Facebook's memcache paper, with time in place of lease tokens, which real
-  leases do not share: the window is checked where the fill is sent, not where it lands, so a fill
-  that reaches Redis after the tombstone has expired (Redis or the process stalled for over a
+  is the "lease" of Facebook's memcache paper, with time in place of lease tokens. Unlike a
+  real lease, the window is checked where the fill is sent, not where it lands: a fill that
+  reaches Redis after the tombstone has expired (Redis or the process stalled for over a
   second) puts the old row back, until SNAPSHOT_TTL;
 - entries expire after SNAPSHOT_TTL, which bounds staleness if forgetting ever fails: unlike
   the auth state, a stale snapshot grants nothing, so a cache error here is logged, never

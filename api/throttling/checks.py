@@ -11,8 +11,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from api.throttling import scopes
-from api.throttling.scopes import declared_scopes, view_name
+from api.throttling.scopes import declared, declared_scopes, view_class, view_name
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 
@@ -57,14 +56,14 @@ def _unusable_keys(views: list[Callable[..., Any]]) -> Iterator[CheckMessage]:
     usable: dict[Any, set[str]] = {}  # per view class (or function): the keys requests use
     declarations: dict[Any, tuple[str, Any]] = {}
     for view in views:
-        by_key = scopes.declared(view, "throttle_scopes")
+        by_key = declared(view, "throttle_scopes")
         if not isinstance(by_key, Mapping):
             continue  # none, or malformed: declared_scopes says so
-        owner = scopes.view_class(view) or view
+        owner = view_class(view) or view
         actions = getattr(view, "actions", None)  # a ViewSet's route: {"get": "list", ...}
         keys = set(actions.values()) if actions is not None else set(METHODS)
         usable.setdefault(owner, set()).update(keys)
-        declarations[owner] = (scopes.view_name(view), by_key)
+        declarations[owner] = (view_name(view), by_key)
     for owner, (name, by_key) in declarations.items():
         if unusable := sorted(set(by_key) - usable[owner]):
             yield Error(
