@@ -8,7 +8,7 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         # Registers the system checks, the signal receivers that publish auth state, forget
         # snapshots and renew counts, and the OpenAPI extensions of our authentication classes.
-        from api import auth_state, checks, counts, schema, snapshots  # noqa: F401
+        from api import auth_state_mirroring, checks, counts, schema, snapshots  # noqa: F401
         from api.throttling import checks as throttling_checks  # noqa: F401
         from api.utils import close_caches_only_if_needed
 

@@ -135,8 +135,8 @@ def open_session(client: APIClient, *, staff: bool = False) -> Session:
 
     device = register(client)
     if staff:
-        # A grant reaches the auth state once it commits (api.auth_state), which a test's own
-        # transaction never does: run what the commit runs.
+        # A grant reaches the auth state once it commits (api.auth_state_mirroring), which a
+        # test's own transaction never does: run what the commit runs.
         with TestCase.captureOnCommitCallbacks(execute=True):
             user = User.objects.get(pk=device.user_id)
             user.is_staff = True

@@ -1,6 +1,7 @@
 """What a change grants reaches the auth state once it commits, what it takes away at once
-(api.auth_state): a reactivation or a staff grant that rolls back, or whose COMMIT fails, never
-works; a revocation works before its transaction ends. Transactions here really commit."""
+(api.auth_state_mirroring): a reactivation or a staff grant that rolls back, or whose COMMIT
+fails, never works; a revocation works before its transaction ends. Transactions here really
+commit."""
 
 import contextlib
 from collections.abc import Callable
