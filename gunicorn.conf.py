@@ -18,12 +18,21 @@ if _env_file and Path(_env_file).is_file():
     environ.Env.read_env(_env_file)
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name) or default)
+def _env_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole number from the environment (empty: `default`), as core/settings.py reads its
+    own: anything else stops start-up naming the variable. `int()` alone would take `-1`
+    threads, and say only "invalid literal" of `2.5`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isascii() and raw.isdigit() and minimum <= int(raw) <= (maximum or int(raw)):
+        return int(raw)
+    limits = f"of at least {minimum}" + (f" and at most {maximum}" if maximum else "")
+    raise SystemExit(f"{name} must be a whole number {limits}, not {raw!r}.")
 
 
 # All interfaces inside the container, on the port most platforms pass in PORT.
-bind = f"0.0.0.0:{_env_int('PORT', 8000)}"
+bind = f"0.0.0.0:{_env_int('PORT', 8000, maximum=65535)}"
 # Worker processes. No formula on cpu_count(): in a container that is the host's cores, not
 # the pod's CPU limit. Scale out with more pods rather than more workers.
 workers = _env_int("WEB_CONCURRENCY", 2)
@@ -33,14 +42,14 @@ threads = _env_int("GUNICORN_THREADS", 4)
 # A worker silent for this long (its main loop stuck, or a sync worker's one request) is killed
 # and replaced. Under gthread it does not bound one request: a thread waiting on a hung query
 # keeps waiting. Bound those with the driver's read_timeout (README, Configuration: MySQL).
-timeout = _env_int("GUNICORN_TIMEOUT", 30)
+timeout = _env_int("GUNICORN_TIMEOUT", 30, minimum=0)
 # Time in-flight requests get after SIGTERM: with the pod's 5 s preStop pause, within its
 # terminationGracePeriodSeconds (40, deploy/k8s/base/deployment.yaml) before SIGKILL.
 graceful_timeout = 25
 # Seconds an idle keep-alive connection stays open: longer than a load balancer's or ingress's
 # idle timeout for its upstream connections (60 s for ingress-nginx and most cloud ones), or
 # it may send a request down a connection gunicorn is closing, and answer 502.
-keepalive = _env_int("GUNICORN_KEEPALIVE", 75)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 75, minimum=0)
 # Replace each worker after about this many requests, so a slow leak cannot grow for ever.
 max_requests = 2000
 max_requests_jitter = 200

@@ -111,6 +111,38 @@ def test_numbers_come_from_the_environment():
     assert config["keepalive"] == "120"
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GUNICORN_THREADS", "-1"),
+        ("GUNICORN_THREADS", "0"),
+        ("GUNICORN_TIMEOUT", "2.5"),
+        ("GUNICORN_KEEPALIVE", "-5"),
+        ("PORT", "70000"),
+        ("PORT", "\uff18\uff10"),  # full-width digits, which int() would take
+    ],
+)
+def test_a_number_that_is_not_whole_or_out_of_range_stops_start_up_naming_it(name, value):
+    # As the settings' own numbers do (README, Configuration).
+    result = subprocess.run(
+        [*GUNICORN, "--print-config", "core.wsgi"],
+        cwd=ROOT,
+        env=environment(None, GUNICORN_VARIABLES) | {name: value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"{name} must be a whole number of at least" in result.stderr
+    assert repr(value) in result.stderr
+
+
+def test_zero_turns_the_timeouts_off_as_gunicorn_allows():
+    config = resolved_config({"GUNICORN_TIMEOUT": "0", "GUNICORN_KEEPALIVE": "0"})
+    assert (config["timeout"], config["keepalive"]) == ("0", "0")
+
+
 def test_numbers_come_from_the_env_file_too_and_the_environment_wins(tmp_path):
     # Outside Docker a `.env` configures gunicorn as it configures the app (ENV_FILE).
     env_file = tmp_path / ".env"
