@@ -65,7 +65,9 @@ def _decode(token_class: type[Token], raw: str) -> TokenClaims:
         token = token_class(raw)  # type: ignore[arg-type]
     except ExpiredTokenError as exc:
         raise TokenExpired() from exc
-    except TokenError as exc:
+    # simplejwt reads `exp` as a date after PyJWT has checked it only as an integer: a signed
+    # `"exp": "1767225600"` or `1e30` fails there with one of these, not a TokenError.
+    except (TokenError, TypeError, ValueError, OverflowError) as exc:
         raise TokenInvalid() from exc
     try:
         return TokenClaims(
@@ -79,13 +81,18 @@ def _decode(token_class: type[Token], raw: str) -> TokenClaims:
         raise TokenInvalid() from exc
 
 
-def decode_access(raw: str) -> TokenClaims:
-    """Verify an access token (401 token_expired / token_invalid otherwise)."""
-    claims = _verified_access(raw)
-    # A token verified earlier is checked again for what time changes: its expiry (LEEWAY 0).
+def _unexpired(claims: TokenClaims) -> TokenClaims:
+    """The expiry, to the second: simplejwt's LEEWAY (core/settings.py) is for `iat`, which a
+    host whose clock is a little behind the issuer's would otherwise find in the future."""
     if claims.expires_at <= time.time():
         raise TokenExpired()
     return claims
+
+
+def decode_access(raw: str) -> TokenClaims:
+    """Verify an access token (401 token_expired / token_invalid otherwise)."""
+    # A token verified earlier is checked again for what time changes: its expiry.
+    return _unexpired(_verified_access(raw))
 
 
 # A client sends the same access token with each request of its lifetime: verifying it once per
@@ -100,4 +107,4 @@ def _verified_access(raw: str) -> TokenClaims:
 
 def decode_refresh(raw: str) -> TokenClaims:
     """Verify a refresh token (401 token_expired / token_invalid otherwise)."""
-    return _decode(RefreshToken, raw)
+    return _unexpired(_decode(RefreshToken, raw))

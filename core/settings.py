@@ -370,7 +370,11 @@ SIMPLE_JWT = {
     "VERIFYING_KEY": JWT_VERIFYING_KEY or None,
     "ISSUER": JWT_ISSUER,
     "AUDIENCE": JWT_AUDIENCE,
-    "LEEWAY": 0,
+    # Seconds a token's `iat` may lie ahead of this host's clock. simplejwt writes it rounded
+    # down to the second and PyJWT refuses one later than its clock: a host a few milliseconds
+    # behind the one that issued a token would refuse it as token_invalid, for that long after
+    # each second began. Expiry stays exact: api.tokens checks `exp` again without it.
+    "LEEWAY": 5,
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TTL),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TTL),
     "USER_ID_CLAIM": "sub",

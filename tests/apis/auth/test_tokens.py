@@ -121,6 +121,9 @@ def forged_cases(tokens, settings):
         "edited-payload": f"{head}.{edited_payload}.{signature}",
         "garbage": "not.a.jwt",
         "refresh-as-bearer": tokens["refresh"],
+        # Integers to PyJWT, which lets them by; not dates to simplejwt.
+        "exp-as-text": forge(dict(claims, exp=str(claims["exp"])), key),
+        "exp-out-of-range": forge(dict(claims, exp=10**30), key),
     }
 
 
@@ -137,6 +140,8 @@ CASES = [
     "edited-payload",
     "garbage",
     "refresh-as-bearer",
+    "exp-as-text",
+    "exp-out-of-range",
 ]
 
 
@@ -155,6 +160,40 @@ def test_an_expired_token_is_token_expired(client, tokens, settings):
         settings.JWT_SIGNING_KEY,
     )
     assert_problem(bearer(client, expired, "GET", ME), 401, "token_expired")
+
+
+@pytest.mark.parametrize("exp", ["text", "out-of-range"])
+def test_a_refresh_token_with_an_exp_that_is_no_date_is_token_invalid(
+    client, device, tokens, settings, exp
+):
+    claims = claims_of(tokens["refresh"])
+    claims["exp"] = str(claims["exp"]) if exp == "text" else 10**30
+    forged = forge(claims, settings.JWT_SIGNING_KEY)
+    response = device_signed(client, device, REFRESH, {"refresh": forged})
+    assert_problem(response, 401, "token_invalid")
+
+
+def test_a_token_issued_by_a_host_whose_clock_is_ahead_is_accepted(
+    client, device, tokens, settings
+):
+    # `iat` is whole seconds: a host a few milliseconds behind the issuer finds a token issued
+    # just after a second began dated a second ahead of its clock.
+    key = settings.JWT_SIGNING_KEY
+    ahead = int(time.time()) + 2
+    access = forge(dict(claims_of(tokens["access"]), iat=ahead), key)
+    assert bearer(client, access, "GET", ME).status_code == 200
+    refresh = forge(dict(claims_of(tokens["refresh"]), iat=ahead), key)
+    assert device_signed(client, device, REFRESH, {"refresh": refresh}).status_code == 200
+
+
+def test_that_leeway_leaves_expiry_exact(client, device, tokens, settings):
+    # A token expired a second ago is refused, at refresh as with a bearer.
+    key, expired = settings.JWT_SIGNING_KEY, int(time.time()) - 1
+    access = forge(dict(claims_of(tokens["access"]), exp=expired), key)
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_expired")
+    refresh = forge(dict(claims_of(tokens["refresh"]), exp=expired), key)
+    response = device_signed(client, device, REFRESH, {"refresh": refresh})
+    assert_problem(response, 401, "token_expired")
 
 
 def test_a_token_that_expires_after_use_is_token_expired(client, tokens, settings):
