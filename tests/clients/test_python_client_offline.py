@@ -3,6 +3,7 @@ cannot be made to say on demand: short token lifetimes, a new device refused too
 non-ASCII characters. The live tests are in test_python_client.py."""
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,3 +124,15 @@ def test_a_signed_target_with_non_ascii_characters_is_signed_as_sent() -> None:
         nonce=sent["x-nonce"],
     )
     assert sent["x-signature"] == expected["X-Signature"]
+
+
+def test_a_server_that_never_answers_times_out_after_the_clients_timeout() -> None:
+    # It takes the connection (the kernel's backlog does) and reads nothing back.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        host, port = silent.getsockname()
+        client = new_client(f"http://{host}:{port}", timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client.register(platform="ios")
+        assert time.monotonic() - started < 3
+        assert client.credentials is None
