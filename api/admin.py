@@ -4,7 +4,9 @@ and filters that staff need.
 Deactivating a user and revoking a device are admin actions that go through the same services as
 the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
 flips them without ending the sessions that depend on them. Saving a user or a device writes
-only the columns its form changed.
+only the columns its form changed. As in the CMS, only a superuser changes a superuser's
+account, profile or devices, and only a superuser grants rights; a device's owner is the account
+it registered as, for good.
 """
 
 from collections.abc import Callable, Mapping
@@ -64,6 +66,34 @@ class _SavesChangedColumnsOnly:
             obj.save(update_fields=changed)
 
 
+# Django's admin lets anyone with the change permission on users set any account's password and
+# rights, their own included: the CMS's rule (api/cms/services.py) would be a door with a window
+# beside it.
+RIGHTS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+def _superusers_only(request: HttpRequest, owner: User | None) -> bool:
+    """Whether `owner`'s account, profile or devices are beyond the signed-in staff member."""
+    actor = request.user
+    return owner is not None and owner.is_superuser and not actor.is_superuser
+
+
+class _SuperusersBySuperusersOnly:
+    """Only a superuser changes or deletes what belongs to a superuser (the password form goes by
+    the change permission too); others may still view it."""
+
+    def owner(self, obj: Any) -> User | None:
+        return obj.user if obj is not None else None
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return allowed and not _superusers_only(request, self.owner(obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed: bool = super().has_delete_permission(request, obj)  # type: ignore[misc]
+        return allowed and not _superusers_only(request, self.owner(obj))
+
+
 class UserProfileInline(admin.StackedInline[UserProfile, User]):
     model = UserProfile
     can_delete = False
@@ -100,7 +130,7 @@ def _run_action(
 
 
 @admin.register(User)
-class UserAdmin(_SavesChangedColumnsOnly, DjangoUserAdmin[User]):
+class UserAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, DjangoUserAdmin[User]):
     inlines = (UserProfileInline, DeviceInline)
     list_display = ("username", "email", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "devices__platform")
@@ -109,6 +139,20 @@ class UserAdmin(_SavesChangedColumnsOnly, DjangoUserAdmin[User]):
     # Changed only through the actions, which also end the user's sessions.
     readonly_fields = ("is_active",)
     actions = ("deactivate_users", "activate_users")
+
+    def owner(self, obj: User | None) -> User | None:
+        return obj
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else fields + RIGHTS
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # A profile goes with its user (UserProfileAdmin refuses deleting one alone), which
+        # Django would otherwise count as a permission missing to delete the user.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(UserProfile._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
     def get_inline_instances(
         self, request: HttpRequest, obj: User | None = None
@@ -137,14 +181,17 @@ class UserAdmin(_SavesChangedColumnsOnly, DjangoUserAdmin[User]):
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(admin.ModelAdmin[UserProfile]):
+class UserProfileAdmin(_SuperusersBySuperusersOnly, admin.ModelAdmin[UserProfile]):
     list_display = ("user", "display_name", "locale", "timezone", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "display_name")
     list_filter = ("locale",)
-    readonly_fields = ("created_at", "updated_at")
-    raw_id_fields = ("user",)
+    # A profile is made with its user (User.save), for good.
+    readonly_fields = ("user", "created_at", "updated_at")
     formfield_overrides = URL_FIELD_OVERRIDES
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: UserProfile | None = None) -> bool:
         # Every user has one (User.save creates it), and /me/ reads and writes it: it goes with
@@ -153,7 +200,7 @@ class UserProfileAdmin(admin.ModelAdmin[UserProfile]):
 
 
 @admin.register(Device)
-class DeviceAdmin(_SavesChangedColumnsOnly, admin.ModelAdmin[Device]):
+class DeviceAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, admin.ModelAdmin[Device]):
     list_display = (
         "id",
         "user",
@@ -167,12 +214,24 @@ class DeviceAdmin(_SavesChangedColumnsOnly, admin.ModelAdmin[Device]):
     list_select_related = ("user",)
     list_filter = ("platform", "is_active", "created_at", "last_seen_at")
     search_fields = ("=id", "user__username", "user__email", "device_model", "app_version")
-    # is_active: a revoked device stays revoked; revoking goes through the action.
-    readonly_fields = ("id", "is_active", "created_at", "last_seen_at", "last_ip", "secret_kid")
-    raw_id_fields = ("user",)
+    # is_active: a revoked device stays revoked; revoking goes through the action. user: given
+    # to another account, the app (whose secret its holder knows) would act as that account.
+    readonly_fields = (
+        "id",
+        "user",
+        "is_active",
+        "created_at",
+        "last_seen_at",
+        "last_ip",
+        "secret_kid",
+    )
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     actions = ("revoke_devices",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A device is an app install that registered (SPEC §3): its secret is derived then.
+        return False
 
     @admin.action(description="Revoke selected devices", permissions=["change"])
     def revoke_devices(self, request: HttpRequest, queryset: QuerySet[Device]) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.db.models.signals import pre_save
 from django.test import Client
 
@@ -232,3 +233,116 @@ def test_the_active_flags_are_read_only_in_the_change_forms(staff_client):
     assert 'name="is_active"' not in page
     page = staff_client.get(f"/admin/api/device/{device.pk}/change/").content.decode()
     assert 'name="is_active"' not in page
+
+
+def test_a_device_keeps_the_owner_it_registered_as(staff_client):
+    # Given to another account, the app (whose secret its holder knows) would act as that one.
+    device, other = DeviceFactory(), UserFactory()
+    page = staff_client.get(f"/admin/api/device/{device.pk}/change/").content.decode()
+    assert 'name="user"' not in page
+    response = staff_client.post(
+        f"/admin/api/device/{device.pk}/change/",
+        {"user": other.pk, "platform": device.platform, "app_version": "2.0.0"},
+    )
+    assert response.status_code == 302
+    saved = Device.objects.get(pk=device.pk)
+    assert (saved.user_id, saved.app_version) == (device.user_id, "2.0.0")
+
+
+@pytest.mark.parametrize("path", ["/admin/api/device/add/", "/admin/api/userprofile/add/"])
+def test_devices_and_profiles_are_not_added_in_the_admin(staff_client, path):
+    # A device registers (its secret is derived then); a profile comes with its user.
+    assert staff_client.get(path).status_code == 403
+
+
+def test_a_superuser_deletes_a_user_with_their_profile_and_devices(staff_client):
+    device = DeviceFactory()
+    user = device.user
+    response = staff_client.post(f"/admin/api/user/{user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not UserProfile.objects.filter(user_id=user.pk).exists()
+    assert not Device.objects.filter(pk=device.pk).exists()
+    other = UserFactory()
+    response = staff_client.post(
+        "/admin/api/user/",
+        {"action": "delete_selected", "_selected_action": [other.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=other.pk).exists()
+
+
+def staff_allowed_to_change_accounts() -> tuple[Client, User]:
+    """A staff member who is no superuser, with what the admin's actions need on accounts: the
+    change permission on users, profiles and devices (and view and delete)."""
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="api",
+            codename__in=[
+                f"{permission}_{model}"
+                for permission in ("view", "change", "delete")
+                for model in ("user", "userprofile", "device")
+            ],
+        )
+    )
+    client = Client()
+    client.force_login(staff)
+    return client, staff
+
+
+def test_only_a_superuser_changes_what_belongs_to_a_superuser():
+    client, _ = staff_allowed_to_change_accounts()
+    device = DeviceFactory(user=UserFactory(is_staff=True, is_superuser=True))
+    superuser = device.user
+    password = superuser.password
+    for path in (
+        f"/admin/api/user/{superuser.pk}/change/",
+        f"/admin/api/user/{superuser.pk}/password/",
+        f"/admin/api/user/{superuser.pk}/delete/",
+        f"/admin/api/userprofile/{superuser.profile.pk}/change/",
+        f"/admin/api/device/{device.pk}/change/",
+        f"/admin/api/device/{device.pk}/delete/",
+    ):
+        data = {"password1": "taken-over-1234", "password2": "taken-over-1234", "post": "yes"}
+        assert client.post(path, {**data, "display_name": "Mallory"}).status_code == 403, path
+    superuser.refresh_from_db()
+    assert superuser.password == password
+    assert superuser.profile.display_name != "Mallory"
+    assert Device.objects.filter(pk=device.pk).exists()
+    # Viewing stays allowed, read-only.
+    page = client.get(f"/admin/api/user/{superuser.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="email"' not in page.content.decode()
+
+
+def test_only_a_superuser_grants_rights():
+    client, staff = staff_allowed_to_change_accounts()
+    user = UserFactory(email="old@example.com")
+    for account in (staff, user):
+        page = client.get(f"/admin/api/user/{account.pk}/change/").content.decode()
+        assert 'name="email"' in page
+        for right in ("is_staff", "is_superuser", "groups", "user_permissions"):
+            assert f'name="{right}"' not in page
+        response = client.post(
+            f"/admin/api/user/{account.pk}/change/",
+            {
+                "username": account.username,
+                "email": f"new-{account.pk}@example.com",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "date_joined_0": account.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": account.date_joined.strftime("%H:%M:%S"),
+                "profile-TOTAL_FORMS": "1",
+                "profile-INITIAL_FORMS": "1",
+                "profile-0-id": account.profile.pk,
+                "profile-0-user": account.pk,
+                "devices-TOTAL_FORMS": "0",
+                "devices-INITIAL_FORMS": "0",
+            },
+        )
+        assert response.status_code == 302
+        account.refresh_from_db()
+        assert account.email == f"new-{account.pk}@example.com"
+        assert not account.is_superuser
+    assert not user.is_staff
