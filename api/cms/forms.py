@@ -1,5 +1,6 @@
 """Forms of the CMS: the users list's search and filters, and the profile editor."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -58,7 +59,8 @@ class ProfileForm(forms.Form):
     """A user's profile, checked as the API checks it (the limits of
     api/apis/me/serializers.py, the validators of api/validators.py).
 
-    Build it with `initial=profile_initial(profile)`: `changes()` is what differs from it.
+    Build it with `initial=profile_initial(profile, request.POST)`: `changes()` is what
+    differs from it.
     """
 
     display_name = forms.CharField(label="Display name", max_length=150, required=False)
@@ -92,5 +94,17 @@ class ProfileForm(forms.Form):
         return [str(self.fields[name].label) for name in self.changed_data]
 
 
-def profile_initial(profile: UserProfile) -> dict[str, str]:
-    return {name: getattr(profile, name) for name in ProfileForm.base_fields}
+# The page posts back, beside each field, the value it showed (templates/cms/user_detail.html).
+SHOWN = "shown-{}"
+
+
+def profile_initial(profile: UserProfile, data: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """What the form's fields are compared with: the values the page showed, where `data` (the
+    POST) carries them, else the profile's. Compared with the profile as it now stands, a field
+    the user changed after the page was shown (PATCH /me/) would count as the staff member's
+    change, and be put back to what the page showed."""
+    shown = data or {}
+    return {
+        name: shown.get(SHOWN.format(name), getattr(profile, name))
+        for name in ProfileForm.base_fields
+    }

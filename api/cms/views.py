@@ -161,7 +161,7 @@ def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
 @require_POST
 def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
     account = _account(user_id)
-    form = ProfileForm(request.POST, initial=profile_initial(account.profile))
+    form = ProfileForm(request.POST, initial=profile_initial(account.profile, request.POST))
     if not form.is_valid():
         messages.error(request, "The profile was not saved: please correct the fields below.")
         return _render_detail(request, account, form)

@@ -2,6 +2,7 @@
 did, redirects back, and the affected app is refused on its very next request."""
 
 import json
+import re
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
@@ -138,6 +139,27 @@ def test_editing_the_profile_saves_and_logs_the_changed_fields(staff_client, sta
     assert entry.get_change_message().startswith("Changed Display name, Avatar URL, Time zone")
     # Locale was en-GB already: only what changed is saved and logged.
     assert bearer(client, access, "GET", ME).json()["profile"]["display_name"] == "Ada 😀"
+
+
+def test_a_profile_saved_from_a_page_keeps_what_the_user_changed_since(
+    staff_client, staff, client, app
+):
+    device, access = app
+    page = staff_client.get(f"/cms/users/{device.user_id}/").content.decode()
+    shown = dict(re.findall(r'name="(shown-[a-z_]+)" value="([^"]*)"', page))
+    assert set(shown) == {f"shown-{name}" for name in PROFILE}
+    form = {name.removeprefix("shown-"): value for name, value in shown.items()}
+    # The user renames themselves after the page was shown; the staff member edits the bio.
+    patch = {"profile": {"display_name": "Ada Lovelace"}}
+    assert bearer(client, access, "PATCH", ME, patch).status_code == 200
+    response = staff_client.post(
+        f"/cms/users/{device.user_id}/profile/", {**form, **shown, "bio": "Edited by staff"}
+    )
+    assert response.status_code == 302
+    profile = UserProfile.objects.get(user_id=device.user_id)
+    assert (profile.display_name, profile.bio) == ("Ada Lovelace", "Edited by staff")
+    [entry] = logged(profile.user)
+    assert json.loads(entry.change_message)[0]["changed"]["fields"] == ["Bio"]
 
 
 @pytest.mark.parametrize(
