@@ -8,6 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models, router, transaction
 
 from api import counts
+from api.validators import validate_locale, validate_timezone
 
 
 class User(AbstractUser):
@@ -38,9 +39,10 @@ class UserProfile(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     display_name = models.CharField(max_length=150, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
-    locale = models.CharField(max_length=16, blank=True)
-    timezone = models.CharField(max_length=64, blank=True)
-    bio = models.TextField(blank=True)
+    # The API's and the CMS's checks, here too so that the admin's forms make them as well.
+    locale = models.CharField(max_length=16, blank=True, validators=[validate_locale])
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    bio = models.TextField(max_length=2000, blank=True)  # a limit of forms, not of the column
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,8 +66,8 @@ class Device(models.Model):
     os_version = models.CharField(max_length=32, blank=True)
     device_model = models.CharField(max_length=64, blank=True)
     push_token = models.CharField(max_length=512, blank=True)
-    locale = models.CharField(max_length=16, blank=True)
-    timezone = models.CharField(max_length=64, blank=True)
+    locale = models.CharField(max_length=16, blank=True, validators=[validate_locale])
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -346,3 +346,28 @@ def test_only_a_superuser_grants_rights():
         assert account.email == f"new-{account.pk}@example.com"
         assert not account.is_superuser
     assert not user.is_staff
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("locale", "not a locale!"), ("timezone", "Mars/Olympus_Mons"), ("bio", "x" * 2001)],
+)
+def test_the_admin_refuses_profile_values_the_api_refuses(staff_client, field, value):
+    # Saved, they would reach apps through /me/, and the CMS would refuse every later edit.
+    profile = UserFactory().profile
+    response = staff_client.post(
+        f"/admin/api/userprofile/{profile.pk}/change/", {"locale": "en-GB", field: value}
+    )
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert getattr(UserProfile.objects.get(pk=profile.pk), field) != value
+
+
+@pytest.mark.parametrize(("field", "value"), [("locale", "xx yy"), ("timezone", "Nowhere/City")])
+def test_the_admin_refuses_device_settings_the_api_refuses(staff_client, field, value):
+    device = DeviceFactory()
+    response = staff_client.post(
+        f"/admin/api/device/{device.pk}/change/", {"platform": device.platform, field: value}
+    )
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
