@@ -25,6 +25,7 @@ from api.cms.services import (
     staff_user_activate,
     staff_user_deactivate,
 )
+from api.exceptions import ServiceUnavailable
 from api.models import Category, Device, Item, User, UserProfile
 
 Target = TypeVar("Target", User, Device)
@@ -126,6 +127,10 @@ def _run_action(
             changed += action(actor, target)
         except ActionRefused as refusal:
             messages.error(request, f"{target}: {refusal}")
+        except ServiceUnavailable as unavailable:
+            # Redis or the database, down: this one rolled back, and the rest would too.
+            messages.error(request, f"{target} and any after it: not changed. {unavailable.detail}")
+            break
     messages.success(request, f"{changed} {done}.")
 
 

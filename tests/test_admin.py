@@ -8,6 +8,7 @@ from django.test import Client
 
 from api.models import Device, User, UserProfile
 from tests.factories import DeviceFactory, UserFactory
+from tests.services import closed_port, redis_caches
 
 pytestmark = pytest.mark.django_db
 
@@ -371,3 +372,14 @@ def test_the_admin_refuses_device_settings_the_api_refuses(staff_client, field, 
     )
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
+
+
+def test_an_action_while_redis_is_down_changes_nothing_and_says_so(staff_client, settings):
+    first, second = UserFactory(), UserFactory()
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    response = run_action(staff_client, "/admin/api/user/", "deactivate_users", [first, second])
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "and any after it: not changed." in page
+    assert "0 user(s) deactivated." in page
+    assert User.objects.filter(pk__in=[first.pk, second.pk], is_active=True).count() == 2

@@ -22,6 +22,7 @@ from api.cms import selectors, services
 from api.cms.access import is_cms_user, staff_required
 from api.cms.charts import registrations_chart
 from api.cms.forms import ProfileForm, UserFilterForm, profile_initial
+from api.exceptions import ServiceUnavailable
 from api.models import Device, User
 from api.throttling import throttle_scopes
 
@@ -177,6 +178,8 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
             )
         except services.ActionRefused as refusal:
             messages.error(request, str(refusal))
+        except ServiceUnavailable as unavailable:
+            messages.error(request, f"The profile was not saved: {unavailable.detail}")
         else:
             messages.success(request, f"Profile of {account.username} saved.")
     return redirect("cms:user", user_id=account.pk)
@@ -203,6 +206,9 @@ def _act(request: HttpRequest, action: Callable[[], bool], *, done: str, already
         changed = action()
     except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
+    except ServiceUnavailable as unavailable:
+        # Redis or the database, down: the change rolled back. A page to retry from, not a 500.
+        messages.error(request, f"Nothing was changed: {unavailable.detail}")
     else:
         if changed:
             messages.success(request, done)

@@ -11,6 +11,7 @@ from api.models import Device, User, UserProfile
 from tests.asserts import assert_problem
 from tests.cms.conftest import page_text
 from tests.factories import DeviceFactory, UserFactory
+from tests.services import closed_port, redis_caches
 from tests.signing import ME, bearer, get_token, register
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +229,20 @@ def test_deactivating_a_user_ends_their_sessions_for_good(staff_client, client):
     response = client.get("/cms/")
     assert response.status_code == 302
     assert "/cms/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("action", ["deactivate", "revoke"])
+def test_an_action_while_redis_is_down_changes_nothing_and_says_so(staff_client, settings, action):
+    device = DeviceFactory()
+    path = {
+        "deactivate": f"/cms/users/{device.user_id}/deactivate/",
+        "revoke": f"/cms/devices/{device.pk}/revoke/",
+    }[action]
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    response = staff_client.post(path, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was changed: The authentication state store is unavailable" in page_text(
+        response
+    )
+    device.refresh_from_db()
+    assert (device.is_active, device.user.is_active) == (True, True)
