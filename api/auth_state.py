@@ -18,13 +18,15 @@ device's entry names). The database stays the source of truth:
 
 import dataclasses
 import logging
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.cache import BaseCache
-from django.db import router
+from django.db import router, transaction
+from django.db.models import Model
 
 from api import read_ahead
 from api.exceptions import ServiceUnavailable
@@ -104,6 +106,8 @@ def load(
     trip here. Of the others, the device's and (when `user_id` is known, as a bearer token
     names it) the user's are read in one round trip; the user's otherwise takes a second one.
     """
+    if _unsure and _republish_unsure():
+        prefetched = None  # read ahead before the repair: perhaps what it just replaced
     device_key = key_of_device(str(device_id))
     wanted = [device_key] if user_id is None else [device_key, key_of_user(user_id)]
     cache = thread_cache("security")
@@ -191,11 +195,55 @@ def _load_from_database(
     return DeviceState(str(device.id), **device_entry), UserState(**user_entry)
 
 
-def publish_entry(key: str, entry: dict[str, Any] | str) -> None:
-    """Write one entry for every process; raises ServiceUnavailable when the cache is down."""
+# What authentication reads of each model: the columns of its entry, its key and its entry.
+# A save that writes none of these (a sign-in's `last_login`, a device's push token) leaves the
+# entry as it is.
+ENTRIES: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], str], Callable[[Any], Any]]] = {
+    Device: (("user_id", "is_active", "secret_kid", "token_chain"), key_of_device, entry_of_device),
+    User: (("is_active", "is_staff", "is_superuser"), key_of_user, entry_of_user),
+}
+# A row: its model, its primary key and the database it is on.
+Row = tuple[type[Model], Any, str]
+
+# Entries whose SET failed, and their rows. A command that timed out on a Redis that stalled is
+# not a command that never ran: Redis may run it once it answers again, after the change it
+# carried has rolled back (publish_entry raised), and a revocation that never happened would
+# refuse the device or user until STATE_TTL, long enough for its app to register as someone new.
+# The next request of this process that reads the auth state publishes each such row again, as
+# it stands in the database.
+_unsure: dict[str, Row] = {}
+_REPAIR_INTERVAL = 1.0  # seconds between attempts while Redis stays down
+_next_repair = 0.0
+
+
+def committed_entry(
+    model: type[Model], pk: Any, using: str, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """A row's entry as the database has it (under the row's lock with `lock`), None if no row."""
+    columns, _, entry_of = ENTRIES[model]
+    rows = model._default_manager.db_manager(using).only(*columns).filter(pk=pk)
+    row = (rows.select_for_update() if lock else rows).first()
+    return None if row is None else entry_of(row)
+
+
+def publish_row(model: type[Model], pk: Any, using: str) -> None:
+    """Publish a row as it stands, read and published under its lock, as every change
+    publishes: a change committed since (a revocation right after a grant) has published
+    itself, and one still running waits for this, so neither is overwritten by an older state.
+    """
+    _, key_of, _ = ENTRIES[model]
+    with transaction.atomic(using=using):
+        entry = committed_entry(model, pk, using, lock=True)
+        if entry is not None:
+            publish_entry(key_of(pk), entry, row=(model, pk, using))
+
+
+def publish_entry(key: str, entry: dict[str, Any] | str, *, row: Row) -> None:
+    """Write `row`'s entry for every process; raises ServiceUnavailable when the cache is down."""
     try:
         thread_cache("security").set(key, entry, STATE_TTL)
     except Exception as exc:
+        _unsure[key] = row
         # Raising inside the saving transaction rolls the change back: better a failed request
         # than a revocation that other processes never see.
         raise ServiceUnavailable(
@@ -204,9 +252,43 @@ def publish_entry(key: str, entry: dict[str, Any] | str) -> None:
         ) from exc
 
 
+def forget_unsure() -> None:
+    """Forget the entries left to publish again (for tests, whose databases come and go)."""
+    global _next_repair
+    _unsure.clear()
+    _next_repair = 0.0
+
+
+def _republish_unsure() -> bool:
+    """Publish again the rows of entries whose SET failed (`_unsure`); whether any was."""
+    global _next_repair
+    now = time.monotonic()
+    if now < _next_repair:
+        return False
+    _next_repair = now + _REPAIR_INTERVAL
+    republished = False
+    while _unsure:
+        try:
+            key, row = _unsure.popitem()
+        except KeyError:  # another thread took the last one
+            break
+        try:
+            publish_row(*row)
+        except Exception as exc:
+            _unsure.setdefault(key, row)
+            logger.warning("could not publish the auth state of %s again: %r", key, exc)
+            break
+        republished = True
+    return republished
+
+
 def publish_device(device: Device) -> None:
     """Write a device's current state for every process (call after changing it in the DB)."""
-    publish_entry(key_of_device(str(device.id)), entry_of_device(device))
+    publish_entry(
+        key_of_device(str(device.id)),
+        entry_of_device(device),
+        row=(Device, device.pk, router.db_for_write(Device)),
+    )
 
 
 def publish_device_state(state: DeviceState) -> None:
@@ -217,9 +299,12 @@ def publish_device_state(state: DeviceState) -> None:
         "secret_kid": state.secret_kid,
         "token_chain": state.token_chain,
     }
-    publish_entry(key_of_device(state.device_id), entry)
+    row = (Device, uuid.UUID(state.device_id), router.db_for_write(Device))
+    publish_entry(key_of_device(state.device_id), entry, row=row)
 
 
 def publish_user(user: User) -> None:
     """Write a user's current state for every process (call after changing it in the DB)."""
-    publish_entry(key_of_user(user.pk), entry_of_user(user))
+    publish_entry(
+        key_of_user(user.pk), entry_of_user(user), row=(User, user.pk, router.db_for_write(User))
+    )

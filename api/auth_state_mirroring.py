@@ -12,7 +12,6 @@ autocommit, the entry is pending while the save runs, then the row is published 
 
 import functools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.db import router, transaction
@@ -23,26 +22,17 @@ from django.dispatch import receiver
 
 from api.auth_state import (
     DELETED,
+    ENTRIES,
     PENDING,
     REVOCABLE,
-    entry_of_device,
-    entry_of_user,
-    key_of_device,
-    key_of_user,
+    committed_entry,
     publish_entry,
+    publish_row,
 )
-from api.models import Device, User
 from api.utils import tables_of
 
 logger = logging.getLogger(__name__)
 
-# What authentication reads of each model: the columns of its entry, its key and its entry.
-# A save that writes none of these (a sign-in's `last_login`, a device's push token) leaves the
-# entry as it is.
-_STATE: dict[type[Model], tuple[tuple[str, ...], Callable[[Any], str], Callable[[Any], Any]]] = {
-    Device: (("user_id", "is_active", "secret_kid", "token_chain"), key_of_device, entry_of_device),
-    User: (("is_active", "is_staff", "is_superuser"), key_of_user, entry_of_user),
-}
 # Where a save keeps, between pre_save and post_save, the entries as they were before it.
 _BEFORE = "_auth_state_before"
 # What it keeps for a row it did not read, as it certainly INSERTs (`_inserting`).
@@ -101,15 +91,6 @@ def _writes_state(sender: type[Model], columns: tuple[str, ...], update_fields: 
     return not written.isdisjoint(columns)
 
 
-def _current_entry(
-    model: type[Model], pk: Any, using: str, *, lock: bool = False
-) -> dict[str, Any] | None:
-    columns, _, entry_of = _STATE[model]
-    rows = model._default_manager.db_manager(using).only(*columns).filter(pk=pk)
-    row = (rows.select_for_update() if lock else rows).first()
-    return None if row is None else entry_of(row)
-
-
 def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """What may be published while a change has yet to commit: all it takes away, nothing it
     grants. Published then, a grant would outlive a COMMIT that fails, or a rollback, for
@@ -138,22 +119,10 @@ def _pending(taking: dict[str, Any]) -> dict[str, Any]:
     return {PENDING: True} | {n: v for n, v in taking.items() if n in REVOCABLE and not v}
 
 
-def _publish_row(model: type[Model], pk: Any, using: str) -> None:
-    """Publish a row as it stands, read and published under its lock, as every change
-    publishes: a change committed since (a revocation right after a grant) has published
-    itself, and one still running waits for this, so neither is overwritten by an older state.
-    """
-    _, key_of, _ = _STATE[model]
-    with transaction.atomic(using=using):
-        entry = _current_entry(model, pk, using, lock=True)
-        if entry is not None:
-            publish_entry(key_of(pk), entry)
-
-
 def _publish_committed(model: type[Model], pk: Any, using: str) -> None:
     """After the commit: the row as it now stands, grants included."""
     try:
-        _publish_row(model, pk, using)
+        publish_row(model, pk, using)
     except Exception as exc:
         # The stricter (or pending) entry stays until STATE_TTL: a grant late, never a
         # revocation lost.
@@ -189,8 +158,8 @@ def _saving(
     update_fields: frozenset[str] | None,
     **kwargs: Any,
 ) -> None:
-    for model in tables_of(sender) & _STATE.keys():
-        columns, key_of, _ = _STATE[model]
+    for model in tables_of(sender) & ENTRIES.keys():
+        columns, key_of, _ = ENTRIES[model]
         if not _writes_state(sender, columns, update_fields) or not _mirrors(model, using):
             continue
         before: Any
@@ -202,11 +171,11 @@ def _saving(
                 # Autocommit: the save commits at once, then `_saved` publishes the row. Pending
                 # until then, so that if that fails, readers ask the database (a revocation
                 # that other processes never see, else); if this fails, nothing is saved.
-                publish_entry(key_of(instance.pk), _pending({}))
+                publish_entry(key_of(instance.pk), _pending({}), row=(model, instance.pk, using))
                 continue
             if (model, instance.pk) not in current.committed:
                 # Locked until the transaction ends: no other change can commit in between.
-                before = _current_entry(model, instance.pk, using, lock=True)
+                before = committed_entry(model, instance.pk, using, lock=True)
                 current.committed[model, instance.pk] = before
             before = current.committed[model, instance.pk]
         vars(instance).setdefault(_BEFORE, {})[model] = before
@@ -229,8 +198,8 @@ def _saved(
     **kwargs: Any,
 ) -> None:
     before_save = vars(instance).pop(_BEFORE, {})
-    for model in tables_of(sender) & _STATE.keys():
-        columns, key_of, entry_of = _STATE[model]
+    for model in tables_of(sender) & ENTRIES.keys():
+        columns, key_of, entry_of = ENTRIES[model]
         if not created and not _writes_state(sender, columns, update_fields):
             continue
         if not _mirrors(model, using):
@@ -240,9 +209,11 @@ def _saved(
         if current is None:
             # Autocommit: the save has committed. A new key's row is as it was inserted.
             if created and before is _UNREAD:
-                publish_entry(key_of(instance.pk), entry_of(instance))
+                publish_entry(
+                    key_of(instance.pk), entry_of(instance), row=(model, instance.pk, using)
+                )
             else:
-                _publish_row(model, instance.pk, using)
+                publish_row(model, instance.pk, using)
             continue
         publish = functools.partial(_publish_committed, model, instance.pk, using)
         if created:
@@ -252,7 +223,7 @@ def _saved(
             current.committed.setdefault((model, instance.pk), None)
             transaction.on_commit(publish, using=using)
             continue
-        entry = _current_entry(model, instance.pk, using)
+        entry = committed_entry(model, instance.pk, using)
         if entry is None:
             continue
         if before is _UNREAD:
@@ -260,7 +231,7 @@ def _saved(
             current.committed.setdefault((model, instance.pk), None)
             before = None
         now = _pending(entry) if before is None else _stricter(before, entry)
-        publish_entry(key_of(instance.pk), now)
+        publish_entry(key_of(instance.pk), now, row=(model, instance.pk, using))
         if now != entry:
             transaction.on_commit(publish, using=using)
 
@@ -268,6 +239,6 @@ def _saved(
 # Deleting a user deletes their devices (CASCADE), and Django sends post_delete for each.
 @receiver(post_delete, dispatch_uid="auth_state_deleted")
 def _deleted(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
-    for model in tables_of(sender) & _STATE.keys():
+    for model in tables_of(sender) & ENTRIES.keys():
         if _mirrors(model, using):
-            publish_entry(_STATE[model][1](instance.pk), DELETED)
+            publish_entry(ENTRIES[model][1](instance.pk), DELETED, row=(model, instance.pk, using))

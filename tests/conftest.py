@@ -13,6 +13,7 @@ from django.core.cache import caches
 from django.db import connections
 from rest_framework.test import APIClient
 
+from api import auth_state
 from api.throttling.middleware import memory_store
 from tests.live import LiveServer, start_server
 from tests.processes import run_manage
@@ -49,6 +50,8 @@ def _clean_cache() -> None:
     for alias in ("default", "security"):
         caches[alias].clear()
     memory_store.clear()
+    # Nor with entries another test's Redis outage left to publish again (api.auth_state).
+    auth_state.forget_unsure()
 
 
 @pytest.fixture(scope="session")
