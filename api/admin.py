@@ -4,9 +4,9 @@ and filters that staff need.
 Deactivating a user and revoking a device are admin actions that go through the same services as
 the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
 flips them without ending the sessions that depend on them. Saving a user or a device writes
-only the columns its form changed. As in the CMS, only a superuser changes a superuser's
-account, profile or devices, and only a superuser grants rights; a device's owner is the account
-it registered as, for good.
+only the columns its form changed. Only a superuser changes a superuser's or another staff
+member's account, profile or devices, and only a superuser grants rights (groups included); a
+device's owner is the account it registered as, for good.
 """
 
 from collections.abc import Callable, Mapping
@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -74,14 +76,18 @@ RIGHTS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 def _superusers_only(request: HttpRequest, owner: User | None) -> bool:
-    """Whether `owner`'s account, profile or devices are beyond the signed-in staff member."""
+    """Whether `owner`'s account, profile or devices are beyond the signed-in staff member: a
+    superuser's, or another staff member's, whose password would be theirs to take, and with it
+    that account's rights."""
     actor = request.user
-    return owner is not None and owner.is_superuser and not actor.is_superuser
+    if owner is None or actor.is_superuser:
+        return False
+    return owner.is_superuser or (owner.is_staff and owner.pk != actor.pk)
 
 
 class _SuperusersBySuperusersOnly:
-    """Only a superuser changes or deletes what belongs to a superuser (the password form goes by
-    the change permission too); others may still view it."""
+    """Only a superuser changes or deletes what belongs to a superuser or to another staff
+    member (the password form goes by the change permission too); others may still view it."""
 
     def owner(self, obj: Any) -> User | None:
         return obj.user if obj is not None else None
@@ -128,10 +134,26 @@ def _run_action(
         except ActionRefused as refusal:
             messages.error(request, f"{target}: {refusal}")
         except ServiceUnavailable as unavailable:
-            # Redis or the database, down: this one rolled back, and the rest would too.
+            # Redis down: this one rolled back, and the rest would too.
             messages.error(request, f"{target} and any after it: not changed. {unavailable.detail}")
             break
     messages.success(request, f"{changed} {done}.")
+
+
+# Groups carry permissions: changing one grants rights to all its members.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(DjangoGroupAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return bool(request.user.is_superuser)
 
 
 @admin.register(User)

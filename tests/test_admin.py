@@ -2,7 +2,7 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import pre_save
 from django.test import Client
 
@@ -292,10 +292,11 @@ def staff_allowed_to_change_accounts() -> tuple[Client, User]:
     return client, staff
 
 
-def test_only_a_superuser_changes_what_belongs_to_a_superuser():
+@pytest.mark.parametrize("owner", ["superuser", "another staff member"])
+def test_only_a_superuser_changes_what_belongs_to_a_superuser_or_other_staff(owner):
     client, _ = staff_allowed_to_change_accounts()
-    device = DeviceFactory(user=UserFactory(is_staff=True, is_superuser=True))
-    superuser = device.user
+    superuser = UserFactory(is_staff=True, is_superuser=owner == "superuser")
+    device = DeviceFactory(user=superuser)
     password = superuser.password
     for path in (
         f"/admin/api/user/{superuser.pk}/change/",
@@ -383,3 +384,22 @@ def test_an_action_while_redis_is_down_changes_nothing_and_says_so(staff_client,
     assert "and any after it: not changed." in page
     assert "0 user(s) deactivated." in page
     assert User.objects.filter(pk__in=[first.pk, second.pk], is_active=True).count() == 2
+
+
+def test_only_a_superuser_changes_groups(staff_client):
+    # A group's permissions are its members' rights.
+    client, staff = staff_allowed_to_change_accounts()
+    staff.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="auth", codename__endswith="_group")
+    )
+    group = Group.objects.create(name="editors")
+    permission = Permission.objects.get(codename="add_device")
+    for path in ("/admin/auth/group/add/", f"/admin/auth/group/{group.pk}/change/"):
+        data = {"name": "editors", "permissions": [permission.pk]}
+        assert client.post(path, data).status_code == 403, path
+    assert not group.permissions.exists()
+    response = staff_client.post(
+        f"/admin/auth/group/{group.pk}/change/", {"name": "editors", "permissions": [permission.pk]}
+    )
+    assert response.status_code == 302
+    assert list(group.permissions.all()) == [permission]

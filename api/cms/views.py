@@ -207,7 +207,7 @@ def _act(request: HttpRequest, action: Callable[[], bool], *, done: str, already
     except services.ActionRefused as refusal:
         messages.error(request, str(refusal))
     except ServiceUnavailable as unavailable:
-        # Redis or the database, down: the change rolled back. A page to retry from, not a 500.
+        # Redis down: the change rolled back. A page to retry from, not a 500.
         messages.error(request, f"Nothing was changed: {unavailable.detail}")
     else:
         if changed:
