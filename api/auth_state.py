@@ -209,9 +209,11 @@ Row = tuple[type[Model], Any, str]
 # not a command that never ran: Redis may run it once it answers again, after the change it
 # carried has rolled back (publish_entry raised), and a revocation that never happened would
 # refuse the device or user until STATE_TTL, long enough for its app to register as someone new.
-# The next request of this process that reads the auth state publishes each such row again, as
-# it stands in the database.
+# The next reads of the auth state in this process publish each such row again, as it stands in
+# the database, a few rows per read. Other processes read the late entry until then; only this
+# one knows it may be wrong.
 _unsure: dict[str, Row] = {}
+_REPAIRS_PER_READ = 3  # each a short transaction: a read must not pay for a whole outage
 _REPAIR_INTERVAL = 1.0  # seconds between attempts while Redis stays down
 _next_repair = 0.0
 
@@ -260,22 +262,21 @@ def forget_unsure() -> None:
 
 
 def _republish_unsure() -> bool:
-    """Publish again the rows of entries whose SET failed (`_unsure`); whether any was."""
+    """Publish again the rows of a few entries whose SET failed (`_unsure`); whether any was."""
     global _next_repair
-    now = time.monotonic()
-    if now < _next_repair:
+    if time.monotonic() < _next_repair:
         return False
-    _next_repair = now + _REPAIR_INTERVAL
     republished = False
-    while _unsure:
+    for _ in range(_REPAIRS_PER_READ):
         try:
             key, row = _unsure.popitem()
-        except KeyError:  # another thread took the last one
+        except KeyError:  # none left (another thread took the last one)
             break
         try:
             publish_row(*row)
         except Exception as exc:
             _unsure.setdefault(key, row)
+            _next_repair = time.monotonic() + _REPAIR_INTERVAL
             logger.warning("could not publish the auth state of %s again: %r", key, exc)
             break
         republished = True

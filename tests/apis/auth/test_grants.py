@@ -277,6 +277,22 @@ def test_a_revocation_that_rolled_back_and_reached_redis_late_is_undone_there(
     assert Device.objects.get(pk=device.id).is_active is True
 
 
+def test_a_read_publishes_a_few_unsure_entries_again_not_a_whole_outage_of_them(client, settings):
+    devices = [register(client) for _ in range(5)]
+    access = get_token(client, devices[0])["access"]
+    security = settings.CACHES
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    for device in devices:
+        with pytest.raises(ServiceUnavailable):
+            device_revoke(device=Device.objects.get(pk=device.id))
+    settings.CACHES = security
+    assert len(auth_state._unsure) == 5
+    assert bearer(client, access, "GET", ME).status_code == 200
+    assert len(auth_state._unsure) == 5 - auth_state._REPAIRS_PER_READ
+    assert bearer(client, access, "GET", ME).status_code == 200
+    assert not auth_state._unsure
+
+
 def on_scratch_database(mysql_url: str, redis_url: str, purpose: str, code: str) -> Any:
     """Run `code` (after Django's setup) in a process of its own, on a migrated scratch MariaDB
     database: interleaved transactions need a database that locks rows, whichever the suite
