@@ -6,6 +6,7 @@ Command-line flags and GUNICORN_CMD_ARGS still win.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _env_int(name: str, default: int, minimum: int = 1, maximum: int | None = No
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if raw.isascii() and raw.isdigit() and minimum <= int(raw) <= (maximum or int(raw)):
+    if re.fullmatch(r"[+-]?[0-9]+", raw) and minimum <= int(raw) <= (maximum or int(raw)):
         return int(raw)
     limits = f"of at least {minimum}" + (f" and at most {maximum}" if maximum else "")
     raise SystemExit(f"{name} must be a whole number {limits}, not {raw!r}.")
