@@ -9,6 +9,8 @@ from typing import TypeVar
 
 from django.http import HttpResponseBase
 
+from api.validators import CONTROL_CHARACTERS
+
 Response = TypeVar("Response", bound=HttpResponseBase)
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -31,16 +33,11 @@ def request_id_for(incoming: str | None) -> str:
     return incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
 
 
-# C0 and C1 controls and Unicode's line and paragraph separators: whatever a log reader may break
-# a line at (Python's splitlines() breaks at \x85, \u2028 and \u2029 too).
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def printable(text: str) -> str:
     """`text` with its control characters and line separators escaped (a line feed as \\x0a,
     U+2028 as \\u2028), for log messages: a path a client chose cannot end the line and forge
     the next one in the console format (the JSON one escapes them itself)."""
-    return _CONTROL_CHARACTERS.sub(_escape, text)
+    return CONTROL_CHARACTERS.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:

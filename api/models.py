@@ -8,7 +8,7 @@ from django.core.validators import MinValueValidator
 from django.db import models, router, transaction
 
 from api import counts
-from api.validators import validate_locale, validate_timezone
+from api.validators import validate_locale, validate_single_line, validate_timezone
 
 
 class User(AbstractUser):
@@ -37,7 +37,7 @@ class UserProfile(models.Model):
     """What a user shows and prefers; created together with its user."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
-    display_name = models.CharField(max_length=150, blank=True)
+    display_name = models.CharField(max_length=150, blank=True, validators=[validate_single_line])
     avatar_url = models.URLField(max_length=500, blank=True)
     # The API's and the CMS's checks, here too so that the admin's forms make them as well.
     locale = models.CharField(max_length=16, blank=True, validators=[validate_locale])

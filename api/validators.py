@@ -38,6 +38,18 @@ def validate_locale(value: str) -> None:
         raise ValidationError("Not a language tag, such as en-US.", "invalid")
 
 
+# C0 and C1 controls and Unicode's line and paragraph separators: whatever a reader of a line may
+# break it at (Python's splitlines() breaks at \x85, \u2028 and \u2029 too).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_single_line(value: str) -> None:
+    """One line of text (a display name): no line breaks or other control characters, which a
+    browser's text field would drop, so a staff member's save of the page rewrote the value."""
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError("One line of text, without control characters.", "invalid")
+
+
 # Largest value of a BIGINT primary key; larger ids in paths or filters are refused up front
 # (SQLite cannot even bind them).
 MAX_ID = 2**63 - 1

@@ -352,7 +352,12 @@ def test_only_a_superuser_grants_rights():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("locale", "not a locale!"), ("timezone", "Mars/Olympus_Mons"), ("bio", "x" * 2001)],
+    [
+        ("locale", "not a locale!"),
+        ("timezone", "Mars/Olympus_Mons"),
+        ("bio", "x" * 2001),
+        ("display_name", "Ada\rLovelace"),
+    ],
 )
 def test_the_admin_refuses_profile_values_the_api_refuses(staff_client, field, value):
     # Saved, they would reach apps through /me/, and the CMS would refuse every later edit.

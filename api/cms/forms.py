@@ -7,7 +7,7 @@ from django import forms
 
 from api.cms.selectors import DEFAULT_USER_SORT, USER_SORTS, UserFilters
 from api.models import Device, UserProfile
-from api.validators import validate_locale, validate_timezone
+from api.validators import validate_locale, validate_single_line, validate_timezone
 
 YES_NO = {"yes": True, "no": False}
 
@@ -63,7 +63,9 @@ class ProfileForm(forms.Form):
     differs from it.
     """
 
-    display_name = forms.CharField(label="Display name", max_length=150, required=False)
+    display_name = forms.CharField(
+        label="Display name", max_length=150, required=False, validators=[validate_single_line]
+    )
     # Typed without a scheme, a URL is https, not http (as in the admin).
     avatar_url = forms.URLField(
         label="Avatar URL", max_length=500, required=False, assume_scheme="https"

@@ -170,6 +170,7 @@ def test_a_profile_saved_from_a_page_keeps_what_the_user_changed_since(
         ("locale", "not a locale", "Not a language tag"),
         ("avatar_url", "javascript:alert(1)", "Enter a valid URL."),
         ("display_name", "x" * 151, "at most 150 characters"),
+        ("display_name", "Ada\nLovelace", "One line of text"),
         ("bio", "x" * 2001, "at most 2000 characters"),
     ],
 )

@@ -7,6 +7,7 @@ from rest_framework.exceptions import ErrorDetail
 from api.models import Device, User, UserProfile
 from api.serialization import OutputModelSerializer
 from api.serializers import DeviceSettingsInputSerializer, locale_field, timezone_field
+from api.validators import validate_single_line
 
 
 class MeUserOutputSerializer(OutputModelSerializer[User]):
@@ -47,7 +48,9 @@ class MeOutputSerializer(serializers.Serializer[Device]):
 
 
 class MeProfileInputSerializer(serializers.Serializer[dict[str, Any]]):
-    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    display_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, validators=[validate_single_line]
+    )
     avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     locale = locale_field()
     timezone = timezone_field()

@@ -72,6 +72,9 @@ def test_patch_updates_profile_and_device_fields_given(client, session):
         ({"profile": {"timezone": "Nowhere/Land"}}, "profile.timezone"),
         ({"profile": {"avatar_url": "javascript:alert(1)"}}, "profile.avatar_url"),
         ({"profile": {"display_name": "x" * 151}}, "profile.display_name"),
+        # A browser's text field drops line breaks: the CMS would rewrite the name on any save.
+        ({"profile": {"display_name": "Ada\nLovelace"}}, "profile.display_name"),
+        ({"profile": {"display_name": "Ada\u2028Lovelace"}}, "profile.display_name"),
         ({"device": {"locale": "not a locale"}}, "device.locale"),
         ({"profile": "flat"}, "profile"),
     ],
