@@ -1,7 +1,9 @@
-"""The API's JSON parser: DRF's, with a body nested deeper than MAX_DEPTH refused as a parse
-error, and one declared in a charset other than UTF-8 refused as an unsupported media type."""
+"""The API's JSON parser: DRF's, with a body nested deeper than MAX_DEPTH or holding a lone
+surrogate refused as a parse error, and one declared in a charset other than UTF-8 refused as an
+unsupported media type."""
 
 import json
+import re
 from collections.abc import Mapping
 from typing import IO, Any
 
@@ -17,19 +19,37 @@ from api.exceptions import UnsupportedMediaType
 MAX_DEPTH = 100
 
 
+# Half of a UTF-16 surrogate pair, alone: `"\ud800"` is valid JSON, but no Unicode text. Stored,
+# it fails MySQL's utf8mb4; echoed in an error (a key, a choice), orjson cannot render it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def nested_deeper_than(value: Any, limit: int) -> bool:
     """Whether `value`'s lists and objects nest more than `limit` levels (iteratively: a deep
     value must not exhaust the stack here either)."""
+    return _flaw(value, limit) == "depth"
+
+
+def _flaw(value: Any, limit: int) -> str | None:
+    """What makes a parsed body unfit, in one walk: "depth" (nested more than `limit` levels),
+    "surrogate" (a key or string holding a lone surrogate), or None."""
     pending = [(value, 1)]
     while pending:
         node, depth = pending.pop()
+        if isinstance(node, str):
+            if not node.isascii() and _LONE_SURROGATE.search(node):
+                return "surrogate"
+            continue
         if not isinstance(node, dict | list):
             continue
         if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        pending.extend((child, depth + 1) for child in children)
-    return False
+            return "depth"
+        if isinstance(node, dict):
+            pending.extend((key, depth) for key in node)
+            pending.extend((child, depth + 1) for child in node.values())
+        else:
+            pending.extend((child, depth + 1) for child in node)
+    return None
 
 
 def charset_of(media_type: str | None) -> str:
@@ -58,9 +78,9 @@ class JSONParser(parsers.JSONParser):
             raise UnsupportedMediaType("JSON bodies are UTF-8: send charset=utf-8, or no charset.")
         try:
             value = super().parse(stream, media_type, parser_context)
-            too_deep = nested_deeper_than(value, MAX_DEPTH)
+            flaw = _flaw(value, MAX_DEPTH)
         except RecursionError:
-            too_deep = True
+            flaw = "depth"
         except ParseError as exc:
             # DRF's detail is the ValueError's text. The json module's says where the syntax
             # broke, which helps; the rest speak Python ("'utf-8' codec can't decode byte 0xff",
@@ -71,6 +91,10 @@ class JSONParser(parsers.JSONParser):
                 "JSON parse error - the body is not UTF-8 JSON, or holds a number of more than "
                 "4,300 digits."
             ) from None
-        if too_deep:
+        if flaw == "depth":
             raise ParseError(f"JSON parse error - nested more than {MAX_DEPTH} levels deep.")
+        if flaw == "surrogate":
+            raise ParseError(
+                "JSON parse error - a \\u escape names half of a surrogate pair alone."
+            )
         return value

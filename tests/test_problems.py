@@ -170,6 +170,24 @@ def test_a_body_json_cannot_read_is_parse_error_in_the_apis_words(client, body):
     assert "sys." not in problem["detail"]
 
 
+@pytest.mark.parametrize(
+    "body", [b'{"\\ud800": 1}', b'{"platform": "\\udfff"}', b'{"tags": [["a\\ud800b"]]}']
+)
+def test_a_lone_surrogate_is_parse_error_not_a_500(client, body, caplog):
+    # Valid JSON, no Unicode text: echoed in an error it could not be rendered (orjson).
+    response = client.post("/api/v1/test/validate/", body, content_type="application/json")
+    problem = assert_problem(response, 400, "parse_error")
+    assert "surrogate" in problem["detail"]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_a_surrogate_pair_is_the_character_it_encodes(client):
+    body = b'{"platform": "ios", "address": {"city": "\\ud83d\\ude00"}, "tags": []}'
+    response = client.post("/api/v1/test/validate/", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["address"] == {"city": "\U0001f600"}
+
+
 def test_a_syntax_error_says_where(client):
     response = client.post("/api/v1/test/validate/", b'{"a": }', content_type="application/json")
     problem = assert_problem(response, 400, "parse_error")

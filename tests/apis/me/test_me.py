@@ -87,6 +87,19 @@ def test_invalid_patch_changes_nothing(client, session, patch, field):
     assert UserProfile.objects.get(user_id=device.user_id).updated_at == before
 
 
+def test_a_key_with_a_lone_surrogate_is_a_400_not_a_500(client, session):
+    # The unknown key would be echoed in the error, which orjson cannot render.
+    _, access = session
+    response = client.generic(
+        "PATCH",
+        ME,
+        b'{"\\ud800": 1}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access}",
+    )
+    assert_problem(response, 400, "parse_error")
+
+
 def test_a_flat_patch_is_refused_not_answered_200_with_nothing_changed(client, session):
     device, access = session
     before = UserProfile.objects.get(user_id=device.user_id).updated_at
