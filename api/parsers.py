@@ -24,14 +24,9 @@ MAX_DEPTH = 100
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def nested_deeper_than(value: Any, limit: int) -> bool:
-    """Whether `value`'s lists and objects nest more than `limit` levels (iteratively: a deep
-    value must not exhaust the stack here either)."""
-    return _flaw(value, limit) == "depth"
-
-
-def _flaw(value: Any, limit: int) -> str | None:
-    """What makes a parsed body unfit, in one walk: "depth" (nested more than `limit` levels),
+def flaw_of(value: Any, limit: int) -> str | None:
+    """What makes a parsed body unfit, in one walk (iteratively: a deep value must not exhaust
+    the stack here either): "depth" (lists and objects nested more than `limit` levels),
     "surrogate" (a key or string holding a lone surrogate), or None."""
     pending = [(value, 1)]
     while pending:
@@ -78,7 +73,7 @@ class JSONParser(parsers.JSONParser):
             raise UnsupportedMediaType("JSON bodies are UTF-8: send charset=utf-8, or no charset.")
         try:
             value = super().parse(stream, media_type, parser_context)
-            flaw = _flaw(value, MAX_DEPTH)
+            flaw = flaw_of(value, MAX_DEPTH)
         except RecursionError:
             flaw = "depth"
         except ParseError as exc:

@@ -11,7 +11,7 @@ from deviceauth.signing import sign_request
 from django.db import utils as db
 from django.test import Client
 
-from api.parsers import MAX_DEPTH, nested_deeper_than
+from api.parsers import MAX_DEPTH, flaw_of
 from api.problems import database_unavailable
 from tests.asserts import assert_problem
 from tests.live import free_port, start_server
@@ -196,9 +196,10 @@ def test_a_syntax_error_says_where(client):
 
 def test_the_depth_counts_objects_and_lists_alike():
     value = {"a": [{"b": [1, "x"]}], "c": 2}  # four levels
-    assert nested_deeper_than(value, 3)
-    assert not nested_deeper_than(value, 4)
-    assert not nested_deeper_than("text", 0)
+    assert flaw_of(value, 3) == "depth"
+    assert flaw_of(value, 4) is None
+    assert flaw_of("text", 0) is None
+    assert flaw_of({"a": [{"b\ud800": 1}]}, 4) == "surrogate"
 
 
 def test_a_chunked_body_is_refused_with_411_not_read_as_empty(client):
