@@ -9,6 +9,8 @@ import os
 import time
 from pathlib import Path
 
+from django.db import connection
+
 from api.cron.registry import cron_job
 
 
@@ -20,6 +22,16 @@ def succeeds() -> str:
 @cron_job("test_fails")
 def fails() -> None:
     raise RuntimeError("the job broke")
+
+
+@cron_job("test_queries_for")
+def queries_for() -> str:
+    """A query of $CRON_TEST_QUERY_SECONDS (0 by default) on MySQL; nothing on SQLite."""
+    seconds = float(os.environ.get("CRON_TEST_QUERY_SECONDS", "0"))
+    if connection.vendor == "mysql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT SLEEP(%s)", [seconds])
+    return f"queried for {seconds} s"
 
 
 @cron_job("test_waits_for_release", lock_timeout=60)

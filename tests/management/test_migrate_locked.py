@@ -1,6 +1,8 @@
 """`manage.py migrate_locked`: migrate under a MySQL named lock; plain migrate on SQLite."""
 
+import re
 import sqlite3
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,6 +48,26 @@ def test_gives_up_while_another_process_holds_the_lock(fresh_database):
 
     retried = run_manage("migrate_locked", env={"DATABASE_URL": fresh_database})
     assert retried.returncode == 0, retried.stderr
+
+
+def test_waits_for_the_lock_past_the_read_timeout_of_the_web(fresh_database):
+    """The web's DATABASE_URL may bound each query (README); the lock's wait is not cut by it."""
+    name = urlsplit(fresh_database).path.lstrip("/")
+    holder = mysql_connect(fresh_database)
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, 0)", (f"migrate:{name}",))
+        release = threading.Timer(3, holder.close)  # the lock goes with the connection
+        release.start()
+        bounded = f"{fresh_database}?read_timeout=1&write_timeout=1"
+        result = run_manage("migrate_locked", env={"DATABASE_URL": bounded})
+    finally:
+        release.join()
+    assert result.returncode == 0, result.stderr
+    waited = re.search(r"Migration lock taken after ([\d.]+) s", result.stdout)
+    assert waited, result.stdout
+    assert float(waited[1]) > 1  # longer than the read timeout
+    assert "api_device" in table_names(fresh_database)
 
 
 def test_runs_the_system_checks_of_migrate(mysql_url):

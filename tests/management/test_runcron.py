@@ -16,7 +16,7 @@ from django.core.management import call_command
 from tests.cron.jobs import runs, wait_for_runs
 from tests.processes import DJANGO_SETUP, ROOT, environment, run_manage, run_python
 
-TEST_JOBS = ["test_fails", "test_succeeds", "test_waits_for_release"]
+TEST_JOBS = ["test_fails", "test_queries_for", "test_succeeds", "test_waits_for_release"]
 APP_JOBS = ["deactivate_stale_devices", "purge_auth_state"]
 
 
@@ -99,6 +99,14 @@ def test_all_runs_every_job_and_fails_if_one_did(tmp_path, live_database):
         assert f"Cron job {job} succeeded" in result.stdout
     assert runs(tmp_path) == 1
     assert "Cron job failed: test_fails (see the log above)." in result.stderr
+
+
+def test_a_job_query_is_not_cut_by_the_read_timeout_of_the_web(mysql_url):
+    """The web's DATABASE_URL may bound each query (README); a job is a batch, not a request."""
+    env = {"DATABASE_URL": f"{mysql_url}?read_timeout=1", "CRON_TEST_QUERY_SECONDS": "2"}
+    result = runcron("test_queries_for", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Cron job test_queries_for succeeded" in result.stdout
 
 
 def test_a_second_process_is_kept_out_while_the_first_runs(tmp_path, redis_url):

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from api.management.database import describe_database
+from api.management.database import describe_database, unbounded_queries
 
 DEFAULT_LOCK_TIMEOUT = 600
 # MySQL's limit on lock names.
@@ -64,12 +64,18 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, database: str, lock_timeout: int, **options: Any) -> None:
+        # The web's DATABASE_URL may bound each query (README, "MySQL"): the wait for the lock
+        # and a long ALTER TABLE must not be cut by it.
+        with unbounded_queries():
+            self._handle(database, lock_timeout, options["verbosity"])
+
+    def _handle(self, database: str, lock_timeout: int, verbosity: int) -> None:
         connection = connections[database]
         target = describe_database(database)
         if connection.vendor != "mysql":
             # SQLite serialises writers itself, and is never shared between replicas.
             self.stdout.write(f"Migrating {target} ({connection.vendor}: no lock needed).")
-            self._migrate(database, options["verbosity"])
+            self._migrate(database, verbosity)
             return
         name = migration_lock_name(connection)
         self.stdout.write(f"Taking the migration lock {name!r} (waiting up to {lock_timeout} s).")
@@ -77,7 +83,7 @@ class Command(BaseCommand):
         with named_lock(connection, name, lock_timeout):
             waited = time.monotonic() - started
             self.stdout.write(f"Migration lock taken after {waited:.1f} s; migrating {target}.")
-            self._migrate(database, options["verbosity"])
+            self._migrate(database, verbosity)
         self.stdout.write("Migration lock released.")
 
     def _migrate(self, database: str, verbosity: int) -> None:
