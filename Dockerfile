@@ -39,14 +39,16 @@ WORKDIR /app
 COPY . .
 # collectstatic loads the production settings, which refuse to start without secrets. These
 # throwaway values pass those checks; they exist in this one RUN only, never in the image's
-# environment, and sign nothing.
+# environment, and sign nothing. The chmod: the code is readable by the app user (as "other")
+# whatever the umask of the checkout it was built from.
 RUN DEBUG=false \
     SECRET_KEY=collectstatic-only-throwaway-value-0000000000 \
     JWT_SIGNING_KEY=collectstatic-only-throwaway-jwt-value-00000000 \
     APP_HMAC_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
     DEVICE_SECRET_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q api core
+    && python -m compileall -q api core \
+    && chmod -R a+rX /app
 
 # A numeric user, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001

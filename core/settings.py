@@ -7,8 +7,11 @@ its variables; `.env.example` and the README's configuration table list them all
 
 import logging
 import re
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
@@ -50,6 +53,27 @@ class StrictEnv(environ.Env):  # type: ignore[misc]
                 f"{var} must be a whole number of at least {minimum}, not {word!r}."
             )
         return int(word)
+
+    def url(self, var: str, *, schemes: Collection[str], example: str) -> str:
+        """A URL with one of `schemes`, or "" when unset or empty. Anything else stops start-up
+        naming the variable but not its value, which may hold a password: urllib's own error
+        quotes part of it (a `/` in a password reads as the end of the host, the rest of the
+        password as a port that is not a number)."""
+        value: str = self.str(var, default="")
+        if not value:
+            return ""
+        try:
+            parts = urlsplit(value)
+            valid = parts.scheme in schemes and (parts.port is None or parts.port > 0)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                f"{var} is not a URL like {example} "
+                "(its value is not shown: it may hold a password). Percent-encode any / ? # @ : "
+                "in the user and the password, as %2F %3F %23 %40 %3A."
+            )
+        return value
 
 
 env = StrictEnv()
@@ -250,7 +274,14 @@ STORAGES = {
 # --- Database: DATABASE_URL, unset -> a SQLite file next to manage.py -----------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
 # An empty value counts as unset, as in .env.example.
-DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL = (
+    env.url(
+        "DATABASE_URL",
+        schemes=environ.Env.DB_SCHEMES,
+        example="mysql://user:password@host:3306/name",
+    )
+    or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+)
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"].update(
     # Persistent connections, checked before reuse so a restarted server costs no request.
@@ -299,9 +330,11 @@ DB_WAIT_TIMEOUT = env.int("DB_WAIT_TIMEOUT", default=60)
 # "default" is the general-purpose cache (use api.utils' helpers, which survive an outage).
 # "security" holds nonces and token revocation state: it must raise on error so that signed
 # endpoints fail closed, so never set IGNORE_EXCEPTIONS on it (api.checks refuses it).
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env.url(
+    "REDIS_URL", schemes=("redis", "rediss", "unix"), example="redis://:password@host:6379/0"
+)
 if REDIS_URL:
-    _redis_cache = {
+    _redis_cache: dict[str, Any] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {

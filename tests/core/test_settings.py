@@ -209,6 +209,37 @@ def test_malformed_values_are_refused_with_a_clear_message(name, value, message)
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        # A `/` in a password ends the host for urllib, whose error then quotes the password's
+        # first part as the port that is not a number.
+        ("DATABASE_URL", "mysql://app:s3cr3t/rest@db.internal:3306/app"),
+        ("DATABASE_URL", "mysql://app:s3cr3t?rest@db.internal:3306/app"),
+        ("DATABASE_URL", "mysql//app:s3cr3t@db.internal:3306/app"),  # no scheme
+        ("DATABASE_URL", "mysql://app:s3cr3t@db.internal:99999/app"),
+        ("REDIS_URL", "redis://:s3cr3t/rest@cache.internal:6379/0"),
+        ("REDIS_URL", "http://:s3cr3t@cache.internal:6379/0"),
+    ],
+)
+def test_a_malformed_url_is_refused_without_showing_its_password(name, url):
+    result = run_manage("check", env={name: url})
+    assert result.returncode != 0
+    assert f"{name} is not a URL like" in result.stderr
+    assert "Percent-encode" in result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_a_percent_encoded_password_reaches_the_driver_decoded():
+    result = run_python(
+        DJANGO_SETUP + "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['PASSWORD'])",
+        {"DATABASE_URL": "mysql://app:s3%2Fcr%23et%40@db.internal:3306/app"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "s3/cr#et@"
+
+
 @pytest.mark.parametrize("name", ["RATE_LIMIT_ENABLED", "SECURE_SSL_REDIRECT", "DEBUG"])
 @pytest.mark.parametrize("word", ["flase", "enabled", "2"])
 def test_a_switch_that_says_neither_true_nor_false_refuses_to_start(name, word):
