@@ -40,7 +40,7 @@ class HeldConnectionRedis(Redis):
       out as its next command fails, which is then sent once more on a new connection. (A
       command the server ran just before it closed the connection would run twice: a nonce
       then reads as used, `nonce_reused`, and the client signs again with a new one, as the
-      reference clients do.)
+      reference clients do; the limiter's script finds its request already admitted.)
     - a forked child's copy holds its parent's socket, so the child takes a connection of its
       own before its first command (the pool, which starts afresh in a child, gives it one).
 

@@ -42,15 +42,18 @@ for i = 1, scopes do
   counts[i] = redis.call('ZCARD', KEYS[i])
   if counts[i] >= quota then admitted = 0 end
 end
+-- A command sent again after its reply was lost (api.redis_client) finds its own member: the
+-- request was admitted, and its admission may be what fills a window now.
+if admitted == 0 and redis.call('ZSCORE', KEYS[1], ARGV[1]) then admitted = 1 end
 local result = {admitted}
 for i = 1, scopes do
   local key, quota, window = KEYS[i], tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local count = counts[i]
   if admitted == 1 then
-    redis.call('ZADD', key, now, ARGV[1])
+    -- 0 for a member already there (the same command again): counted once.
+    count = count + redis.call('ZADD', key, now, ARGV[1])
     -- The newest admission leaves the window last: the key is useless after that.
     redis.call('PEXPIRE', key, math.ceil(window / 1000))
-    count = count + 1
   end
   -- Under quota the oldest admission frees the next unit; over it (a lowered quota) enough of
   -- the oldest must leave for the count to drop below the quota.

@@ -132,6 +132,22 @@ def test_a_decision_with_a_read_loads_a_missing_script_and_sends_it_again(redis_
     assert redis_round_trips == [["EVALSHA"]]
 
 
+@pytest.mark.parametrize("quota", [1, 3])
+def test_the_same_command_sent_again_is_one_admission(real_redis, quota):
+    # A reply lost after Redis ran the script: the client sends the command once more
+    # (api.redis_client). The request stays admitted, even if its own admission filled a
+    # window, and counts once.
+    keys, args = RedisRateLimitStore._arguments(
+        f"again-{uuid.uuid4().hex}", [Limit("burst", quota, 60), Limit("sustained", 100, 3600)]
+    )
+    first, _ = real_redis.eval(SLIDING_WINDOW_SCRIPT, len(keys), *keys, *args)
+    again, _ = real_redis.eval(SLIDING_WINDOW_SCRIPT, len(keys), *keys, *args)
+    assert first[0] == again[0] == 1
+    assert again[1] == first[1] == quota - 1  # remaining in burst
+    assert again[3] == first[3] == 99  # and in sustained
+    assert [real_redis.zcard(key) for key in keys] == [1, 1]
+
+
 def test_forked_workers_record_admissions_under_different_members():
     # A window counts distinct members: two gunicorn workers forked from one process must not
     # draw the same sequence, or their admissions would overwrite each other.
