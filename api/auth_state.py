@@ -30,6 +30,7 @@ from django.db.models import Model
 
 from api import read_ahead
 from api.exceptions import ServiceUnavailable
+from api.logs import described
 from api.models import Device, User
 from api.utils import thread_cache
 
@@ -130,7 +131,7 @@ def load(
             if user_entry is not None:
                 return DeviceState(str(device_id), **device_entry), UserState(**user_entry)
     except Exception as exc:
-        logger.warning("auth state cache unavailable, reading the database: %r", exc)
+        logger.warning("auth state cache unavailable, reading the database: %s", described(exc))
         return _load_from_database(device_id, keep=False)
     return _load_from_database(device_id, keep=True)
 
@@ -191,7 +192,7 @@ def _load_from_database(
             cache.add(key_of_device(str(device.id)), device_entry, STATE_TTL)
             cache.add(key_of_user(device.user_id), user_entry, STATE_TTL)
         except Exception as exc:
-            logger.warning("could not cache auth state: %r", exc)
+            logger.warning("could not cache auth state: %s", described(exc))
     return DeviceState(str(device.id), **device_entry), UserState(**user_entry)
 
 
@@ -277,7 +278,7 @@ def _republish_unsure() -> bool:
         except Exception as exc:
             _unsure.setdefault(key, row)
             _next_repair = time.monotonic() + _REPAIR_INTERVAL
-            logger.warning("could not publish the auth state of %s again: %r", key, exc)
+            logger.warning("could not publish the auth state of %s again: %s", key, described(exc))
             break
         republished = True
     return republished

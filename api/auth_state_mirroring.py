@@ -29,6 +29,7 @@ from api.auth_state import (
     publish_entry,
     publish_row,
 )
+from api.logs import described
 from api.utils import tables_of
 
 logger = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def _publish_committed(model: type[Model], pk: Any, using: str) -> None:
     except Exception as exc:
         # The stricter (or pending) entry stays until STATE_TTL: a grant late, never a
         # revocation lost.
-        logger.warning("could not publish the committed auth state: %r", exc)
+        logger.warning("could not publish the committed auth state: %s", described(exc))
 
 
 def _inserting(instance: Model, raw: bool) -> bool:

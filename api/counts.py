@@ -40,6 +40,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from api import read_ahead
+from api.logs import described
 from api.utils import now_and_on_commit, table_model, tables_of, thread_cache
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def count(queryset: QuerySet[Any], *, prefetched: Mapping[str, bytes | None] | N
     try:
         generation = _generation(key, prefetched)
     except Exception as exc:
-        logger.warning("count cache unavailable, counting in the database: %r", exc)
+        logger.warning("count cache unavailable, counting in the database: %s", described(exc))
         return query.count()
     if generation is None:
         return query.count()
@@ -201,7 +202,9 @@ def changed(model: type[Model], using: str | None = None) -> None:
         try:
             thread_cache("security").set(_generation_key(model), generation, None)
         except Exception as exc:
-            logger.warning("could not renew the counts of %s: %r", model._meta.label, exc)
+            logger.warning(
+                "could not renew the counts of %s: %s", model._meta.label, described(exc)
+            )
 
     now_and_on_commit(renew, using)
 

@@ -33,6 +33,12 @@ def request_id_for(incoming: str | None) -> str:
     return incoming if incoming and REQUEST_ID_PATTERN.fullmatch(incoming) else new_request_id()
 
 
+def described(error: BaseException) -> str:
+    """An error for a log line: its class and its words. Not its repr: redis-py's is only its
+    kind (`network:ConnectionError`), without the host or the cause."""
+    return f"{type(error).__name__}: {error}"
+
+
 def printable(text: str) -> str:
     """`text` with its control characters and line separators escaped (a line feed as \\x0a,
     U+2028 as \\u2028), for log messages: a path a client chose cannot end the line and forge

@@ -31,7 +31,7 @@ from api.exceptions import (
     reason_phrase,
     status_defaults,
 )
-from api.logs import logged_already, printable
+from api.logs import described, logged_already, printable
 from api.utils import API_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, exceptions.APIException):
         return exc
     if database_unavailable(exc):
-        logger.error("The database is unavailable: %r", exc, exc_info=exc)
+        logger.error("The database is unavailable: %s", described(exc), exc_info=exc)
         return ServiceUnavailable(
             "The database is unavailable; retry shortly.",
             headers={"Retry-After": DATABASE_RETRY_AFTER},

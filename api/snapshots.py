@@ -37,6 +37,7 @@ from django.dispatch import receiver
 from django_redis.cache import RedisCache
 
 from api import read_ahead
+from api.logs import described
 from api.models import Device, User, UserProfile
 from api.utils import now_and_on_commit, thread_cache
 
@@ -79,7 +80,7 @@ def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict
         if missing := [key for key in keys if key not in found]:
             found.update(dict.fromkeys(missing) | cache.get_many(missing))
     except Exception as exc:
-        logger.warning("snapshot cache unavailable, reading the database: %r", exc)
+        logger.warning("snapshot cache unavailable, reading the database: %s", described(exc))
         return dict.fromkeys(keys)
     return found
 
@@ -100,7 +101,7 @@ def fill(snapshots: Mapping[str, Any], *, read_at: float) -> None:
         for key, snapshot in snapshots.items():
             cache.add(key, snapshot, SNAPSHOT_TTL)
     except Exception as exc:
-        logger.warning("could not cache a snapshot: %r", exc)
+        logger.warning("could not cache a snapshot: %s", described(exc))
 
 
 def _forget(keys: list[str], using: str | None) -> None:
@@ -120,7 +121,10 @@ def _forget(keys: list[str], using: str | None) -> None:
                     cache.set(key, _TOMBSTONE, TOMBSTONE_TTL)
         except Exception as exc:
             logger.warning(
-                "could not forget %s, stale for %d s at most: %r", keys, SNAPSHOT_TTL, exc
+                "could not forget %s, stale for %d s at most: %s",
+                keys,
+                SNAPSHOT_TTL,
+                described(exc),
             )
 
     now_and_on_commit(tombstone, using)

@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 from django_redis.cache import RedisCache
 from django_redis.client import DefaultClient
 
+from api.logs import described
 from api.redis_client import CacheClient
 
 logger = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def cache_get(key: str, default: T | None = None, *, alias: str = "default") -> 
     try:
         return thread_cache(alias).get(key, default)
     except Exception as exc:
-        logger.warning("cache get of %r failed, using the default: %r", key, exc)
+        logger.warning("cache get of %r failed, using the default: %s", key, described(exc))
         return default
 
 
@@ -182,7 +183,7 @@ def cache_set(
     try:
         thread_cache(alias).set(key, value, timeout)
     except Exception as exc:
-        logger.warning("cache set of %r failed: %r", key, exc)
+        logger.warning("cache set of %r failed: %s", key, described(exc))
         return False
     return True
 
@@ -192,7 +193,7 @@ def cache_delete(key: str, *, alias: str = "default") -> bool:
     try:
         thread_cache(alias).delete(key)
     except Exception as exc:
-        logger.warning("cache delete of %r failed: %r", key, exc)
+        logger.warning("cache delete of %r failed: %s", key, described(exc))
         return False
     return True
 

@@ -93,7 +93,9 @@ class TestCacheOutage:
     def test_get_returns_the_default_and_logs(self, caplog):
         with caplog.at_level(logging.WARNING, logger="api.utils"):
             assert cache_get("key", "fallback") == "fallback"
-        assert "cache get of 'key' failed" in caplog.text
+        assert "cache get of 'key' failed, using the default: ConnectionError: " in caplog.text
+        # The cause, which redis-py's repr of the error leaves out.
+        assert "Connection refused" in caplog.text
 
     def test_set_and_delete_report_failure_without_raising(self):
         assert cache_set("key", "value") is False

@@ -14,10 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_redis.cache import RedisCache
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from api import read_ahead
 from api.authentication import request_read_ahead_keys
+from api.logs import described
 from api.problems import problem_response, wants_problem
 from api.throttling.decision import Decision, Limit, RateLimitStore
 from api.throttling.memory_store import MemoryRateLimitStore
@@ -117,10 +118,18 @@ class OutageLog:
                 return
             self._next_report = now + self._interval
             unlimited, self._unlimited = self._unlimited, 0
+        # An error reply is no outage but a Redis that refuses the script (an ACL without
+        # scripting, a full memory): it lasts until someone acts.
+        verb = (
+            "refuses the limiter's script"
+            if isinstance(error, ResponseError)
+            else "does not answer"
+        )
+        cause = f"{verb}: {described(error)}"
         logger.error(
-            "Rate limiting is failing open, its Redis does not answer: %r. %d request(s) "
-            "passed unlimited since the last report.",
-            error,
+            "Rate limiting is failing open, its Redis %s. %d request(s) passed unlimited since "
+            "the last report.",
+            cause,
             unlimited,
         )
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from api.redis_client import HeldConnectionRedis
 from api.throttling.decision import Limit
@@ -85,10 +85,23 @@ def test_with_redis_down_requests_pass_and_the_outage_is_logged_once(
     outage = [record for record in caplog.records if record.name.startswith("api.throttling")]
     assert len(outage) == 1
     assert outage[0].levelname == "ERROR"
-    assert "Rate limiting is failing open" in outage[0].getMessage()
+    message = outage[0].getMessage()
+    assert "Rate limiting is failing open, its Redis does not answer: ConnectionError: " in message
+    assert "Connection refused" in message
     health = client.get("/health/")
     assert health.status_code == 503
     assert health.json()["checks"]["cache"]["status"] == "unhealthy"
+
+
+def test_a_redis_that_refuses_the_script_is_logged_in_its_own_words(real_redis, caplog):
+    # Not an outage: a Redis whose ACL forbids scripts, say. Requests pass, as in an outage,
+    # but the log must say what Redis said, or nobody will find out why limits stopped.
+    with pytest.raises(ResponseError) as refused:
+        real_redis.eval("return redis.call('NO-SUCH-COMMAND')", 0)
+    with caplog.at_level(logging.ERROR, logger="api.throttling"):
+        OutageLog().report(refused.value)
+    (message,) = [record.getMessage() for record in caplog.records]
+    assert "its Redis refuses the limiter's script: ResponseError: Unknown Redis command" in message
 
 
 def test_limits_apply_again_once_redis_answers(client, settings, rates, redis_url):
