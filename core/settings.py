@@ -6,8 +6,9 @@ its variables; `.env.example` and the README's configuration table list them all
 """
 
 import logging
+import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -427,6 +428,9 @@ RATE_PATTERN = re.compile(
     r"(?P<quota>[1-9][0-9]*)/(?P<count>[1-9][0-9]*)?(?P<unit>s|sec|min|hour|day)"
 )
 RATE_UNIT_SECONDS = {"s": 1, "sec": 1, "min": 60, "hour": 3600, "day": 86400}
+# Beyond these, Redis's script (Lua numbers are doubles) would count wrong or refuse to run.
+MAX_RATE_QUOTA = 1_000_000_000
+MAX_RATE_WINDOW = 365 * 86400
 
 
 def _rates(table: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -434,14 +438,26 @@ def _rates(table: dict[str, str]) -> dict[str, tuple[int, int]]:
     parsed: dict[str, tuple[int, int]] = {}
     for scope, rate in table.items():
         match = RATE_PATTERN.fullmatch(rate.strip())
-        if match is None:
+        quota = int(match["quota"]) if match else 0
+        window = int(match["count"] or 1) * RATE_UNIT_SECONDS[match["unit"]] if match else 0
+        if not (0 < quota <= MAX_RATE_QUOTA and 0 < window <= MAX_RATE_WINDOW):
             raise ImproperlyConfigured(
                 f'RATE_LIMIT_{scope.upper()}="{rate}" is not a rate: use N/s|sec|min|hour|day '
-                "or N/<k><unit> with N and k at least 1, e.g. 60/min, 5/10s, 100/2hour."
+                "or N/<k><unit> with N and k at least 1, e.g. 60/min, 5/10s, 100/2hour; at "
+                f"most {MAX_RATE_QUOTA:,} requests in a window of at most 365 days."
             )
-        window = int(match["count"] or 1) * RATE_UNIT_SECONDS[match["unit"]]
-        parsed[scope] = (int(match["quota"]), window)
+        parsed[scope] = (quota, window)
     return parsed
+
+
+def _refuse_unknown_rate_variables(scopes: Iterable[str]) -> None:
+    """A misspelt RATE_LIMIT_<SCOPE> would leave that scope's default in force, unnoticed."""
+    known = {"RATE_LIMIT_ENABLED"} | {f"RATE_LIMIT_{scope.upper()}" for scope in scopes}
+    for name in sorted(os.environ):
+        if name.startswith("RATE_LIMIT_") and name not in known:
+            raise ImproperlyConfigured(
+                f"{name} is not a setting: the rate variables are {', '.join(sorted(known))}."
+            )
 
 
 # Scope -> (requests, window in seconds). The scopes and their defaults are SPEC §4's.
@@ -463,6 +479,7 @@ RATE_LIMITS = _rates(
         "admin": env.str("RATE_LIMIT_ADMIN", default="100/hour"),
     }
 )
+_refuse_unknown_rate_variables(RATE_LIMITS)
 
 
 # --- Django REST framework --------------------------------------------------------------------

@@ -57,9 +57,31 @@ def test_each_rate_is_read_from_its_variable_in_every_form():
     }
 
 
-@pytest.mark.parametrize("rate", ["60", "60/minute", "0/min", "5/0s", "1.5/min", ""])
+@pytest.mark.parametrize(
+    "rate",
+    [
+        *("60", "60/minute", "0/min", "5/0s", "1.5/min", ""),
+        # Past what Redis's script counts right (Lua's doubles) or runs at all.
+        *("1000000001/min", "10000000000000000000/min", "1000/366day", "1000/300000000000000s"),
+    ],
+)
 def test_a_malformed_rate_refuses_to_start_naming_the_variable(rate):
     result = run_manage("check", env={"RATE_LIMIT_SEARCH": rate})
     assert result.returncode != 0
     assert f'RATE_LIMIT_SEARCH="{rate}" is not a rate' in result.stderr
     assert "e.g. 60/min, 5/10s, 100/2hour" in result.stderr
+
+
+def test_the_largest_rate_is_read():
+    assert rate_limits({"RATE_LIMIT_SEARCH": "1000000000/365day"})["search"] == [
+        1_000_000_000,
+        365 * 86400,
+    ]
+
+
+@pytest.mark.parametrize("name", ["RATE_LIMIT_BRUST", "RATE_LIMIT_AUTHTOKEN", "RATE_LIMIT_"])
+def test_a_misspelt_rate_variable_refuses_to_start_naming_it(name):
+    # Read as nothing, it would leave the scope's default in force unnoticed.
+    result = run_manage("check", env={name: "1/min"})
+    assert result.returncode != 0
+    assert f"{name} is not a setting: the rate variables are RATE_LIMIT_ADMIN, " in result.stderr
