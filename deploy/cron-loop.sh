@@ -14,6 +14,17 @@ set -u
 interval="${1:-3600}"
 child=""
 
+# A typo here ("1h", "-5") would make `sleep` fail at once, and the loop run the jobs back to
+# back for ever.
+case "$interval" in
+  "" | *[!0-9]*) whole=0 ;;
+  *) whole=1 ;;
+esac
+if [ "$whole" -eq 0 ] || [ "$interval" -lt 1 ]; then
+  echo "cron-loop.sh: SECONDS_BETWEEN_ROUNDS must be a whole number of at least 1, not '$interval'." >&2
+  exit 64
+fi
+
 # The job gets SIGTERM either way: a background child of a script ignores SIGINT. A second
 # signal while the job winds down changes nothing: stopping is under way.
 stop() {

@@ -43,6 +43,12 @@ def cron_job(
     """Register the decorated function as the cron job `name` (lowercase, digits, `_`)."""
     if not JOB_NAME.fullmatch(name):
         raise ImproperlyConfigured(f"Cron job name {name!r} must match {JOB_NAME.pattern}.")
+    # 0 would be a lock that never lapses on Redis (no expiry), and none at all in memory.
+    if type(lock_timeout) is not int or lock_timeout < 1:
+        raise ImproperlyConfigured(
+            f"Cron job {name!r}: lock_timeout must be a whole number of seconds, at least 1, "
+            f"not {lock_timeout!r}."
+        )
 
     def register(function: JobFunction) -> JobFunction:
         existing = _jobs.get(name)

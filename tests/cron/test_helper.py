@@ -5,26 +5,28 @@ import logging
 import threading
 import time
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
 
+from api.cron import helper
 from api.cron.helper import Outcome, job_lock, run_job
 from api.cron.registry import load_jobs
+from api.redis_circuit_breaker import circuit_breaker
 from tests.cron.jobs import runs, wait_for_runs
+from tests.relay import TcpRelay
+from tests.services import LOCAL_MEMORY_CACHES, closed_port, redis_caches
 
 
-@pytest.fixture(params=["configured", "redis"])
+@pytest.fixture(params=["memory", "redis"])
 def lock_cache(request, settings):
-    """The run's cache (Redis or local memory), and the real Redis whatever the run uses."""
+    """Each kind of lock, whatever the run's cache: the cache's own (local memory) and Redis's."""
     if request.param == "redis":
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": request.getfixturevalue("redis_url"),
-            }
-        }
+        settings.CACHES = redis_caches(request.getfixturevalue("redis_url"))
         caches["default"].clear()
+    else:
+        settings.CACHES = LOCAL_MEMORY_CACHES
     return request.param
 
 
@@ -105,3 +107,54 @@ def test_a_run_that_outlives_its_lock_is_reported(caplog):
         assert run_job(slow) is Outcome.SUCCEEDED
     assert caplog.records[-1].levelno == logging.ERROR
     assert "Cron job test_succeeds ran past its lock timeout (1 s)" in caplog.text
+
+
+def test_a_cache_down_when_the_lock_is_taken_fails_the_run_with_a_log_line(
+    settings, monkeypatch, caplog
+):
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
+    monkeypatch.setattr(helper, "GIVE_BACK_SECONDS", 0.6)  # the lock would have gone back
+    with caplog.at_level(logging.INFO, logger="api.cron"):
+        assert run_job(load_jobs()["test_succeeds"]) is Outcome.FAILED
+    failed = next(record for record in caplog.records if record.levelno == logging.ERROR)
+    assert failed.getMessage().startswith(
+        "Cron job test_succeeds failed: could not take its lock: ConnectionError: "
+    )
+    assert failed.outcome == "failed"
+    assert "started" not in caplog.text
+
+
+def test_a_lock_set_after_its_reply_timed_out_is_given_back(real_redis, caplog):
+    # Redis stalls (here: paused for writes) past the client's 1 s socket timeout, then runs
+    # the lock's SET all the same. Kept, the lock would make the scheduler's retry a "skipped"
+    # (exit 0) for the whole lock timeout.
+    # The give-back waits out the circuit breaker's cooldown, which the timeout started.
+    real_redis.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+    try:
+        with caplog.at_level(logging.INFO, logger="api.cron"):
+            assert run_job(load_jobs()["test_succeeds"]) is Outcome.FAILED
+    finally:
+        real_redis.execute_command("CLIENT", "UNPAUSE")
+        server = real_redis.get_connection_kwargs()
+        circuit_breaker(f"{server['host']}:{server['port']}").close()  # for the tests after
+    assert "could not take its lock: TimeoutError: " in caplog.text
+    assert real_redis.keys("cron:lock:*") == []
+    assert run_job(load_jobs()["test_succeeds"]) is Outcome.SUCCEEDED
+
+
+def test_a_cache_lost_while_the_lock_is_given_back_keeps_the_jobs_outcome(
+    settings, redis_url, real_redis, caplog
+):
+    target = urlsplit(redis_url)
+    port = closed_port()
+    relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}{target.path}")
+    # The job cuts the cache's connections as it ends: Redis is gone when the lock goes back.
+    job = replace(load_jobs()["test_succeeds"], run=relay.close)
+    with caplog.at_level(logging.INFO, logger="api.cron"):
+        assert run_job(job) is Outcome.SUCCEEDED
+    assert "Cron job test_succeeds succeeded in " in caplog.text
+    assert "Cron job test_succeeds could not give back its lock, which lapses within 900 s: " in (
+        caplog.text
+    )
+    assert real_redis.delete("cron:lock:test_succeeds") == 1  # held, until it lapses

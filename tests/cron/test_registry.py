@@ -27,3 +27,10 @@ def test_a_second_job_with_the_same_name_is_refused():
 def test_names_that_are_not_identifiers_are_refused(name):
     with pytest.raises(ImproperlyConfigured, match="must match"):
         cron_job(name)
+
+
+@pytest.mark.parametrize("lock_timeout", [0, -1, 1.5, True])
+def test_a_lock_timeout_that_is_not_whole_seconds_is_refused(lock_timeout):
+    # 0: on Redis a lock that never lapses, in memory no lock at all.
+    with pytest.raises(ImproperlyConfigured, match="lock_timeout must be a whole number"):
+        cron_job("tidy", lock_timeout=lock_timeout)

@@ -289,3 +289,23 @@ def wait_for(condition: Any, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@pytest.mark.parametrize("interval", ["1h", "abc", "-5", "0", "2.5"])
+def test_the_cron_loop_refuses_an_interval_that_is_not_whole_seconds(tmp_path, interval):
+    # `sleep 1h` fails at once here: the loop would run every job back to back for ever.
+    shim = tmp_path / "bin" / "python"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\necho run >> {tmp_path / 'runs'}\n")
+    shim.chmod(0o755)
+    result = subprocess.run(
+        ["sh", "deploy/cron-loop.sh", interval],
+        cwd=ROOT,
+        env=environment({"PATH": f"{shim.parent}:{os.environ['PATH']}"}, ()),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert result.returncode == 64
+    assert f"must be a whole number of at least 1, not '{interval}'" in result.stderr
+    assert not (tmp_path / "runs").exists()
