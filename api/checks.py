@@ -6,8 +6,10 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core.cache import caches
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import connections
+from django_redis.cache import RedisCache
 
 
 @register(Tags.caches)
@@ -45,6 +47,17 @@ def check_security_cache_is_shared(
                 hint="Set REDIS_URL: nonces, revocations and rate limits must be shared by "
                 "every worker and host (SPEC §3, §4).",
                 id="api.E003",
+            )
+        ]
+    if not isinstance(caches["security"], RedisCache):
+        # Nonces and revocations would be shared, but the limiter runs its script on
+        # django-redis only, and counts in each process's memory on anything else.
+        return [
+            Error(
+                f"The security cache is {backend}, not django-redis: rate limits would be "
+                "counted per process.",
+                hint="Keep the BACKEND that REDIS_URL sets, django_redis.cache.RedisCache.",
+                id="api.E004",
             )
         ]
     return []

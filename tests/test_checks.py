@@ -40,3 +40,20 @@ def test_the_default_cache_may_ignore_errors(settings):
     default = {**caches["default"], "OPTIONS": {"IGNORE_EXCEPTIONS": True}}
     settings.CACHES = {**caches, "default": default}
     assert cache_errors() == []
+
+
+def deploy_cache_errors() -> list[str]:
+    """The ids of the app's errors among the cache checks of `manage.py check --deploy`."""
+    messages = run_checks(tags=[Tags.caches], include_deployment_checks=True)
+    return [str(message.id) for message in messages if message.is_serious()]
+
+
+def test_in_production_the_security_cache_is_django_redis(settings):
+    settings.CACHES = redis_caches(REDIS)
+    assert deploy_cache_errors() == []
+    settings.CACHES = LOCAL_MEMORY_CACHES
+    assert deploy_cache_errors() == ["api.E003"]
+    # Django's own Redis cache shares nonces, but the limiter would count in each process.
+    django_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
+    settings.CACHES = {**redis_caches(REDIS), "security": django_redis}
+    assert deploy_cache_errors() == ["api.E004"]
