@@ -24,6 +24,36 @@ def _guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return guarded
 
 
+# The docs load nothing from another host (SPEC §7): the sidecar's copies of Swagger UI and
+# ReDoc, and their pages' own inline start-up script and style. The policy holds the libraries to
+# that too: ReDoc's footer would fetch its logo from cdn.redoc.ly (it hides an image that fails).
+# Their search runs in a worker made from a blob: URL.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    )
+)
+
+
+def _self_contained(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def contained(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    return contained
+
+
 # The docs pages themselves need no API credentials: they are public or staff-session guarded.
 _open: dict[str, Any] = {"authentication_classes": [], "permission_classes": []}
 
@@ -31,12 +61,12 @@ urlpatterns = [
     path("schema/", _guard(SpectacularAPIView.as_view(**_open)), name="api-schema"),
     path(
         "swagger/",
-        _guard(SpectacularSwaggerView.as_view(url_name="api-schema", **_open)),
+        _guard(_self_contained(SpectacularSwaggerView.as_view(url_name="api-schema", **_open))),
         name="api-swagger",
     ),
     path(
         "redoc/",
-        _guard(SpectacularRedocView.as_view(url_name="api-schema", **_open)),
+        _guard(_self_contained(SpectacularRedocView.as_view(url_name="api-schema", **_open))),
         name="api-redoc",
     ),
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from api.logs import printable, request_id_for, request_id_var
+from api.logs import logged_already, printable, request_id_for, request_id_var
 from api.problems import PROBLEM_CONTENT_TYPE, problem_response, wants_problem
 from api.utils import client_ip, is_api_request
 
@@ -96,7 +96,11 @@ class ProblemDetailsMiddleware:
         if content_type.startswith(("application/json", PROBLEM_CONTENT_TYPE)):
             return response
         headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-        return problem_response(request, response.status_code, headers=headers)
+        problem = problem_response(request, response.status_code, headers=headers)
+        if getattr(response, "_has_been_logged", False):
+            # Django logged the error as it made its page (a 500's traceback): not once more.
+            logged_already(problem)
+        return problem
 
 
 class ReleaseViewMiddleware:

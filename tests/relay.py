@@ -18,6 +18,8 @@ class TcpRelay:
         self._silent_new = False
         # Accepted sockets that their client has not closed yet.
         self._open: set[socket.socket] = set()
+        # Set: what the server sends is swallowed, on every connection (`drop_replies`).
+        self._replies_dropped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -43,7 +45,9 @@ class TcpRelay:
                 target=self._from_client, args=(client, server, silenced), daemon=True
             ).start()
             threading.Thread(
-                target=self._pump, args=(server, client, silenced), daemon=True
+                target=self._pump,
+                args=(server, client, silenced, self._replies_dropped),
+                daemon=True,
             ).start()
 
     def _from_client(
@@ -53,11 +57,18 @@ class TcpRelay:
         self._open.discard(client)
 
     @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket | None, silenced: threading.Event) -> None:
-        """Forward until `source` closes; once `silenced`, swallow what it sends instead."""
+    def _pump(
+        source: socket.socket,
+        sink: socket.socket | None,
+        silenced: threading.Event,
+        dropped: threading.Event | None = None,
+    ) -> None:
+        """Forward until `source` closes; once `silenced` (or while `dropped` is set), swallow
+        what it sends instead."""
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
-                if sink is not None and not silenced.is_set():
+                swallowed = silenced.is_set() or (dropped is not None and dropped.is_set())
+                if sink is not None and not swallowed:
                     sink.sendall(data)
         if sink is not None and not silenced.is_set():
             with contextlib.suppress(OSError):
@@ -70,6 +81,14 @@ class TcpRelay:
         self._silent_new = new_connections
         for silenced in self._silenced:
             silenced.set()
+
+    def drop_replies(self) -> None:
+        """Pass the client's commands on, but swallow what the server answers, on every
+        connection, until `forward_replies`: the server runs a command whose reply never comes."""
+        self._replies_dropped.set()
+
+    def forward_replies(self) -> None:
+        self._replies_dropped.clear()
 
     def answer_new_connections(self) -> None:
         """Forward the connections accepted from now on (the server is back); those silenced

@@ -7,6 +7,7 @@ which the default command honours like any other gunicorn flag.
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,7 +74,8 @@ def fresh_database(mysql_url):
 
 
 def test_waits_for_the_database_migrates_then_serves_until_ready(fresh_database):
-    # The database answers only once a relay to the real server opens, two seconds in.
+    # The database answers only once a relay to the real server opens, after the entrypoint's
+    # first attempt has failed (however long its start takes on a busy machine).
     server_address = urlsplit(fresh_database)
     relay_port, http_port = closed_port(), free_port()
     credentials = server_address.netloc.rpartition("@")[0]
@@ -84,10 +86,14 @@ def test_waits_for_the_database_migrates_then_serves_until_ready(fresh_database)
         WEB_CONCURRENCY="1",
         GUNICORN_CMD_ARGS=f"--bind=127.0.0.1:{http_port}",
     )
+    refuser = socket.create_server(("127.0.0.1", relay_port))
+    refuser.settimeout(60)
     server = start(env=env)
     relay = None
     try:
-        time.sleep(2)
+        first_attempt, _ = refuser.accept()  # hung up on at once: no database there yet
+        first_attempt.close()
+        refuser.close()
         assert server.poll() is None, stop(server)
         relay = TcpRelay(relay_port, (server_address.hostname or "", server_address.port or 3306))
         wait_until_ready(f"http://127.0.0.1:{http_port}/health/ready/", server)

@@ -90,6 +90,18 @@ def test_exception_in_view_is_logged_once_with_its_traceback(client, caplog):
     assert LEAK in str(errors[0].exc_info[1])
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_exception_outside_drf_is_logged_once_with_its_traceback(client, settings, caplog, debug):
+    # Django logs it as it makes its 500 page (with DEBUG, the technical one), which the
+    # safety net then turns into a problem: that one must not be logged a second time.
+    settings.DEBUG = debug
+    assert_problem(client.get("/api/v1/test/explode-plain/"), 500, "server_error")
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.name for record in errors] == ["django.request"]
+    assert errors[0].exc_info is not None
+    assert LEAK in str(errors[0].exc_info[1])
+
+
 def test_validation_errors_list_every_field_with_dotted_paths(client):
     response = client.post(
         "/api/v1/test/validate/",
@@ -266,7 +278,7 @@ def test_with_the_database_gone_a_request_is_503_with_retry_after_not_a_500(
         server.stop()
     # Logged once, by the app, with what went wrong; not again by Django.
     log = (tmp_path / "server.log").read_text()
-    assert log.count("The database is unavailable: OperationalError(") == 1
+    assert log.count("The database is unavailable: OperationalError: (") == 1
     assert "Service Unavailable: /api/" not in log
 
 

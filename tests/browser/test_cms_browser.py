@@ -10,7 +10,6 @@ tests/browser/seed.py run with `manage.py shell`.
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 from deviceauth import ApiError, DeviceClient
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests.live import LiveServer
 from tests.processes import ROOT, run_manage
@@ -89,21 +88,6 @@ def accounts(server: LiveServer) -> None:
         f"User.objects.create_user({NOT_STAFF[0]!r}, password={NOT_STAFF[1]!r}); "
         "from tests.browser.seed import seed; seed()",
     )
-
-
-@pytest.fixture(scope="module")
-def browser(server: LiveServer) -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("needs Chromium on the PATH (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import caches
+from django_redis import get_redis_connection
 
 from api.cron import helper
 from api.cron.helper import Outcome, job_lock, run_job
@@ -124,22 +125,31 @@ def test_a_cache_down_when_the_lock_is_taken_fails_the_run_with_a_log_line(
     assert "started" not in caplog.text
 
 
-def test_a_lock_set_after_its_reply_timed_out_is_given_back(real_redis, caplog):
-    # Redis stalls (here: paused for writes) past the client's 1 s socket timeout, then runs
-    # the lock's SET all the same. Kept, the lock would make the scheduler's retry a "skipped"
-    # (exit 0) for the whole lock timeout.
-    # The give-back waits out the circuit breaker's cooldown, which the timeout started.
-    real_redis.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+def test_a_lock_set_after_its_reply_timed_out_is_given_back(
+    settings, redis_url, real_redis, caplog
+):
+    # Redis runs the lock's SET, but its reply never comes back within the client's 1 s socket
+    # timeout (a stall, a lost packet). Kept, the lock would make the scheduler's retry a
+    # "skipped" (exit 0) for the whole lock timeout.
+    target = urlsplit(redis_url)
+    port = closed_port()
+    relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}{target.path}")
+    # Connected first: only the SET's reply goes missing, not the connection's handshake.
+    assert get_redis_connection("default").ping()
+    relay.drop_replies()
+    # The replies come back once the timeout has tripped the circuit breaker, whose cooldown
+    # the give-back waits out.
+    threading.Timer(1.5, relay.forward_replies).start()
     try:
         with caplog.at_level(logging.INFO, logger="api.cron"):
-            assert run_job(load_jobs()["test_succeeds"]) is Outcome.FAILED
+            outcome = run_job(load_jobs()["test_succeeds"])
     finally:
-        real_redis.execute_command("CLIENT", "UNPAUSE")
-        server = real_redis.get_connection_kwargs()
-        circuit_breaker(f"{server['host']}:{server['port']}").close()  # for the tests after
+        relay.close()
+        circuit_breaker(f"127.0.0.1:{port}").close()  # the next user of the port starts afresh
+    assert outcome is Outcome.FAILED
     assert "could not take its lock: TimeoutError: " in caplog.text
     assert real_redis.keys("cron:lock:*") == []
-    assert run_job(load_jobs()["test_succeeds"]) is Outcome.SUCCEEDED
 
 
 def test_a_cache_lost_while_the_lock_is_given_back_keeps_the_jobs_outcome(
