@@ -1,8 +1,11 @@
 """Small real HTTP servers on loopback for the client tests: something other than the API on the
-way (a redirecting host, a proxy with its own answers), where a live server cannot say it."""
+way (a redirecting host, a proxy with its own answers, a server that trickles its answer), where
+a live server cannot say it."""
 
+import contextlib
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +81,36 @@ def serve(answer: Callable[[Received], Answer]) -> Iterator[LocalServer]:
     finally:
         server.shutdown()
         server.server_close()
+        thread.join()
+
+
+@contextmanager
+def serve_raw(reply: Callable[[socket.socket], None]) -> Iterator[str]:
+    """A loopback server that reads each request and hands its socket to `reply`, which writes
+    whatever bytes it likes, as fast or as slowly as it likes; yields its URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)  # the whole of a client's small request, on loopback
+            with contextlib.suppress(OSError):  # the client has gone
+                reply(connection)
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)
+        listener.close()
         thread.join()
 
 

@@ -3,6 +3,7 @@ the renewals an app relies on, each through the server's real answers. Where onl
 on the way would answer (a redirect, a 503 from a proxy, a 401 without `server_time`), small
 local HTTP servers do (tests/clients/local_http.py)."""
 
+import json
 import threading
 import time
 import uuid
@@ -15,7 +16,7 @@ from deviceauth import ApiError, DeviceClient, DeviceCredentials, Response, Toke
 from tests.clients.conftest import EXPIRING_TTL
 from tests.clients.local_http import Answer, Received, forward, problem, serve
 from tests.processes import run_manage
-from tests.signing import APP_KEY_ID, APP_SECRET, GET_TOKEN, ME, REFRESH, REGISTER
+from tests.signing import APP_KEY_ID, APP_SECRET, GET_TOKEN, LOGOUT, ME, REFRESH, REGISTER
 
 
 class RecordingClient(DeviceClient):
@@ -135,6 +136,75 @@ def test_an_expired_access_token_is_refreshed_and_the_request_sent_again(expirin
     client.sent.clear()
     assert client.request("GET", ME).status == 200
     assert client.sent == [(ME, "token_expired"), (REFRESH, 200), (ME, 200)]
+
+
+def refused_refresh(client: DeviceClient, refresh: str) -> str | None:
+    """The code with which the server refuses `refresh`, presented by `client`'s device."""
+    assert client.credentials is not None
+    device_id, secret = client.credentials.device_id, client.credentials.device_secret
+    body = json.dumps({"refresh": refresh}).encode()
+    headers = {"Content-Type": "application/json"}
+    headers |= client.sign("POST", REFRESH, body, device_id, secret)
+    with pytest.raises(ApiError) as refused:
+        client.send("POST", REFRESH, body, headers)
+    return refused.value.code
+
+
+def test_a_logout_after_the_access_token_expired_refreshes_first_then_ends_the_session(
+    expiring_server,
+):
+    client = new_client(expiring_server)
+    client.register(platform="ios")
+    expired = client.get_token()
+    time.sleep(EXPIRING_TTL + 1.1)  # the token has expired on the server's clock
+    client.sent.clear()
+    client.logout()
+    assert client.sent == [(REFRESH, 200), (LOGOUT, 204)]
+    assert client.tokens is None
+    # The chain has ended: the refresh token of before is revoked (while the chain lived,
+    # presenting it once spent was token_reused).
+    assert refused_refresh(client, expired.refresh) == "token_revoked"
+
+
+def test_a_logout_that_fails_keeps_the_tokens_so_that_it_can_be_tried_again(server):
+    failing = threading.Event()
+    failing.set()
+
+    def proxy(request: Received) -> Answer:
+        """The live server, but for logout: a 503, as a load balancer gives while the API is
+        down."""
+        if failing.is_set() and request.path == LOGOUT:
+            return problem(503, code="service_unavailable", detail="Down.")
+        return forward(server.url, request)
+
+    with serve(proxy) as proxied:
+        client = new_client(proxied)
+        client.register(platform="web")
+        tokens = client.get_token()
+        client.sent.clear()
+        with pytest.raises(ApiError) as error:
+            client.logout()
+        assert error.value.code == "service_unavailable"
+        assert client.tokens is tokens
+        failing.clear()
+        client.logout()
+        assert client.tokens is None
+        assert client.sent == [(LOGOUT, "service_unavailable"), (LOGOUT, 204)]
+        with pytest.raises(ApiError) as refused:
+            client.send("GET", ME, b"", {"Authorization": f"Bearer {tokens.access}"})
+        assert refused.value.code == "token_revoked"
+
+
+def test_a_logout_of_a_session_that_has_ended_already_forgets_its_tokens(server):
+    client = new_client(server)
+    client.register(platform="web")
+    client.get_token()
+    new_client(server, credentials=client.credentials).get_token()
+    client.sent.clear()
+    client.logout()
+    assert client.tokens is None
+    # Without a new session started just to end it.
+    assert client.sent == [(LOGOUT, "token_revoked")]
 
 
 def test_a_session_ended_by_another_get_token_is_renewed_with_get_token(server):

@@ -1,9 +1,11 @@
 """DeviceClient against a small local server standing in for the API, for what a live server
 cannot be made to say on demand: short token lifetimes, a new device refused too, targets with
-non-ASCII characters. The live tests are in test_python_client.py."""
+non-ASCII characters, answers that trickle in, headers in any case. The live tests are in
+test_python_client.py."""
 
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +16,7 @@ import pytest
 from deviceauth import ApiError, DeviceClient, DeviceCredentials, Tokens, sign_request
 from deviceauth.client import GET_TOKEN, REFRESH, REGISTER
 
-from tests.clients.local_http import Answer, LocalServer, problem, serve
+from tests.clients.local_http import Answer, LocalServer, problem, serve, serve_raw
 
 ME = "/api/v1/me/"
 APP_KEY_ID = "ios-dev"
@@ -104,14 +106,21 @@ def test_non_ascii_characters_of_a_bearer_target_are_sent_percent_encoded() -> N
     assert paths(api) == [f"{ME}?q=caf%C3%A9&tag=50%25"]
 
 
-def test_a_signed_target_with_non_ascii_characters_is_signed_as_sent() -> None:
-    target = f"{REGISTER}?q=Zoë 日本"
+@pytest.mark.parametrize(
+    ("target", "on_the_wire"),
+    [
+        (f"{REGISTER}?q=Zoë 日本", f"{REGISTER}?q=Zo%C3%AB%20%E6%97%A5%E6%9C%AC"),
+        (f"{REGISTER}?q=1#part", f"{REGISTER}?q=1"),  # a fragment is never sent
+    ],
+    ids=["non-ASCII", "a fragment"],
+)
+def test_a_signed_target_is_signed_as_sent(target: str, on_the_wire: str) -> None:
     with serve(lambda request: ok()) as api:
         client = new_client(api.url)
         headers = client.sign("POST", target, b"{}", APP_KEY_ID, APP_SECRET)
         client.send("POST", target, b"{}", headers)
     [received] = api.received
-    assert received.path == f"{REGISTER}?q=Zo%C3%AB%20%E6%97%A5%E6%9C%AC"
+    assert received.path == on_the_wire
     # The server verifies the target it receives.
     sent = {name.lower(): value for name, value in received.headers.items()}
     expected = sign_request(
@@ -136,3 +145,108 @@ def test_a_server_that_never_answers_times_out_after_the_clients_timeout() -> No
             client.register(platform="ios")
         assert time.monotonic() - started < 3
         assert client.credentials is None
+
+
+# An answer that never ends in time: each byte comes well within the timeout of a socket read.
+TRICKLES = {
+    "in the head": (b"HTTP/1.1 200 OK\r\n", b"X-Slow: " + b"a" * 100),
+    "in the body": (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", b" " * 100),
+}
+
+
+@pytest.mark.parametrize("trickle", TRICKLES.values(), ids=TRICKLES.keys())
+def test_an_answer_that_trickles_in_times_out_for_every_caller_waiting_on_it(
+    trickle: tuple[bytes, bytes],
+) -> None:
+    head, rest = trickle
+
+    def reply(connection: socket.socket) -> None:
+        connection.sendall(head)
+        for byte in rest:  # 5 s in all
+            time.sleep(0.05)
+            connection.sendall(bytes([byte]))
+
+    with serve_raw(reply) as url:
+        client = new_client(url, credentials=DeviceCredentials("a-device", "its-secret", 7))
+        client.timeout = 0.5
+        # Inside the refresh margin: three requests wait on one refresh, the one that trickles.
+        client.tokens = replace(valid_tokens(), expires_at=time.time() + 30)
+        errors: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                client.request("GET", ME)
+            except Exception as error:
+                errors.append(error)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    assert len(errors) == 3
+    assert all(error is errors[0] for error in errors)
+    assert isinstance(errors[0], TimeoutError)
+    assert str(errors[0]) == f"POST {REFRESH}: no answer within 0.5 s"
+    assert elapsed < 2
+
+
+def test_a_connection_that_is_not_accepted_in_time_is_a_timeout_error() -> None:
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as full:
+        # Connections the server never accepts, until its queue is full and the next one waits.
+        waiting = []
+        for _ in range(10):
+            connection = socket.socket()
+            connection.settimeout(0.2)
+            waiting.append(connection)
+            try:
+                connection.connect(full.getsockname())
+            except TimeoutError:
+                break
+        host, port = full.getsockname()
+        client = new_client(f"http://{host}:{port}", timeout=0.3)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            client.register(platform="ios")
+        assert time.monotonic() - started < 3
+        for connection in waiting:
+            connection.close()
+
+
+def test_headers_are_found_whatever_their_case_and_repeated_ones_all_kept() -> None:
+    body = json.dumps({"status": 503, "code": "service_unavailable"}).encode()
+
+    def reply(connection: socket.socket) -> None:
+        connection.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\n"
+            b"content-type: application/problem+json\r\n"
+            b"retry-after: 30\r\n"
+            b"link: <https://example.com/a>\r\n"
+            b"link: <https://example.com/b>\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+    with serve_raw(reply) as url:
+        client = new_client(url)
+        with pytest.raises(ApiError) as raised:
+            client.send("GET", ME, b"", {})
+    headers = raised.value.response.headers
+    assert raised.value.code == "service_unavailable"
+    assert headers.get("Retry-After") == headers["RETRY-AFTER"] == "30"
+    assert headers.get_all("Link") == ["<https://example.com/a>", "<https://example.com/b>"]
+
+
+def test_a_logout_whose_refresh_finds_the_device_revoked_forgets_the_tokens() -> None:
+    answers = {REFRESH: problem(401, code="device_revoked"), REGISTER: REGISTERED}
+    credentials = DeviceCredentials("a-device", "its-secret", 7)
+    with fake_api(answers) as api:
+        client = new_client(api.url, credentials=credentials, registration={"platform": "ios"})
+        # About to expire: logout() refreshes first.
+        client.tokens = replace(valid_tokens(), expires_at=time.time() + 30)
+        client.logout()
+    assert client.tokens is None
+    # Not registered again, to end the session of a new device.
+    assert paths(api) == [REFRESH]
+    assert client.credentials == credentials

@@ -9,7 +9,7 @@
  */
 
 import { signRequest } from "./signing.js";
-import { ApiError, exchange } from "./transport.js";
+import { ApiError, exchange, targetAsSent } from "./transport.js";
 
 /** @typedef {import("./transport.js").ApiResponse} ApiResponse */
 
@@ -21,6 +21,9 @@ export const LOGOUT = "/api/v1/auth/logout/";
 // Answers that a new token pair (get-token) cures, and those only a new device cures.
 const SESSION_ENDED = new Set(["token_expired", "token_invalid", "token_revoked", "token_reused"]);
 const DEVICE_GONE = new Set(["device_unknown", "device_revoked"]);
+// Answers that say there is no session left for logout() to end: these tokens are refused for
+// good (the server ends a deactivated user's sessions too).
+const NOTHING_TO_END = new Set([...SESSION_ENDED, ...DEVICE_GONE, "user_inactive"]);
 
 const encoder = new TextEncoder();
 /**
@@ -163,14 +166,38 @@ export class DeviceClient {
     return this.#afterRenewals(() => this.#refresh());
   }
 
-  /** POST /api/v1/auth/logout/: every token of this device stops working. */
+  /**
+   * POST /api/v1/auth/logout/: every token of this device stops working.
+   *
+   * Sent with tokens refreshed first if they are about to expire, as `request()` does. The
+   * tokens are forgotten once the server confirms, or answers that they are refused for good
+   * (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any other
+   * failure throws and keeps them, so that `logout()` can be tried again.
+   */
   async logout() {
-    const tokens = await this.#afterRenewals(async () => {
-      const current = this.tokens;
+    let tokens = this.tokens;
+    if (!tokens) return;
+    const renewals = this.#renewals;
+    // Rotation only: a refresh that fell back to get-token, or to registering again, would
+    // start a session (or a device) just to end it.
+    const rotate = () => this.#rotate();
+    try {
+      if (!this.#lasts(tokens)) tokens = await this.#renewAfter(tokens, renewals, rotate);
+      try {
+        await this.send("POST", LOGOUT, null, bearer(tokens));
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === "token_expired")) throw error;
+        // Expired by the server's clock, not yet by ours: the refresh token still works.
+        tokens = await this.#renewAfter(tokens, renewals, rotate);
+        await this.send("POST", LOGOUT, null, bearer(tokens));
+      }
+    } catch (error) {
+      const code = error instanceof ApiError && error.status === 401 ? error.code : undefined;
+      if (!code || !NOTHING_TO_END.has(code)) throw error;
+    }
+    await this.#afterRenewals(async () => {
       this.tokens = null;
-      return current;
     });
-    if (tokens) await this.send("POST", LOGOUT, null, bearer(tokens));
   }
 
   /**
@@ -270,15 +297,21 @@ export class DeviceClient {
    */
   async #freshTokens(renewals) {
     const tokens = this.tokens;
-    if (tokens) {
-      // Capped: a token issued for the margin or less would otherwise be refreshed before every
-      // request, and the refreshes would soon hit the auth_token rate limit.
-      const margin = Math.min(this.refreshMargin * 1000, (tokens.lifetime ?? Infinity) / 2);
-      if (tokens.expiresAt - margin > Date.now()) return tokens;
-    }
+    if (tokens && this.#lasts(tokens)) return tokens;
     return this.#renewAfter(tokens, renewals, () =>
       tokens ? this.#refresh() : this.#getToken({}),
     );
+  }
+
+  /**
+   * Whether `tokens` are good for `refreshMargin` more seconds, or half their lifetime.
+   * @param {Tokens} tokens
+   */
+  #lasts(tokens) {
+    // Capped: a token issued for the margin or less would otherwise be refreshed before every
+    // request, and the refreshes would soon hit the auth_token rate limit.
+    const margin = Math.min(this.refreshMargin * 1000, (tokens.lifetime ?? Infinity) / 2);
+    return tokens.expiresAt - margin > Date.now();
   }
 
   /** @param {Record<string, any>} fields */
@@ -321,29 +354,35 @@ export class DeviceClient {
   }
 
   async #refresh() {
+    try {
+      return await this.#rotate();
+    } catch (error) {
+      const code = error instanceof ApiError ? error.code : undefined;
+      if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
+    }
+    return this.#getToken({});
+  }
+
+  /** Refresh-token alone, without falling back to get-token. */
+  async #rotate() {
     if (!this.tokens) throw new Error("no refresh token: call getToken() first");
     const credentials = this.#requireCredentials();
-    let body;
-    try {
-      body = await this.#signed(
+    return this.#keepTokens(
+      await this.#signed(
         REFRESH,
         { refresh: this.tokens.refresh },
         credentials.deviceId,
         credentials.deviceSecret,
-      );
-    } catch (error) {
-      const code = error instanceof ApiError ? error.code : undefined;
-      if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
-      return this.#getToken({});
-    }
-    return this.#keepTokens(body);
+      ),
+    );
   }
 
   // -- plumbing -------------------------------------------------------------------------------
 
   /**
    * One HTTP request; throws ApiError on a non-2xx answer, and an Error named TimeoutError when
-   * the whole answer has not come within `timeout` ms.
+   * the whole answer has not come within `timeout` ms. `target` is sent as `targetAsSent()`
+   * puts it, the form `sign()` signs.
    * @param {string} method
    * @param {string} target
    * @param {Uint8Array | null} body
@@ -361,7 +400,8 @@ export class DeviceClient {
   }
 
   /**
-   * Signature headers with this client's clock correction and a fresh nonce.
+   * Signature headers with this client's clock correction and a fresh nonce, for `target` as
+   * `send()` puts it on the wire (the server verifies the target it receives).
    * @param {string} method
    * @param {string} target
    * @param {Uint8Array} body
@@ -373,7 +413,7 @@ export class DeviceClient {
       keyId,
       secret,
       method,
-      target,
+      target: targetAsSent(target),
       body,
       timestamp: Math.floor(Date.now() / 1000) + this.clockOffset,
       crypto: this.crypto,

@@ -10,4 +10,4 @@
 
 export { DeviceClient, GET_TOKEN, LOGOUT, REFRESH, REGISTER } from "./client.js";
 export { hmacSha256Hex, newNonce, sha256Hex, signRequest, stringToSign } from "./signing.js";
-export { ApiError } from "./transport.js";
+export { ApiError, targetAsSent } from "./transport.js";

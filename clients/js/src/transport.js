@@ -34,10 +34,61 @@ export class ApiError extends Error {
   }
 }
 
+// What targetAsSent() percent-encodes: all but what every HTTP stack sends as it is, in a path
+// and in a query: RFC 3986's unreserved characters, its sub-delimiters but "'", ":@/?", and "%"
+// (so that escapes already in a target stay as they are). fetch's URL parser encodes some of the
+// others (space, '"', "<", ">", "`", "{", "}", and "'" in a query) and reads "\" as "/";
+// OkHttp and others encode yet others.
+const NOT_SENT_AS_IS = /[^A-Za-z0-9\-._~!$&()*+,;=:@/?%]/gu;
+
 /**
- * Send one request to `baseUrl + target`; resolve with a 2xx answer, reject with an ApiError
- * for any other (3xx included), or an Error named TimeoutError when the whole answer has not
- * come within `timeout` ms.
+ * `target` (path and query) in the form that goes on the wire unchanged, whatever the HTTP stack:
+ * the #fragment dropped, "." and ".." segments resolved, every other character percent-encoded
+ * as UTF-8. fetch would otherwise send something other than the target a signature covers, and
+ * the server verifies the target it receives. (Not with `new URL()`: React Native's has no
+ * `pathname`.)
+ * @param {string} target
+ */
+export function targetAsSent(target) {
+  const [beforeFragment] = target.split("#", 1);
+  const query = beforeFragment.indexOf("?");
+  const path = query < 0 ? beforeFragment : beforeFragment.slice(0, query);
+  const rest = query < 0 ? "" : beforeFragment.slice(query);
+  return (withoutDotSegments(path) + rest).replace(NOT_SENT_AS_IS, percentEncoded);
+}
+
+/** @param {string} character */
+function percentEncoded(character) {
+  // encodeURIComponent leaves "'" as it is.
+  return character === "'" ? "%27" : encodeURIComponent(character);
+}
+
+/**
+ * `path` with its "." and ".." segments (also spelt "%2e") resolved, as a URL parser does
+ * (RFC 3986, 5.2.4).
+ * @param {string} path
+ */
+function withoutDotSegments(path) {
+  const segments = path.split("/");
+  /** @type {string[]} */
+  const kept = [];
+  segments.forEach((segment, index) => {
+    const dots = segment.replace(/%2e/giu, ".");
+    if (dots !== "." && dots !== "..") {
+      kept.push(segment);
+      return;
+    }
+    if (dots === ".." && kept.length > 1) kept.pop();
+    // A path ending in a dot segment keeps the slash before it: "/a/b/.." is "/a/".
+    if (index === segments.length - 1) kept.push("");
+  });
+  return kept.join("/");
+}
+
+/**
+ * Send one request to `baseUrl + targetAsSent(target)`; resolve with a 2xx answer, reject with
+ * an ApiError for any other (3xx included), or an Error named TimeoutError when the whole answer
+ * has not come within `timeout` ms.
  * @param {typeof fetch} fetchFn
  * @param {string} baseUrl
  * @param {{ method: string, target: string, body: Uint8Array | null,
@@ -48,10 +99,10 @@ export async function exchange(fetchFn, baseUrl, { method, target, body, headers
   const deadline = abortAfter(timeout);
   /** @type {Response} */
   let answer;
-  /** @type {string} */
-  let text;
+  /** @type {{ bytes: Uint8Array, text: () => string }} */
+  let content;
   try {
-    answer = await fetchFn(baseUrl + target, {
+    answer = await fetchFn(baseUrl + targetAsSent(target), {
       method,
       headers,
       body: body ?? undefined,
@@ -60,9 +111,8 @@ export async function exchange(fetchFn, baseUrl, { method, target, body, headers
       redirect: "manual",
       signal: deadline.signal,
     });
-    // fetch decodes the UTF-8 itself: React Native's Hermes has no TextDecoder. Under the
-    // same deadline: a server can stall in the middle of the body too.
-    text = await answer.text();
+    // Under the same deadline: a server can stall in the middle of the body too.
+    content = await read(answer);
   } catch (error) {
     if (!deadline.signal.aborted) throw error;
     const timedOut = new Error(`${method} ${target}: no answer within ${timeout} ms`, {
@@ -77,8 +127,11 @@ export async function exchange(fetchFn, baseUrl, { method, target, body, headers
   const response = {
     status: answer.status,
     headers: answer.headers,
-    body: encoder.encode(text),
-    json: () => (text ? JSON.parse(text) : null),
+    body: content.bytes,
+    json: () => {
+      const text = content.text();
+      return text ? JSON.parse(text) : null;
+    },
   };
   if (answer.ok) return response;
   let problem = {};
@@ -89,6 +142,21 @@ export async function exchange(fetchFn, baseUrl, { method, target, body, headers
     // Not JSON (a proxy's error page): the status is all there is.
   }
   throw new ApiError(response, problem);
+}
+
+/**
+ * The body's bytes as they came, and their text. Without TextDecoder (React Native's Hermes),
+ * fetch decodes the UTF-8 itself, and the bytes are those of its text: the same for every
+ * answer in UTF-8, which is all this API sends.
+ * @param {Response} answer
+ */
+async function read(answer) {
+  if (typeof globalThis.TextDecoder === "function") {
+    const bytes = new Uint8Array(await answer.arrayBuffer());
+    return { bytes, text: () => new TextDecoder().decode(bytes) };
+  }
+  const text = await answer.text();
+  return { bytes: encoder.encode(text), text: () => text };
 }
 
 /**

@@ -11,7 +11,7 @@ import { createServer } from "node:http";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
-import { ApiError, DeviceClient, GET_TOKEN, REFRESH, REGISTER } from "../src/index.js";
+import { ApiError, DeviceClient, GET_TOKEN, LOGOUT, REFRESH, REGISTER } from "../src/index.js";
 
 const env = process.env;
 const ME = "/api/v1/me/";
@@ -45,17 +45,18 @@ function newClient(url, options = {}) {
 }
 
 /**
- * An HTTP proxy to `upstream` that, while `failing`, answers refresh-token itself with a 503 and
+ * An HTTP proxy to `upstream` that, while `failing`, answers `path` itself with a 503 and
  * Retry-After (as a load balancer does while the API is down) and passes everything else on.
  * @param {string} upstream
+ * @param {string} path
  */
-async function refreshFailingProxy(upstream) {
+async function failingProxy(upstream, path) {
   const hopByHop = ["host", "connection", "keep-alive", "content-length", "transfer-encoding"];
   const proxy = { failing: true, url: "", close: () => {} };
   const server = createServer(async (request, response) => {
     const chunks = [];
     for await (const chunk of request) chunks.push(chunk);
-    if (proxy.failing && request.url === REFRESH) {
+    if (proxy.failing && request.url === path) {
       response.writeHead(503, { "Content-Type": "application/problem+json", "Retry-After": "30" });
       response.end(JSON.stringify({ status: 503, code: "service_unavailable", detail: "Down." }));
       return;
@@ -116,7 +117,7 @@ describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, 
   });
 
   test("a refresh that fails fails every caller that waited for it; none tries again", async () => {
-    const proxy = await refreshFailingProxy(url);
+    const proxy = await failingProxy(url, REFRESH);
     try {
       const client = newClient(proxy.url);
       await client.register({ platform: "android" });
@@ -193,15 +194,41 @@ describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, 
     assert.deepEqual(client.targets(), [GET_TOKEN]);
   });
 
-  test("a clock an hour behind is corrected from server_time", async () => {
+  test("a clock an hour behind is corrected from server_time", async (t) => {
+    const now = Date.now;
+    t.mock.method(Date, "now", () => now() - 3_600_000);
     const client = newClient(url);
-    client.clockOffset = -3600;
     await client.register({ platform: "web" });
-    assert.ok(Math.abs(client.clockOffset) <= 2);
     assert.deepEqual(client.sent, [
       [REGISTER, "timestamp_out_of_window"],
       [REGISTER, 201],
     ]);
+    // Added to the local clock: an hour, give or take the seconds the requests took.
+    assert.ok(Math.abs(client.clockOffset - 3600) <= 2, `clockOffset ${client.clockOffset}`);
+    // And what is signed from then on is in the window at the first attempt.
+    client.sent = [];
+    assert.equal((await client.request("GET", ME)).status, 200);
+    assert.deepEqual(client.sent, [
+      [GET_TOKEN, 200],
+      [ME, 200],
+    ]);
+  });
+
+  test("targets that fetch would change are signed as sent", async () => {
+    const client = newClient(url);
+    const { deviceId, deviceSecret } = await client.register({ platform: "web" });
+    const body = new TextEncoder().encode("{}");
+    client.sent = [];
+    const targets = ["?q=café", "?q=a b", '?q={x}"', "?q=it's#part"].map((q) => GET_TOKEN + q);
+    targets.push("/api/v1/auth/./get-token/");
+    for (const target of targets) {
+      const headers = await client.sign("POST", target, body, deviceId, deviceSecret);
+      await client.send("POST", target, body, { "Content-Type": "application/json", ...headers });
+    }
+    assert.deepEqual(
+      client.sent,
+      targets.map((target) => [target, 200]),
+    );
   });
 
   test("a replayed nonce is signed again with a fresh one", async () => {
@@ -228,6 +255,43 @@ describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, 
     ]);
   });
 
+  test("a logout that fails keeps the tokens, so that it can be tried again", async () => {
+    const proxy = await failingProxy(url, LOGOUT);
+    try {
+      const client = newClient(proxy.url);
+      await client.register({ platform: "web" });
+      const tokens = await client.getToken();
+      client.sent = [];
+      await assert.rejects(client.logout(), (error) => error.code === "service_unavailable");
+      assert.equal(client.tokens, tokens);
+      proxy.failing = false;
+      await client.logout();
+      assert.equal(client.tokens, null);
+      assert.deepEqual(client.sent, [
+        [LOGOUT, "service_unavailable"],
+        [LOGOUT, 204],
+      ]);
+      await assert.rejects(
+        client.send("GET", ME, null, { Authorization: `Bearer ${tokens.access}` }),
+        (error) => error.code === "token_revoked",
+      );
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test("a logout of a session that has ended already forgets its tokens", async () => {
+    const client = newClient(url);
+    await client.register({ platform: "web" });
+    await client.getToken();
+    await newClient(url, { credentials: client.credentials }).getToken();
+    client.sent = [];
+    await client.logout();
+    assert.equal(client.tokens, null);
+    // Without a new session started just to end it.
+    assert.deepEqual(client.sent, [[LOGOUT, "token_revoked"]]);
+  });
+
   test("logout ends the session for every process", async () => {
     const client = newClient(url);
     await client.register({ platform: "web" });
@@ -242,6 +306,29 @@ describe("DeviceClient on a live server", { skip: !env.DEVICEAUTH_SERVER_URL }, 
 });
 
 describe("DeviceClient with short-lived tokens", { skip: !env.DEVICEAUTH_EXPIRING_SERVER_URL }, () => {
+  test("a logout after the access token expired refreshes first, then ends the session", async () => {
+    const client = newClient(env.DEVICEAUTH_EXPIRING_SERVER_URL);
+    await client.register({ platform: "ios" });
+    const expired = await client.getToken();
+    await sleep((Number(env.DEVICEAUTH_EXPIRING_TTL) + 1.1) * 1000);
+    client.sent = [];
+    await client.logout();
+    assert.deepEqual(client.sent, [
+      [REFRESH, 200],
+      [LOGOUT, 204],
+    ]);
+    assert.equal(client.tokens, null);
+    // The chain has ended: the refresh token of before is revoked (while the chain lived,
+    // presenting it once spent was token_reused).
+    const body = new TextEncoder().encode(JSON.stringify({ refresh: expired.refresh }));
+    const { deviceId, deviceSecret } = client.credentials;
+    const headers = await client.sign("POST", REFRESH, body, deviceId, deviceSecret);
+    await assert.rejects(
+      client.send("POST", REFRESH, body, { "Content-Type": "application/json", ...headers }),
+      (error) => error.code === "token_revoked",
+    );
+  });
+
   test("an expired access token is refreshed and the request sent again", async () => {
     const client = newClient(env.DEVICEAUTH_EXPIRING_SERVER_URL);
     await client.register({ platform: "ios" });

@@ -7,7 +7,15 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import { after, test } from "node:test";
 
-import { ApiError, DeviceClient, GET_TOKEN, REFRESH, REGISTER } from "../src/index.js";
+import {
+  ApiError,
+  DeviceClient,
+  GET_TOKEN,
+  REFRESH,
+  REGISTER,
+  signRequest,
+  targetAsSent,
+} from "../src/index.js";
 
 const ME = "/api/v1/me/";
 const servers = [];
@@ -175,5 +183,79 @@ test("a request with a null body sends no body, as one without a body", async ()
       [undefined, ""],
       [undefined, ""],
     ],
+  );
+});
+
+test("targets that fetch would change are sent and signed in a form it sends as it is", async () => {
+  const api = await serve((_, response) => problem(response, 200, {}));
+  const client = newClient(api.url);
+  const body = new TextEncoder().encode("{}");
+  const targets = {
+    [`${GET_TOKEN}?q=café`]: `${GET_TOKEN}?q=caf%C3%A9`,
+    [`${GET_TOKEN}?q=a b&tag=50%25`]: `${GET_TOKEN}?q=a%20b&tag=50%25`,
+    [`${GET_TOKEN}?q={x}"'`]: `${GET_TOKEN}?q=%7Bx%7D%22%27`,
+    [`${GET_TOKEN}?q=🔐#part`]: `${GET_TOKEN}?q=%F0%9F%94%90`,
+    "/api/v1/auth/./x/%2e%2E/get-token/": GET_TOKEN,
+  };
+  for (const target of Object.keys(targets)) {
+    const headers = await client.sign("POST", target, body, "a-device", "its-secret");
+    await client.send("POST", target, body, headers);
+  }
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    Object.values(targets),
+  );
+  // The server verifies the target it receives.
+  for (const { url, headers } of api.received) {
+    const expected = await signRequest({
+      keyId: "a-device",
+      secret: "its-secret",
+      method: "POST",
+      target: url,
+      body,
+      timestamp: Number(headers["x-timestamp"]),
+      nonce: headers["x-nonce"],
+    });
+    assert.equal(headers["x-signature"], expected["X-Signature"], url);
+  }
+});
+
+test("targetAsSent() gives what fetch's URL parser leaves as it is", () => {
+  const characters = [" ", "é", "日", "🔐", "\u00a0"];
+  for (let code = 0x21; code < 0x7f; code++) characters.push(String.fromCharCode(code));
+  for (const character of characters) {
+    const target = targetAsSent(`/a${character}b/?q=${character}&r=${character}${character}`);
+    const url = new URL(`http://127.0.0.1${target}`);
+    assert.equal(url.pathname + url.search, target, JSON.stringify(character));
+  }
+});
+
+test("an answer's body is its bytes as they came, UTF-8 or not", async () => {
+  const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00, 0xc3, 0x28]);
+  const api = await serve((_, response) => {
+    response.writeHead(200, { "Content-Type": "image/png" });
+    response.end(bytes);
+  });
+  const answer = await newClient(api.url).send("GET", "/avatar.png", null, {});
+  assert.deepEqual(answer.body, bytes);
+});
+
+test("a logout whose refresh finds the device revoked forgets the tokens, registers no device", async () => {
+  const api = await serve((request, response) => {
+    if (request.url === REFRESH) problem(response, 401, { status: 401, code: "device_revoked" });
+    else problem(response, 201, { device_id: "a-new-device", device_secret: "s", user_id: 7 });
+  });
+  const client = newClient(api.url, {
+    credentials: { deviceId: "a-device", deviceSecret: "its-secret", userId: 7 },
+    registration: { platform: "ios" },
+  });
+  // About to expire: logout() refreshes first.
+  client.tokens = { ...validTokens(), expiresAt: Date.now() + 30_000 };
+  await client.logout();
+  assert.equal(client.tokens, null);
+  assert.equal(client.credentials.deviceId, "a-device");
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    [REFRESH],
   );
 });

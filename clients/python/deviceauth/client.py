@@ -26,6 +26,9 @@ LOGOUT = "/api/v1/auth/logout/"
 # Answers that a new token pair (get-token) cures, and those only a new device cures.
 SESSION_ENDED = frozenset({"token_expired", "token_invalid", "token_revoked", "token_reused"})
 DEVICE_GONE = frozenset({"device_unknown", "device_revoked"})
+# Answers that say there is no session left for logout() to end: these tokens are refused for
+# good (the server ends a deactivated user's sessions too).
+NOTHING_TO_END = SESSION_ENDED | DEVICE_GONE | {"user_inactive"}
 
 
 @dataclass(frozen=True)
@@ -131,28 +134,43 @@ class DeviceClient:
         A refresh token that no longer works (expired, revoked, reused) falls back to get-token.
         """
         with self._renewal:
-            if self.tokens is None:
-                raise RuntimeError("no refresh token: call get_token() first")
-            credentials = self._require_credentials()
             try:
-                body = self._signed(
-                    REFRESH,
-                    {"refresh": self.tokens.refresh},
-                    credentials.device_id,
-                    credentials.device_secret,
-                )
+                return self._rotate()
             except ApiError as error:
                 if error.code not in SESSION_ENDED | DEVICE_GONE:
                     raise
-                return self.get_token()
-            return self._keep_tokens(body)
+            return self.get_token()
 
     def logout(self) -> None:
-        """POST /api/v1/auth/logout/: every token of this device stops working."""
+        """POST /api/v1/auth/logout/: every token of this device stops working.
+
+        Sent with tokens refreshed first if they are about to expire, as request() does. The
+        tokens are forgotten once the server confirms, or answers that they are refused for
+        good (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any
+        other failure raises and keeps them, so that logout() can be tried again.
+        """
+        tokens = self.tokens
+        if tokens is None:
+            return
+        renewals = self._renewals
+        try:
+            # Rotation only: a refresh that fell back to get-token, or to registering again,
+            # would start a session (or a device) just to end it.
+            if not self._lasts(tokens):
+                tokens = self._renew(tokens, renewals, self._rotate)
+            try:
+                self.send("POST", LOGOUT, b"", _bearer(tokens))
+            except ApiError as error:
+                if error.status != 401 or error.code != "token_expired":
+                    raise
+                # Expired by the server's clock, not yet by ours: the refresh token still works.
+                tokens = self._renew(tokens, renewals, self._rotate)
+                self.send("POST", LOGOUT, b"", _bearer(tokens))
+        except ApiError as error:
+            if error.status != 401 or error.code not in NOTHING_TO_END:
+                raise
         with self._renewal:
-            tokens, self.tokens = self.tokens, None
-        if tokens is not None:
-            self.send("POST", LOGOUT, b"", {"Authorization": f"Bearer {tokens.access}"})
+            self.tokens = None
 
     def request(self, method: str, path: str, json_body: Any = None) -> Response:
         """A bearer request; see the class docstring for what it renews on its own."""
@@ -175,13 +193,16 @@ class DeviceClient:
         """Tokens good for at least `refresh_margin` more seconds, or half their lifetime if that
         is shorter; one renewal for all callers."""
         tokens = self.tokens
+        if tokens is not None and self._lasts(tokens):
+            return tokens
+        return self._renew(tokens, renewals, self.refresh if tokens is not None else self.get_token)
+
+    def _lasts(self, tokens: Tokens) -> bool:
+        """Whether `tokens` are good for `refresh_margin` more seconds, or half their lifetime."""
         # Capped: a token issued for the margin or less would otherwise be refreshed before every
         # request, and the refreshes would soon hit the auth_token rate limit.
-        if tokens is not None:
-            margin = min(self.refresh_margin, tokens.lifetime / 2)
-            if tokens.expires_at - margin > time.time():
-                return tokens
-        return self._renew(tokens, renewals, self.refresh if tokens is not None else self.get_token)
+        margin = min(self.refresh_margin, tokens.lifetime / 2)
+        return tokens.expires_at - margin > time.time()
 
     def _renew_after(self, refused: Tokens, code: str | None, renewals: int) -> Tokens:
         """New tokens after the server refused `refused` with `code`, unless already renewed."""
@@ -238,6 +259,19 @@ class DeviceClient:
             body=body,
             timestamp=int(time.time()) + self.clock_offset,
         )
+
+    def _rotate(self) -> Tokens:
+        """Refresh-token alone, without falling back to get-token; the caller holds `_renewal`."""
+        if self.tokens is None:
+            raise RuntimeError("no refresh token: call get_token() first")
+        credentials = self._require_credentials()
+        body = self._signed(
+            REFRESH,
+            {"refresh": self.tokens.refresh},
+            credentials.device_id,
+            credentials.device_secret,
+        )
+        return self._keep_tokens(body)
 
     def _get_token(self, fields: dict[str, Any]) -> Tokens:
         credentials = self._require_credentials()
