@@ -45,6 +45,7 @@ class CachedCountPaginator(Paginator[Any]):
 
 # 1 and up, no sign, no padding; 18 digits at most, as the ids (api/converters.py).
 WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
+LARGEST_NUMBER = 10**18 - 1
 
 
 def query_number(request: Request, name: str) -> int | None:
@@ -53,7 +54,7 @@ def query_number(request: Request, name: str) -> int | None:
     if not value:
         return None
     if not WHOLE_NUMBER.fullmatch(value):
-        raise ValidationError({name: ["A whole number of at least 1."]})
+        raise ValidationError({name: [f"A whole number from 1 to {LARGEST_NUMBER}."]})
     return int(value)
 
 
@@ -71,10 +72,13 @@ class StandardPagination(PageNumberPagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        number = {"type": "integer", "minimum": 1, "maximum": LARGEST_NUMBER}
         for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
             if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["default"] = self.page_size
+                parameter["schema"] = {**number, "default": self.page_size}
+            else:
+                last = {"type": "string", "enum": sorted(self.last_page_strings)}
+                parameter["schema"] = {"oneOf": [number, last]}
         return parameters
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:

@@ -176,14 +176,19 @@ class ProblemAutoSchema(AutoSchema):
     ) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
         # drf-spectacular's pattern for a decimal string allows a sign whatever `min_value`
-        # says: a price is never negative.
+        # says (a price is never negative), and matches "" and "." (`\d{0,8}(?:\.\d{0,2})?`),
+        # which DRF refuses.
         if (
             isinstance(field, serializers.DecimalField)
             and field.min_value is not None
             and field.min_value >= 0
             and schema.get("pattern", "").startswith("^-?")
+            and field.max_digits is not None
+            and field.decimal_places
+            and field.max_digits > field.decimal_places
         ):
-            schema["pattern"] = "^" + schema["pattern"].removeprefix("^-?")
+            whole, places = field.max_digits - field.decimal_places, field.decimal_places
+            schema["pattern"] = rf"^(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
         return schema
 
     def get_operation(self, *args: Any, **kwargs: Any) -> Any:
