@@ -34,10 +34,12 @@ def test_the_schema_has_the_example_operations_and_what_they_answer(tmp_path):
     schema = generated_schema(tmp_path)
     operations = operations_of(schema)
     assert_listed(operations, OPERATIONS, {"example"})
-    # What the server refuses, the schema refuses: a negative price.
+    # What the server refuses, the schema refuses: a negative price, one without digits.
     components = schema["components"]["schemas"]
     for component in ("ItemInputRequest", "ItemOutput"):
-        assert components[component]["properties"]["price"]["pattern"] == r"^\d{0,8}(?:\.\d{0,2})?$"
+        assert components[component]["properties"]["price"]["pattern"] == (
+            r"^(?:\d{1,8}(?:\.\d{0,2})?|\.\d{1,2})$"
+        )
     item_delete = operations[("DELETE", "/api/v1/items/{item_id}/")]
     assert set(item_delete["responses"]) == {
         *("204", "400", "401", "403", "404", "406", "411", "429", "500", "503")
