@@ -287,3 +287,6 @@ class ItemAdmin(admin.ModelAdmin[Item]):
     search_fields = ("title", "owner__username")
     readonly_fields = ("created_at", "updated_at")
     raw_id_fields = ("owner",)
+
+
+# End of the example API.

@@ -142,3 +142,6 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- End of the example API -------------------------------------------------------------------

@@ -6,7 +6,9 @@ api/models.py, its admin registration, the URL include and tests that pass. Then
 """
 
 import ast
+import builtins
 import hashlib
+import importlib
 import keyword
 import re
 import tomllib
@@ -16,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import Resolver404, resolve
 
 from api.models import User
 
@@ -33,8 +36,23 @@ IMPORTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 INDEX_NAME_MAX = 30  # Django's limit for index names (models.E034)
 
 
+# Plurals the rules below get wrong ("movies" is not "movy"); --model covers the rest.
+IRREGULAR_PLURALS = {
+    **{f"{noun}s": noun for noun in ("movie", "cookie", "zombie", "calorie", "pie", "tie", "lie")},
+    **{f"{noun}s": noun for noun in ("rookie", "selfie", "hoodie", "smoothie", "brownie")},
+    **{f"{noun}es": noun for noun in ("status", "bus", "campus", "virus", "bonus", "quiz")},
+    **{noun: noun for noun in ("series", "species", "news", "data", "media")},
+    "people": "person",
+    "children": "child",
+    "analyses": "analysis",
+    "indices": "index",
+}
+
+
 def singular(word: str) -> str:
     """A good-enough singular of an English plural; --model overrides it."""
+    if word in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[word]
     for plural, single in (
         ("ies", "y"),
         ("sses", "ss"),
@@ -45,6 +63,27 @@ def singular(word: str) -> str:
         if word.endswith(plural):
             return word[: -len(plural)] + single
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def taken_names() -> set[str]:
+    """Names the new model class would shadow: those bound in api/models.py and api/admin.py
+    (their imports included), those the generated files import, keywords and builtins."""
+    names = {
+        *vars(importlib.import_module("api.models")),
+        *vars(importlib.import_module("api.admin")),
+    }
+    for template in TEMPLATES.glob("*-tpl"):
+        for imported in re.findall(r"^(?:from \S+ )?import (.+)$", template.read_text(), re.M):
+            names.update(name.strip() for name in imported.split(","))
+    return names | set(keyword.kwlist) | set(dir(builtins))
+
+
+def routed(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def index_name(model_var: str) -> str:
@@ -166,6 +205,14 @@ class Command(BaseCommand):
                 f"User already has a field or attribute {name!r}, which the new model's "
                 f"related_name={name!r} would clash with: choose another name."
             )
+        if model_class in taken_names():
+            raise CommandError(
+                f"{model_class!r} is already a name in api/models.py, api/admin.py or the "
+                "generated code (an import, a keyword, a builtin): choose another with --model."
+            )
+        url = name.replace("_", "-")
+        if routed(f"/api/v1/{url}/"):
+            raise CommandError(f"/api/v1/{url}/ is already a route: choose another name.")
         admin_source, urls_source = admin_path.read_text(), urls_path.read_text()
         admin_import = ADMIN_IMPORT.search(admin_source)
         imported = imported_names(admin_import) if admin_import else None
@@ -176,7 +223,7 @@ class Command(BaseCommand):
 
         values = {
             "name": name,
-            "url": name.replace("_", "-"),
+            "url": url,
             "Model": model_class,
             "model": model_var,
             "related_name": name,

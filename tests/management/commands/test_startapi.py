@@ -276,6 +276,35 @@ def test_a_name_that_user_already_has_is_refused_and_nothing_is_written(
 
 
 @pytest.mark.parametrize(
+    ("args", "model"),
+    [
+        (["responses"], "Response"),  # imported by the generated views
+        (["query_sets"], "QuerySet"),  # imported by api/models.py
+        (["teams", "--model", "Group"], "Group"),  # imported by api/admin.py
+        (["nones"], "None"),  # a keyword
+        (["exceptions"], "Exception"),  # a builtin
+    ],
+)
+def test_a_model_name_the_code_already_uses_is_refused_and_nothing_is_written(
+    project: Path, args: list[str], model: str
+):
+    # Shadowed, the import breaks the generated views (a `Response(...)` that builds a model),
+    # or api/models.py or api/admin.py themselves.
+    before = {path: path.read_text() for path in project.glob("api/*.py")}
+    with pytest.raises(CommandError, match=f"'{model}' is already a name in api/models.py"):
+        call_command("startapi", *args)
+    assert {path: path.read_text() for path in project.glob("api/*.py")} == before
+    assert not (project / "api" / "apis" / args[0]).exists()
+
+
+def test_a_url_that_is_already_routed_is_refused(project: Path):
+    # The older route would answer first, and the feature's requests reach another view.
+    with pytest.raises(CommandError, match="/api/v1/me/ is already a route"):
+        call_command("startapi", "me", "--model", "ScratchMe")
+    assert not (project / "api" / "apis" / "me").exists()
+
+
+@pytest.mark.parametrize(
     ("args", "too_long"),
     [
         (["a" * NAME_MAX + "s"], "a" * NAME_MAX + "s"),
@@ -301,8 +330,13 @@ def test_a_name_too_long_for_the_line_length_is_refused(
         ("searches", "search"),
         ("boxes", "box"),
         ("addresses", "address"),
-        ("news", "new"),
+        ("news", "news"),
         ("glass", "glass"),
+        ("movies", "movie"),
+        ("cookies", "cookie"),
+        ("statuses", "status"),
+        ("series", "series"),
+        ("people", "person"),
     ],
 )
 def test_singular(plural: str, single: str):
