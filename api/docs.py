@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils.cache import patch_cache_control
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 
@@ -18,8 +19,13 @@ def _guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        chosen = staff_view if settings.API_DOCS_STAFF_ONLY else view
-        return chosen(request, *args, **kwargs)
+        if not settings.API_DOCS_STAFF_ONLY:
+            return view(request, *args, **kwargs)
+        response = staff_view(request, *args, **kwargs)
+        # For staff only: no shared cache keeps a copy (Vary: Cookie alone is not enough for
+        # a cache that ignores Vary).
+        patch_cache_control(response, private=True)
+        return response
 
     return guarded
 

@@ -127,7 +127,9 @@ def test_staff_only_docs_send_others_to_the_admin_login(settings, path):
     assert user.get(path).status_code == 302
     staff = Client()
     staff.force_login(UserFactory(is_staff=True))
-    assert staff.get(path).status_code == 200
+    shown = staff.get(path)
+    assert shown.status_code == 200
+    assert "private" in shown["Cache-Control"]  # no shared cache keeps what staff see
 
 
 def test_docs_are_404_unless_api_docs_path_is_set(live_static_root):
