@@ -235,25 +235,33 @@ class Command(BaseCommand):
         def render(template: str) -> str:
             return Template((TEMPLATES / template).read_text()).substitute(values)
 
-        written = []
+        # Every file's new text first, then the writes: a failure (a models.py that does not
+        # parse) leaves nothing half-written.
+        routes = f'    *feature("{name}"),\n'
+        new_import = models_import({*imported, model_class}, ruff_line_length(root))
+        test_path = tests_dir / f"test_{name}.py"
+        files = {
+            **{
+                feature_dir / f"{module}.py": render(f"{module}.py-tpl") for module in FEATURE_FILES
+            },
+            test_path: render("test_feature.py-tpl"),
+            models_path: with_counts_import(models_source).rstrip("\n")
+            + "\n"
+            + render("model.py-tpl"),
+            admin_path: ADMIN_IMPORT.sub(lambda _: new_import, admin_source, 1).rstrip("\n")
+            + "\n"
+            + render("admin.py-tpl"),
+            urls_path: urls_source.replace(URLS_MARKER, routes + URLS_MARKER, 1),
+        }
+        if test_path.exists():
+            raise CommandError(f"{test_path.relative_to(root)} already exists.")
         feature_dir.mkdir(parents=True)
         (feature_dir / "__init__.py").write_text("")
-        for module in FEATURE_FILES:
-            (feature_dir / f"{module}.py").write_text(render(f"{module}.py-tpl"))
-            written.append(feature_dir / f"{module}.py")
         tests_dir.mkdir(parents=True, exist_ok=True)
         (tests_dir / "__init__.py").touch()
-        (tests_dir / f"test_{name}.py").write_text(render("test_feature.py-tpl"))
-        written.append(tests_dir / f"test_{name}.py")
-
-        models_source = with_counts_import(models_source)
-        models_path.write_text(models_source.rstrip("\n") + "\n" + render("model.py-tpl"))
-        new_import = models_import({*imported, model_class}, ruff_line_length(root))
-        admin_source = ADMIN_IMPORT.sub(lambda _: new_import, admin_source, 1)
-        admin_path.write_text(admin_source.rstrip("\n") + "\n" + render("admin.py-tpl"))
-        routes = f'    *feature("{name}"),\n'
-        urls_path.write_text(urls_source.replace(URLS_MARKER, routes + URLS_MARKER, 1))
-        written += [models_path, admin_path, urls_path]
+        for path, text in files.items():
+            path.write_text(text)
+        written = list(files)
 
         for path in written:
             self.stdout.write(f"  wrote {path.relative_to(root)}")

@@ -105,6 +105,18 @@ def test_an_existing_feature_is_refused(project: Path):
         call_command("startapi", "scratch_notes")
 
 
+def test_a_test_file_left_from_before_is_refused_and_nothing_is_written(project: Path):
+    leftover = project / "tests" / "apis" / "scratch_notes" / "test_scratch_notes.py"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("# the team's own tests\n")
+    before = {path: path.read_text() for path in project.glob("api/*.py")}
+    with pytest.raises(CommandError, match=r"test_scratch_notes\.py already exists"):
+        call_command("startapi", "scratch_notes")
+    assert leftover.read_text() == "# the team's own tests\n"
+    assert {path: path.read_text() for path in project.glob("api/*.py")} == before
+    assert not (project / "api" / "apis" / "scratch_notes").exists()
+
+
 def test_an_existing_model_is_refused(project: Path):
     with pytest.raises(CommandError, match="already has a model UserProfile"):
         call_command("startapi", "user_profiles")
