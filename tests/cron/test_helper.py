@@ -4,6 +4,7 @@ is timed and logged. On the run's configured cache and on the real Redis."""
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -125,42 +126,39 @@ def test_a_cache_down_when_the_lock_is_taken_fails_the_run_with_a_log_line(
     assert "started" not in caplog.text
 
 
-def test_a_lock_set_after_its_reply_timed_out_is_given_back(
-    settings, redis_url, real_redis, caplog
-):
-    # Redis runs the lock's SET, but its reply never comes back within the client's 1 s socket
-    # timeout (a stall, a lost packet). Kept, the lock would make the scheduler's retry a
-    # "skipped" (exit 0) for the whole lock timeout.
+@pytest.fixture
+def relayed_redis(settings, redis_url, real_redis) -> Iterator[TcpRelay]:
+    """The caches on the real Redis through a relay the test can cut or make drop replies."""
     target = urlsplit(redis_url)
     port = closed_port()
     relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
     settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}{target.path}")
+    yield relay
+    relay.close()
+    circuit_breaker(f"127.0.0.1:{port}").close()  # the next user of the port starts afresh
+
+
+def test_a_lock_set_after_its_reply_timed_out_is_given_back(relayed_redis, real_redis, caplog):
+    # Redis runs the lock's SET, but its reply never comes back within the client's 1 s socket
+    # timeout (a stall, a lost packet). Kept, the lock would make the scheduler's retry a
+    # "skipped" (exit 0) for the whole lock timeout.
     # Connected first: only the SET's reply goes missing, not the connection's handshake.
     assert get_redis_connection("default").ping()
-    relay.drop_replies()
+    relayed_redis.drop_replies()
     # The replies come back once the timeout has tripped the circuit breaker, whose cooldown
     # the give-back waits out.
-    threading.Timer(1.5, relay.forward_replies).start()
-    try:
-        with caplog.at_level(logging.INFO, logger="api.cron"):
-            outcome = run_job(load_jobs()["test_succeeds"])
-    finally:
-        relay.close()
-        circuit_breaker(f"127.0.0.1:{port}").close()  # the next user of the port starts afresh
-    assert outcome is Outcome.FAILED
+    threading.Timer(1.5, relayed_redis.forward_replies).start()
+    with caplog.at_level(logging.INFO, logger="api.cron"):
+        assert run_job(load_jobs()["test_succeeds"]) is Outcome.FAILED
     assert "could not take its lock: TimeoutError: " in caplog.text
     assert real_redis.keys("cron:lock:*") == []
 
 
 def test_a_cache_lost_while_the_lock_is_given_back_keeps_the_jobs_outcome(
-    settings, redis_url, real_redis, caplog
+    relayed_redis, real_redis, caplog
 ):
-    target = urlsplit(redis_url)
-    port = closed_port()
-    relay = TcpRelay(port, (target.hostname or "127.0.0.1", target.port or 6379))
-    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}{target.path}")
     # The job cuts the cache's connections as it ends: Redis is gone when the lock goes back.
-    job = replace(load_jobs()["test_succeeds"], run=relay.close)
+    job = replace(load_jobs()["test_succeeds"], run=relayed_redis.close)
     with caplog.at_level(logging.INFO, logger="api.cron"):
         assert run_job(job) is Outcome.SUCCEEDED
     assert "Cron job test_succeeds succeeded in " in caplog.text
