@@ -7,7 +7,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -15,6 +14,7 @@ from deviceauth import ApiError, DeviceClient, DeviceCredentials, Response, Toke
 
 from tests.clients.conftest import EXPIRING_TTL
 from tests.clients.local_http import Answer, Received, forward, problem, serve
+from tests.clients.threads import concurrently, errors_of_concurrent_requests
 from tests.processes import run_manage
 from tests.signing import APP_KEY_ID, APP_SECRET, GET_TOKEN, LOGOUT, ME, REFRESH, REGISTER
 
@@ -52,21 +52,6 @@ def test_a_registered_client_gets_its_first_token_by_itself(server):
     assert client.targets() == [REGISTER, GET_TOKEN, ME]
 
 
-def concurrently(count: int, call: Callable[[], object]) -> None:
-    """Run `call` in `count` threads that start it together; return when all are done."""
-    barrier = threading.Barrier(count)
-
-    def start() -> None:
-        barrier.wait()
-        call()
-
-    threads = [threading.Thread(target=start) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 def test_concurrent_requests_near_expiry_share_one_refresh(server):
     client = new_client(server)
     client.register(platform="android")
@@ -102,15 +87,7 @@ def test_a_failed_refresh_fails_every_caller_that_waited_for_it_and_is_not_retri
         tokens = client.get_token()
         client.tokens = replace(tokens, expires_at=time.time() + 30)
         client.sent.clear()
-        errors: list[BaseException] = []
-
-        def call() -> None:
-            try:
-                client.request("GET", ME)
-            except Exception as error:
-                errors.append(error)
-
-        concurrently(8, call)
+        errors = errors_of_concurrent_requests(client, 8, ME)
         # One attempt, not eight: one after another, they would ignore Retry-After and spend
         # the auth_token rate limit. And its error, for every caller.
         assert client.sent == [(REFRESH, "service_unavailable")]

@@ -5,7 +5,6 @@ test_python_client.py."""
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from deviceauth import ApiError, DeviceClient, DeviceCredentials, Tokens, sign_r
 from deviceauth.client import GET_TOKEN, REFRESH, REGISTER
 
 from tests.clients.local_http import Answer, LocalServer, problem, serve, serve_raw
+from tests.clients.threads import errors_of_concurrent_requests
 
 ME = "/api/v1/me/"
 APP_KEY_ID = "ios-dev"
@@ -171,20 +171,8 @@ def test_an_answer_that_trickles_in_times_out_for_every_caller_waiting_on_it(
         client.timeout = 0.5
         # Inside the refresh margin: three requests wait on one refresh, the one that trickles.
         client.tokens = replace(valid_tokens(), expires_at=time.time() + 30)
-        errors: list[BaseException] = []
-
-        def call() -> None:
-            try:
-                client.request("GET", ME)
-            except Exception as error:
-                errors.append(error)
-
         started = time.monotonic()
-        threads = [threading.Thread(target=call) for _ in range(3)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors = errors_of_concurrent_requests(client, 3, ME)
         elapsed = time.monotonic() - started
     assert len(errors) == 3
     assert all(error is errors[0] for error in errors)
