@@ -27,10 +27,13 @@ logger = logging.getLogger(__name__)
 
 CHECK_TIMEOUT = 2.0
 
+# What a run of a check comes to: its duration in milliseconds, and its error's class name or None.
+Outcome = tuple[float, str | None]
+
 # The run of each check in flight, shared by the probes that arrive while it runs: a flood of
 # probes (they skip the rate limits) opens one database connection at a time per process, not
 # one per probe, and a slow check never piles up threads.
-_running: dict[Callable[[], None], Future[float]] = {}
+_running: dict[Callable[[], None], Future[Outcome]] = {}
 _running_lock = threading.Lock()
 
 
@@ -77,23 +80,29 @@ def check_cache() -> None:
         raise RuntimeError("the cache did not return what was written")
 
 
-def _timed(check: Callable[[], None]) -> float:
+def _timed(check: Callable[[], None]) -> Outcome:
+    """How long `check` took, in milliseconds, and the class name of its error if it failed:
+    a failure reports its own duration (a refused connection is quick, a timeout is not), not
+    how long the probe waited for the other checks."""
     started = time.perf_counter()
-    check()
-    return round((time.perf_counter() - started) * 1000, 1)
+    error = None
+    try:
+        check()
+    except Exception as exc:
+        # The class name only: exception text may carry hosts or credentials.
+        error = type(exc).__name__
+    return round((time.perf_counter() - started) * 1000, 1), error
 
 
-def _run(check: Callable[[], None], future: Future[float], context: contextvars.Context) -> None:
+def _run(check: Callable[[], None], future: Future[Outcome], context: contextvars.Context) -> None:
     try:
         future.set_result(context.run(_timed, check))
-    except Exception as exc:
-        future.set_exception(exc)
     finally:
         with _running_lock:
             del _running[check]
 
 
-def _started(name: str, check: Callable[[], None]) -> Future[float]:
+def _started(name: str, check: Callable[[], None]) -> Future[Outcome]:
     """The run of `check` in flight, else a new one.
 
     A thread per run, not a pool: a run still going from an earlier probe never holds a
@@ -127,15 +136,13 @@ def run_checks(
     for name, future in futures.items():
         remaining = max(0.0, started + timeout - time.perf_counter())
         try:
-            results[name] = {"status": "ok", "latency_ms": future.result(timeout=remaining)}
-            continue
+            latency_ms, error = future.result(timeout=remaining)
         except FutureTimeout:
-            error = f"no answer within {timeout:g} s"
-        except Exception as exc:
-            # The class name only: exception text may carry hosts or credentials.
-            error = type(exc).__name__
-        elapsed = round((time.perf_counter() - started) * 1000, 1)
-        results[name] = {"status": "unhealthy", "latency_ms": elapsed, "error": error}
+            latency_ms, error = round(timeout * 1000, 1), f"no answer within {timeout:g} s"
+        if error is None:
+            results[name] = {"status": "ok", "latency_ms": latency_ms}
+        else:
+            results[name] = {"status": "unhealthy", "latency_ms": latency_ms, "error": error}
     return results
 
 

@@ -105,6 +105,22 @@ def test_a_check_that_hangs_is_cut_off_at_the_deadline():
     assert results["fast"]["status"] == "ok"
 
 
+def test_a_failed_check_reports_its_own_duration_not_the_probes_wait():
+    def refused() -> None:
+        raise ConnectionRefusedError
+
+    results = run_checks({"slow": lambda: time.sleep(0.6), "refused": refused}, timeout=2)
+    assert results["slow"] == {"status": "ok", "latency_ms": pytest.approx(600, abs=200)}
+    assert results["refused"]["error"] == "ConnectionRefusedError"
+    # It failed at once; the probe only read its result once the slow check was done.
+    assert results["refused"]["latency_ms"] < 100
+
+
+def test_a_check_cut_off_at_the_deadline_reports_the_deadline():
+    results = run_checks({"slow": lambda: time.sleep(1)}, timeout=0.2)
+    assert results["slow"]["latency_ms"] == 200.0
+
+
 def test_database_down_fails_ready_but_not_live():
     code = (
         DJANGO_SETUP
