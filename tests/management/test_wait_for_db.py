@@ -60,6 +60,26 @@ def test_the_timeout_option_wins_over_the_setting():
     assert time.monotonic() - started < 1 + 5
 
 
+def test_a_database_that_accepts_but_never_answers_is_given_up_on_time(mysql_url):
+    # Connections are accepted and then nothing: a hung server, or a route that drops packets.
+    # Each attempt waits for the server's greeting up to its connect timeout (5 s in settings),
+    # cut to the time left.
+    server = urlsplit(mysql_url)
+    port = closed_port()
+    relay = TcpRelay(port, (server.hostname or "127.0.0.1", server.port or 3306))
+    relay.silence()
+    url = server._replace(netloc=f"root@127.0.0.1:{port}").geturl()
+    started = time.monotonic()
+    try:
+        result = run_manage("wait_for_db", "--timeout", "1", env={"DATABASE_URL": url})
+    finally:
+        relay.close()
+    assert result.returncode == 1
+    assert "did not accept connections within 1 s" in result.stderr
+    assert time.monotonic() - started < 1 + 2.5
+    assert relay.accepted_connections >= 1
+
+
 def test_waits_until_the_database_comes_up(mysql_url):
     server = urlsplit(mysql_url)
     port = closed_port()

@@ -4,6 +4,7 @@ The container entrypoint runs it first, so that a web pod started before MySQL w
 instead of crashing, and a wrong DATABASE_URL fails fast with a message naming the database.
 """
 
+import math
 import time
 from typing import Any
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         attempts = 0
         while True:
             attempts += 1
-            error = self._try_connecting(database)
+            error = self._try_connecting(database, deadline - time.monotonic())
             if error is None:
                 elapsed = time.monotonic() - started
                 self.stdout.write(f"Database {target} is up (after {elapsed:.1f} s).")
@@ -55,9 +56,18 @@ class Command(BaseCommand):
                 self.stderr.write(f"Waiting up to {timeout:g} s for database {target}: {error}")
             time.sleep(min(RETRY_INTERVAL, remaining))
 
-    def _try_connecting(self, alias: str) -> DatabaseError | None:
-        """None when `SELECT 1` works, else the error (and the connection is closed)."""
+    def _try_connecting(self, alias: str, remaining: float) -> DatabaseError | None:
+        """None when `SELECT 1` works, else the error (and the connection is closed).
+
+        On MySQL the attempt's connect timeout is cut to the time left (whole seconds, as the
+        driver counts them), so that a host that never answers cannot keep the command waiting
+        a whole `connect_timeout` past its deadline.
+        """
         connection = connections[alias]
+        options = connection.settings_dict["OPTIONS"]
+        configured = options.get("connect_timeout")
+        if connection.vendor == "mysql" and configured:
+            options["connect_timeout"] = max(1, min(int(configured), math.ceil(remaining)))
         try:
             connection.ensure_connection()
             with connection.cursor() as cursor:
@@ -66,4 +76,7 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             connection.close()
             return exc
+        finally:
+            if configured:
+                options["connect_timeout"] = configured
         return None
