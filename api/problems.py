@@ -7,6 +7,7 @@ handlers and the `ProblemDetailsMiddleware` safety net all render through `probl
 
 import logging
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import utils as db
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template import loader
 from django.views import csrf, defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -228,6 +230,18 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls its 500 handler while the exception is being handled, outside any API view:
+    # a database outage in the CMS, the admin or a middleware is a 503 to retry, as in the API.
+    exc = sys.exc_info()[1]
+    if exc is not None and database_unavailable(exc):
+        logger.error("The database is unavailable: %s", described(exc), exc_info=exc)
+        headers = {"Retry-After": DATABASE_RETRY_AFTER}
+        if wants_problem(request):
+            detail = "The database is unavailable; retry shortly."
+            return logged_already(problem_response(request, 503, detail=detail, headers=headers))
+        # Rendered without the request: its context processors would ask the database again.
+        page = loader.render_to_string("503.html", {"retry_after": DATABASE_RETRY_AFTER})
+        return logged_already(HttpResponse(page, status=503, headers=headers))
     if not wants_problem(request):
         return defaults.server_error(request)
     return problem_response(request, 500)

@@ -3,6 +3,7 @@
 import http.client
 import json
 import logging
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import orjson
@@ -14,7 +15,7 @@ from django.test import Client
 from api.parsers import MAX_DEPTH, flaw_of
 from api.problems import database_unavailable
 from tests.asserts import assert_problem
-from tests.live import free_port, start_server
+from tests.live import LiveServer, free_port, start_server
 from tests.relay import TcpRelay
 from tests.signing import APP_KEY_ID, APP_SECRET, REGISTER
 
@@ -240,11 +241,12 @@ def test_a_chunked_body_through_gunicorn_is_refused_with_411(live_server_factory
     connection.close()
 
 
-def test_with_the_database_gone_a_request_is_503_with_retry_after_not_a_500(
+@pytest.fixture
+def server_without_database(
     mysql_url, redis_url, live_static_root, tmp_path
-):
-    # A server whose database is behind a relay, which then goes away: its connection is
-    # lost, and connecting again is refused.
+) -> Iterator[LiveServer]:
+    """A server whose database was behind a relay, which then went away: its connection is
+    lost, and connecting again is refused. It logs to tmp_path / "server.log"."""
     database = urlsplit(mysql_url)
     port = free_port()
     relay = TcpRelay(port, (database.hostname or "127.0.0.1", database.port or 3306))
@@ -256,30 +258,63 @@ def test_with_the_database_gone_a_request_is_503_with_retry_after_not_a_500(
         workers=1,
         env={"STATIC_ROOT": live_static_root},
     )
+    relay.close()
     try:
-        relay.close()
-        body = b'{"platform": "ios"}'
-        headers = sign_request(
-            key_id=APP_KEY_ID, secret=APP_SECRET, method="POST", target=REGISTER, body=body
-        )
-        connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=30)
-        connection.request(
-            "POST", REGISTER, body=body, headers={"Content-Type": "application/json", **headers}
-        )
-        response = connection.getresponse()
-        assert response.status == 503
-        assert response.getheader("Content-Type") == "application/problem+json"
-        assert response.getheader("Retry-After") == "5"
-        problem = json.loads(response.read())
-        assert problem["code"] == "service_unavailable"
-        assert problem["detail"] == "The database is unavailable; retry shortly."
-        connection.close()
+        yield server
     finally:
         server.stop()
+
+
+def test_with_the_database_gone_a_request_is_503_with_retry_after_not_a_500(
+    server_without_database, tmp_path
+):
+    body = b'{"platform": "ios"}'
+    headers = sign_request(
+        key_id=APP_KEY_ID, secret=APP_SECRET, method="POST", target=REGISTER, body=body
+    )
+    connection = http.client.HTTPConnection(
+        server_without_database.url.removeprefix("http://"), timeout=30
+    )
+    connection.request(
+        "POST", REGISTER, body=body, headers={"Content-Type": "application/json", **headers}
+    )
+    response = connection.getresponse()
+    assert response.status == 503
+    assert response.getheader("Content-Type") == "application/problem+json"
+    assert response.getheader("Retry-After") == "5"
+    problem = json.loads(response.read())
+    assert problem["code"] == "service_unavailable"
+    assert problem["detail"] == "The database is unavailable; retry shortly."
+    connection.close()
+    server_without_database.stop()
     # Logged once, by the app, with what went wrong; not again by Django.
     log = (tmp_path / "server.log").read_text()
     assert log.count("The database is unavailable: OperationalError: (") == 1
     assert "Service Unavailable: /api/" not in log
+
+
+@pytest.mark.parametrize("path", ["/cms/", "/cms/users/", "/admin/"])
+def test_with_the_database_gone_a_signed_in_page_is_a_503_page_not_a_500(
+    server_without_database, tmp_path, path
+):
+    # A session cookie: the page looks the session up in the database.
+    connection = http.client.HTTPConnection(
+        server_without_database.url.removeprefix("http://"), timeout=30
+    )
+    connection.request("GET", path, headers={"Cookie": "sessionid=" + "s" * 32})
+    response = connection.getresponse()
+    page = response.read().decode()
+    connection.close()
+    assert response.status == 503
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    assert response.getheader("Retry-After") == "5"
+    assert "The database is unavailable. Try again in 5 s." in page
+    server_without_database.stop()
+    # One ERROR line with the cause, as on the API; not Django's "Internal Server Error" too.
+    log = (tmp_path / "server.log").read_text()
+    assert log.count("The database is unavailable: OperationalError: (") == 1
+    assert "Internal Server Error" not in log
+    assert "Service Unavailable: " not in log
 
 
 @pytest.mark.parametrize(
