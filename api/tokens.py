@@ -46,6 +46,15 @@ class TokenClaims:
     expires_at: float  # Unix seconds
 
 
+# Longer than any token issued here (420 characters with HS256, 460 with ES256, 1060 with a
+# 4096-bit RSA key, 1750 with an 8192-bit one), and shorter than what a server may let through in
+# a header (gunicorn 8190 bytes, an ASGI server perhaps any size). A longer one is refused unread:
+# the rate limiter decodes a bearer token before it decides (api.authentication.bearer_claims),
+# so decoding must not cost with the token's size, nor a megabyte be hashed to look it up in
+# `_verified_access`.
+MAX_TOKEN_LENGTH = 4096
+
+
 def new_chain_id() -> str:
     return uuid.uuid4().hex
 
@@ -91,6 +100,8 @@ def _unexpired(claims: TokenClaims) -> TokenClaims:
 
 def decode_access(raw: str) -> TokenClaims:
     """Verify an access token (401 token_expired / token_invalid otherwise)."""
+    if len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenInvalid()
     # A token verified earlier is checked again for what time changes: its expiry.
     return _unexpired(_verified_access(raw))
 
@@ -107,4 +118,6 @@ def _verified_access(raw: str) -> TokenClaims:
 
 def decode_refresh(raw: str) -> TokenClaims:
     """Verify a refresh token (401 token_expired / token_invalid otherwise)."""
+    if len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenInvalid()
     return _unexpired(_decode(RefreshToken, raw))

@@ -2,6 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.tokens import MAX_TOKEN_LENGTH
+
 
 class TokenIssueInputSerializer(serializers.Serializer[dict[str, Any]]):
     """get-token body: `{}`, or device details to update on the way."""
@@ -11,7 +13,7 @@ class TokenIssueInputSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class TokenRefreshInputSerializer(serializers.Serializer[dict[str, Any]]):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
 
 
 class TokenPairOutputSerializer(serializers.Serializer[Any]):

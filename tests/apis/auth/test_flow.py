@@ -9,7 +9,7 @@ from rest_framework.request import Request
 
 from api import auth_state
 from api.apis.auth.services import device_revoke, user_activate, user_deactivate
-from api.authentication import BearerAuthentication
+from api.authentication import ApiUser, BearerAuthentication
 from api.models import Device, User
 from tests.asserts import assert_problem
 from tests.signing import GET_TOKEN, LOGOUT, ME, REFRESH, bearer, device_signed, get_token, register
@@ -86,6 +86,19 @@ def test_reuse_of_a_spent_refresh_token_revokes_the_chain(client):
     assert_problem(bearer(client, newest["access"], "GET", ME), 401, "token_revoked")
     recovered = get_token(client, device)
     assert bearer(client, recovered["access"], "GET", ME).status_code == 200
+
+
+def test_a_spent_refresh_token_of_an_ended_chain_is_revoked_and_spares_the_live_one(client):
+    # A copy of a token spent before the device's last get-token: its chain ended with that
+    # get-token, so it says nothing of the live chain, and whoever holds it (with the device
+    # secret, or it is useless) cannot end the device's session with it.
+    device = register(client)
+    old = get_token(client, device)
+    assert refresh(client, device, old["refresh"]).status_code == 200  # spent
+    live = get_token(client, device)
+    assert_problem(refresh(client, device, old["refresh"]), 401, "token_revoked")
+    assert bearer(client, live["access"], "GET", ME).status_code == 200
+    assert refresh(client, device, live["refresh"]).status_code == 200
 
 
 def test_refresh_without_a_token_is_a_validation_error(client):
@@ -222,6 +235,39 @@ def test_a_save_that_writes_nothing_authentication_reads_publishes_nothing(clien
     assert security.get(key) is None
     user.save(update_fields=["is_staff"])
     assert security.get(key) == {"active": True, "staff": False, "superuser": False}
+
+
+def authenticated_as(access: str) -> ApiUser:
+    request = Request(RequestFactory().get(ME, HTTP_AUTHORIZATION=f"Bearer {access}"))
+    authenticated = BearerAuthentication().authenticate(request)
+    assert authenticated is not None
+    return authenticated[0]
+
+
+def test_changes_are_read_through_once_the_auth_state_is_lost_then_cost_no_query(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    # As after a Redis restart, or its eviction of the entries: each change is read from the
+    # database on the next request, which keeps it for the requests after.
+    staff, revoked, inactive = register(client), register(client), register(client)
+    tokens = {
+        device.id: get_token(client, device)["access"] for device in (staff, revoked, inactive)
+    }
+    user = User.objects.get(pk=staff.user_id)
+    user.is_staff = True
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save(update_fields=["is_staff"])
+    device_revoke(device=Device.objects.get(pk=revoked.id))
+    user_deactivate(user=User.objects.get(pk=inactive.user_id))
+    caches["security"].clear()
+    with django_assert_num_queries(1):
+        assert authenticated_as(tokens[staff.id]).is_staff is True
+    with django_assert_num_queries(0):
+        assert authenticated_as(tokens[staff.id]).is_staff is True
+    for device, code in ((revoked, "device_revoked"), (inactive, "user_inactive")):
+        for queries in (1, 0):
+            with django_assert_num_queries(queries):
+                assert_problem(bearer(client, tokens[device.id], "GET", ME), 401, code)
 
 
 def test_staff_status_takes_effect_on_the_next_request_without_a_new_token(

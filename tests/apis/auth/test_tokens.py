@@ -1,20 +1,37 @@
 """Bearer tokens (SPEC §3 Tokens): claims, and every way a forged or misused token is refused."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from deviceauth import DeviceClient
 from django.core.cache import caches
 
+from api.exceptions import TokenInvalid
 from api.models import Device
+from api.tokens import MAX_TOKEN_LENGTH, decode_refresh
 from tests.asserts import assert_problem
 from tests.processes import DJANGO_SETUP, run_manage, run_python
-from tests.signing import GET_TOKEN, ME, REFRESH, bearer, device_signed, get_token, register
+from tests.signing import (
+    APP_KEY_ID,
+    APP_SECRET,
+    GET_TOKEN,
+    ME,
+    REFRESH,
+    bearer,
+    device_signed,
+    get_token,
+    register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +130,16 @@ def forged_cases(tokens, settings):
         "another-key": forge(claims, "another-signing-key-0123456789abcdef"),
         "secret-key": forge(claims, settings.SECRET_KEY),
         "rs256-swap": forge(claims, rsa_pem.decode(), "RS256"),
+        # The right key under another algorithm of the same family: only HS256 is accepted.
+        "hs384-same-key": forge(claims, key, "HS384"),
+        "hs512-same-key": forge(claims, key, "HS512"),
+        # Header fields that name a key are never followed: the configured key verifies.
+        "jku-and-kid": jwt.encode(
+            claims,
+            "attacker-signing-key-0123456789abcdef",
+            algorithm="HS256",
+            headers={"kid": "attacker", "jku": "https://attacker.example/jwks.json"},
+        ),
         "wrong-iss": forge(dict(claims, iss="someone-else"), key),
         "wrong-aud": forge(dict(claims, aud="another-app"), key),
         "no-aud": forge({k: v for k, v in claims.items() if k != "aud"}, key),
@@ -132,6 +159,9 @@ CASES = [
     "another-key",
     "secret-key",
     "rs256-swap",
+    "hs384-same-key",
+    "hs512-same-key",
+    "jku-and-kid",
     "wrong-iss",
     "wrong-aud",
     "no-aud",
@@ -145,12 +175,30 @@ CASES = [
 ]
 
 
+# HS512 with the HS256 key, which PyJWT finds short for it: what a forger would send all the same.
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 @pytest.mark.parametrize("case", CASES)
 def test_forged_or_misused_tokens_are_token_invalid(client, tokens, settings, case):
     token = forged_cases(tokens, settings)[case]
     response = bearer(client, token, "GET", ME)
     assert_problem(response, 401, "token_invalid")
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+
+
+def test_a_token_longer_than_any_issued_is_refused_unread(client, device, tokens, settings):
+    # Signed with the right key, so only its size is wrong: the rate limiter decodes a bearer
+    # token before it decides, and decoding must not cost with what a client chooses to send.
+    padding = "x" * MAX_TOKEN_LENGTH
+    key = settings.JWT_SIGNING_KEY
+    access = forge(dict(claims_of(tokens["access"]), padding=padding), key)
+    response = bearer(client, access, "GET", ME)
+    assert_problem(response, 401, "token_invalid")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    # Issued tokens stay well below the limit.
+    assert len(tokens["access"]) < MAX_TOKEN_LENGTH // 4
+    assert len(tokens["refresh"]) < MAX_TOKEN_LENGTH // 4
+    with pytest.raises(TokenInvalid):
+        decode_refresh(forge(dict(claims_of(tokens["refresh"]), padding=padding), key))
 
 
 def test_an_expired_token_is_token_expired(client, tokens, settings):
@@ -241,11 +289,8 @@ def private_key(algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKe
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
-def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
-    """JWT_ALGORITHM=RS256 (an RSA key) or ES256 (an EC P-256 key) signs with the private key
-    and verifies with the public key."""
-
+def pem_pair(algorithm: str) -> tuple[str, str]:
+    """A new key pair for `algorithm`: the private key (PKCS#8) and the public key, in PEM."""
     key = private_key(algorithm)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -255,6 +300,15 @@ def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+    return private, public
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
+    """JWT_ALGORITHM=RS256 (an RSA key) or ES256 (an EC P-256 key) signs with the private key
+    and verifies with the public key."""
+
+    private, public = pem_pair(algorithm)
     code = DJANGO_SETUP + (
         "import uuid\n"
         "from api.tokens import issue_pair, decode_access\n"
@@ -273,6 +327,58 @@ def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
     assert user_id == "7"
     assert jwt.get_unverified_header(token)["alg"] == algorithm
     jwt.decode(token, public, algorithms=[algorithm], options={"verify_aud": False})
+
+
+def hs256_by_hand(claims: dict[str, Any], secret: str) -> str:
+    """An HS256 token with `secret` as the HMAC key: PyJWT refuses to sign with a PEM key."""
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def get_me(server_url: str, access: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(server_url + ME, headers={"Authorization": f"Bearer {access}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_a_key_pair_carries_the_whole_flow_and_refuses_hs256_made_with_either_key(
+    live_server_factory, algorithm
+):
+    """The settings' RS256/ES256 path end to end, on gunicorn: register, get-token, a bearer
+    request, refresh, logout. An HS256 token whose HMAC key is the public key (which a verifier
+    that let the token pick its algorithm would use), or the private key's text, is refused."""
+    private, public = pem_pair(algorithm)
+    server = live_server_factory(
+        workers=1, JWT_ALGORITHM=algorithm, JWT_SIGNING_KEY=private, JWT_VERIFYING_KEY=public
+    )
+    client = DeviceClient(server.url, app_key_id=APP_KEY_ID, app_secret=APP_SECRET)
+    client.register(platform="ios")
+    first = client.get_token()
+    for token in (first.access, first.refresh):
+        assert jwt.get_unverified_header(token)["alg"] == algorithm
+        jwt.decode(token, public, algorithms=[algorithm], audience="mobile-app")
+    assert get_me(server.url, first.access)[0] == 200
+
+    claims = claims_of(first.access)
+    for secret in (public, private):
+        status, problem = get_me(server.url, hs256_by_hand(claims, secret))
+        assert (status, problem["code"]) == (401, "token_invalid")
+
+    rotated = client.refresh()
+    assert rotated.refresh != first.refresh
+    assert get_me(server.url, rotated.access)[0] == 200
+    client.logout()
+    status, problem = get_me(server.url, rotated.access)
+    assert (status, problem["code"]) == (401, "token_revoked")
 
 
 def test_rs256_without_a_public_key_refuses_to_start():
