@@ -24,7 +24,7 @@ api_v1 = [
     *feature("onboarding"),
     *feature("auth"),
     *feature("me"),
-    # The reference feature to copy, then delete (README: Adding a Feature).
+    # The reference feature to copy, then delete (README: Deleting the example).
     *feature("example"),
     # startapi: new features above this line
 ]

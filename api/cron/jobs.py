@@ -5,7 +5,8 @@
         return Thing.objects.filter(...).delete()[0]  # logged with the run's duration
 
 Keep the work in a service function and call it from here, so the CMS or a test can run it too.
-Schedule each job where it runs (deploy/k8s/base/cronjobs.yaml, docker-compose.yml's cron).
+Schedule each job where it runs: a CronJob in deploy/k8s/base/cronjobs.yaml; docker-compose.yml's
+cron service runs every registered job each hour (deploy/cron-loop.sh).
 """
 
 from datetime import timedelta
