@@ -90,4 +90,5 @@ migrate: $(VENV)/.runtime .env
 	$(BIN)/python manage.py migrate --noinput
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .ci/node_modules clients/python/build clients/python/*.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .hypothesis staticfiles \
+		.ci/node_modules clients/python/build clients/python/*.egg-info
