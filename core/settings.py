@@ -55,6 +55,13 @@ class StrictEnv(environ.Env):  # type: ignore[misc]
             )
         return int(word)
 
+    def list(self, var: str, default: object = environ.Env.NOTSET) -> list[str]:
+        """Comma-separated words, each stripped of surrounding spaces, empty ones dropped:
+        django-environ keeps the space of "a.example.com, b.example.com", and a host or origin
+        that starts with one never matches (every request to it is refused)."""
+        words: list[str] = super().list(var, default=default)
+        return [word.strip() for word in words if word.strip()]
+
     def url(self, var: str, *, schemes: Collection[str], example: str) -> str:
         """A URL with one of `schemes`, or "" when unset or empty. Anything else stops start-up
         naming the variable but not its value, which may hold a password: urllib's own error
@@ -97,9 +104,17 @@ def _dev_secret(name: str) -> str:
     return f"dev-{INSECURE_MARKER}-{name.lower()}-change-me-0123456789"
 
 
-def _secret(name: str) -> str:
+def _is_set(name: str) -> bool:
+    """Whether `name` holds more than whitespace. Empty counts as unset, as for every variable
+    (a `SECRET_KEY=` line in .env): the development value, which production refuses."""
+    return bool(env.str(name, default="").strip())
+
+
+def _secret(name: str, *, multiline: bool = False) -> str:
     """The secret `name`, or a development value that production refuses (see below)."""
-    return str(env.str(name, default=_dev_secret(name)))
+    if not _is_set(name):
+        return _dev_secret(name)
+    return str(env.str(name, multiline=multiline))
 
 
 def _key_table(name: str, *, max_id_length: int) -> dict[str, str]:
@@ -109,7 +124,8 @@ def _key_table(name: str, *, max_id_length: int) -> dict[str, str]:
     keys, `Device.secret_kid`), so it must fit both: letters, digits, ".", "_" and "-".
     """
     table: dict[str, str] = {}
-    for entry in env.str(name, default=f"dev:{_dev_secret(name)}").split(","):
+    value = env.str(name) if _is_set(name) else f"dev:{_dev_secret(name)}"
+    for entry in value.split(","):
         key_id, sep, secret = (part.strip() for part in entry.strip().partition(":"))
         if not sep or not key_id or not secret:
             raise ImproperlyConfigured(f'{name} must look like "id:secret,id2:secret2".')
@@ -132,9 +148,7 @@ APP_HMAC_KEYS = _key_table("APP_HMAC_KEYS", max_id_length=128)
 # Their ids are kept in each device's row: 32 characters at most (`Device.secret_kid`).
 DEVICE_SECRET_KEYS = _key_table("DEVICE_SECRET_KEYS", max_id_length=32)
 # HS256: a shared secret. RS256/ES256: a private key in PEM ("\n" for line breaks allowed).
-JWT_SIGNING_KEY = str(
-    env.str("JWT_SIGNING_KEY", default=_dev_secret("JWT_SIGNING_KEY"), multiline=True)
-)
+JWT_SIGNING_KEY = _secret("JWT_SIGNING_KEY", multiline=True)
 
 
 def _refuse_weak_secrets() -> None:
@@ -150,7 +164,7 @@ def _refuse_weak_secrets() -> None:
     for name, values in secrets.items():
         # Surrounding whitespace adds no secrecy: a blank value counts as missing, and padding
         # does not count towards the length.
-        if name not in env.ENVIRON or not all(value.strip() for value in values):
+        if not _is_set(name):
             raise ImproperlyConfigured(
                 f"{name} is not set; it is required when DEBUG=false. For development, copy "
                 ".env.example to .env (make run does), which sets DEBUG=true."
@@ -173,13 +187,36 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Path prefixes the app serves itself; the admin and the docs must stay out of them.
+TAKEN_PATHS = {
+    # No session, CSRF or auth middleware there (api/cms/middleware.py).
+    "api/": "the API has no sessions",
+    # Never redirected to HTTPS, and every answer there is problem+json (SPEC §5).
+    "health/": "the health probes' paths are never redirected to HTTPS",
+    "cms/": "the staff CMS is there",
+    "static/": "WhiteNoise serves the static files there",
+}
+# Segments of the characters a URL path carries as they are: no "<" (which Django's path()
+# reads as a converter), no space, "?", "#" or "%".
+URL_PATH_PATTERN = re.compile(r"((?!\.\.?/)[A-Za-z0-9._~-]+/)+")
+
+
+def _refuse_taken_path(name: str, prefix: str) -> None:
+    """Stop start-up when the path prefix `prefix` (read from `name`) lies where the app already
+    answers: the admin or the docs would be shadowed, or served without HTTPS or sessions."""
+    for taken, reason in TAKEN_PATHS.items():
+        if prefix.startswith(taken):
+            raise ImproperlyConfigured(f"{name} must not be under {taken}: {reason}.")
+
+
 # Where the Django admin lives; an unguessable segment keeps scanners away.
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
-if not ADMIN_URL.endswith("/") or ADMIN_URL.startswith("/"):
-    raise ImproperlyConfigured('ADMIN_URL must be a relative path ending in "/", like "admin/".')
-# Paths under /api/ get no session, CSRF or auth middleware (api/cms/middleware.py).
-if ADMIN_URL.startswith("api/"):
-    raise ImproperlyConfigured("ADMIN_URL must not be under api/: the API has no sessions.")
+if not URL_PATH_PATTERN.fullmatch(ADMIN_URL):
+    raise ImproperlyConfigured(
+        'ADMIN_URL must be a relative path ending in "/", like "admin/", of letters, digits, '
+        "'.', '_', '~' and '-'."
+    )
+_refuse_taken_path("ADMIN_URL", ADMIN_URL)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -389,13 +426,56 @@ if JWT_ALGORITHM != "HS256" and not JWT_VERIFYING_KEY:
     raise ImproperlyConfigured(
         f"JWT_VERIFYING_KEY (the public key) is required with {JWT_ALGORITHM}."
     )
+
+
+def _refuse_unusable_key_pair(algorithm: str, signing_key: str, verifying_key: str) -> None:
+    """RS256/ES256: JWT_SIGNING_KEY must be a private key of the algorithm's kind (RSA of 2048
+    bits or more; EC on P-256) and JWT_VERIFYING_KEY its public key. Otherwise the process
+    starts, and then every get-token fails with a 500 or every token is refused. The keys are
+    never shown."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    try:
+        private = serialization.load_pem_private_key(signing_key.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # The public key by mistake, an HS256 secret left in place, or a passphrase-protected key.
+        raise ImproperlyConfigured(
+            f"JWT_SIGNING_KEY must be an unencrypted private key in PEM with {algorithm}."
+        ) from None
+    if algorithm == "RS256":
+        usable = isinstance(private, rsa.RSAPrivateKey) and private.key_size >= 2048
+        kind = "an RSA key of at least 2048 bits"
+    else:
+        usable = isinstance(private, ec.EllipticCurvePrivateKey) and isinstance(
+            private.curve, ec.SECP256R1
+        )
+        kind = "an EC key on the P-256 curve"
+    if not usable:
+        raise ImproperlyConfigured(f"JWT_SIGNING_KEY must be {kind} with {algorithm}.")
+    try:
+        public = serialization.load_pem_public_key(verifying_key.encode())
+    except (ValueError, UnsupportedAlgorithm):
+        raise ImproperlyConfigured("JWT_VERIFYING_KEY must be a public key in PEM.") from None
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if public.public_bytes(*spki) != private.public_key().public_bytes(*spki):
+        raise ImproperlyConfigured(
+            "JWT_VERIFYING_KEY is not the public key of JWT_SIGNING_KEY: every token would be "
+            "refused."
+        )
+
+
+if JWT_ALGORITHM != "HS256":
+    _refuse_unusable_key_pair(JWT_ALGORITHM, JWT_SIGNING_KEY, JWT_VERIFYING_KEY)
 JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60, minimum=1)
 JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600, minimum=1)
-JWT_ISSUER = env.str("JWT_ISSUER", default="django-backend-template")
+# Empty counts as unset: an empty `aud` would make PyJWT refuse every token as missing one.
+JWT_ISSUER = env.str("JWT_ISSUER", default="") or "django-backend-template"
 # Devices unseen (no get-token or refresh) this many days are revoked by the cron job
 # deactivate_stale_devices; their apps register again.
 DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90, minimum=1)
-JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="mobile-app")
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or "mobile-app"
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 SIMPLE_JWT = {
@@ -510,8 +590,16 @@ REST_FRAMEWORK = {
 # --- API docs (SPEC §7): schema, Swagger UI and ReDoc under /<API_DOCS_PATH>/ ----------------
 # Unset: no docs at all (404). An unguessable segment keeps them out of scanners' way.
 API_DOCS_PATH = env.str("API_DOCS_PATH", default="").strip("/")
-if f"{API_DOCS_PATH}/".startswith("api/"):
-    raise ImproperlyConfigured("API_DOCS_PATH must not be under api/: the API has no sessions.")
+if API_DOCS_PATH:
+    _refuse_taken_path("API_DOCS_PATH", f"{API_DOCS_PATH}/")
+    if not URL_PATH_PATTERN.fullmatch(f"{API_DOCS_PATH}/"):
+        raise ImproperlyConfigured(
+            "API_DOCS_PATH must be a path such as docs-7f3a9c1e, of letters, digits, "
+            "'.', '_', '~' and '-'."
+        )
+    # The admin's own catch-all would answer for docs under it, and the first route wins.
+    if f"{API_DOCS_PATH}/".startswith(ADMIN_URL) or ADMIN_URL.startswith(f"{API_DOCS_PATH}/"):
+        raise ImproperlyConfigured("API_DOCS_PATH and ADMIN_URL must not lie one under the other.")
 # true: only staff signed in (through the admin) may read them.
 API_DOCS_STAFF_ONLY = env.bool("API_DOCS_STAFF_ONLY", default=False)
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
@@ -646,6 +734,16 @@ if SENTRY_DSN:
     import sentry_sdk
     from sentry_sdk.integrations.django import DjangoIntegration
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+    from sentry_sdk.utils import BadDsn, Dsn
+
+    try:
+        Dsn(SENTRY_DSN)
+    except BadDsn:
+        # The SDK's own error is a traceback from inside sentry_sdk.init.
+        raise ImproperlyConfigured(
+            "SENTRY_DSN is not a DSN like https://<key>@o0.ingest.sentry.io/<project> (copy it "
+            "from the Sentry project's Client Keys page)."
+        ) from None
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,

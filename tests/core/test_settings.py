@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tests.keys import pem_pair
 from tests.processes import DJANGO_SETUP, ROOT, run_manage, run_python
 
 SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "APP_HMAC_KEYS", "DEVICE_SECRET_KEYS")
@@ -98,7 +100,7 @@ def test_production_refuses_a_short_secret(name):
     assert f"{name} must be at least 32 characters" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
+@pytest.mark.parametrize("name", SECRETS)
 @pytest.mark.parametrize(
     "blank", ["", " " * 40, "\t \n" * 12], ids=["empty", "spaces", "mixed-whitespace"]
 )
@@ -133,6 +135,23 @@ def test_the_deploy_checks_refuse_a_per_process_security_cache():
 def test_debug_starts_without_any_secret_set():
     result = run_manage("check", env={"DEBUG": "true"}, drop=SECRETS)
     assert result.returncode == 0, result.stderr
+
+
+def test_in_debug_an_empty_secret_is_the_development_value():
+    # `SECRET_KEY=` in a .env: Django's "must not be empty" traceback, and an empty JWT key
+    # failed every get-token with a 500. Empty means unset, as for every variable.
+    blank = dict.fromkeys(SECRETS, "")
+    code = DJANGO_SETUP + (
+        "import uuid\n"
+        "from django.conf import settings as s\n"
+        "from api.tokens import issue_pair, decode_access\n"
+        "pair = issue_pair(user_id=7, device_id=uuid.uuid4(), chain='c' * 32)\n"
+        "print(decode_access(pair.access).user_id, 'insecure' in s.SECRET_KEY,"
+        " list(s.APP_HMAC_KEYS), list(s.DEVICE_SECRET_KEYS))\n"
+    )
+    result = run_python(code, {"DEBUG": "true", "LOG_LEVEL": "CRITICAL"} | blank)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "7 True ['dev'] ['dev']"
 
 
 def test_the_env_file_is_read_and_real_variables_win(tmp_path: Path):
@@ -201,12 +220,144 @@ def test_database_url_options_reach_the_mysql_driver_beside_the_defaults():
         ("JWT_ACCESS_TTL", "0", "JWT_ACCESS_TTL must be a whole number of at least 1, not '0'"),
         ("DB_WAIT_TIMEOUT", "1.5", "DB_WAIT_TIMEOUT must be a whole number of at least 0"),
         ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number"),
+        # Paths the app already serves: the admin or the docs would be shadowed, or (health/)
+        # served over plain HTTP, never redirected.
+        ("ADMIN_URL", "health/", "ADMIN_URL must not be under health/"),
+        ("ADMIN_URL", "cms/", "ADMIN_URL must not be under cms/"),
+        ("ADMIN_URL", "static/admin/", "ADMIN_URL must not be under static/"),
+        # Django's path() reads "<...>" as a converter.
+        ("ADMIN_URL", "<slug:x>/", "ADMIN_URL must be a relative path"),
+        ("ADMIN_URL", "../", "ADMIN_URL must be a relative path"),
+        ("API_DOCS_PATH", "health", "API_DOCS_PATH must not be under health/"),
+        ("API_DOCS_PATH", "/cms/docs/", "API_DOCS_PATH must not be under cms/"),
+        ("API_DOCS_PATH", "admin", "API_DOCS_PATH and ADMIN_URL must not lie one under the other"),
+        ("API_DOCS_PATH", "admin/docs", "API_DOCS_PATH and ADMIN_URL must not lie one under"),
+        ("API_DOCS_PATH", "docs 2026", "API_DOCS_PATH must be a path such as docs-7f3a9c1e"),
+        ("API_DOCS_PATH", "<int:x>", "API_DOCS_PATH must be a path such as docs-7f3a9c1e"),
     ],
 )
 def test_malformed_values_are_refused_with_a_clear_message(name, value, message):
     result = run_manage("check", env={name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_admin_and_docs_paths_of_several_segments_are_routed():
+    code = DJANGO_SETUP + (
+        "from django.urls import resolve\n"
+        "print(resolve('/back-office/admin/login/').url_name,"
+        " resolve('/docs-7f3a9c1e/v1/schema/').url_name)\n"
+    )
+    env = {"ADMIN_URL": "back-office/admin/", "API_DOCS_PATH": "/docs-7f3a9c1e/v1/"}
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2] == "login"
+    assert result.stdout.split()[-1] == "api-schema"
+
+
+def test_hosts_and_origins_may_have_spaces_after_their_commas():
+    # django-environ keeps the space: " b.example.com" matched no Host, every request got 400.
+    code = DJANGO_SETUP + (
+        "from django.conf import settings as s\n"
+        "from django.test import Client\n"
+        "response = Client(HTTP_HOST='b.example.com').get('/api/v1/me/')\n"
+        "print(s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS, response.status_code)\n"
+    )
+    env = {
+        "ALLOWED_HOSTS": "a.example.com, b.example.com ,",
+        "CSRF_TRUSTED_ORIGINS": "https://a.example.com,  https://b.example.com",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "['a.example.com', 'b.example.com'] ['https://a.example.com', 'https://b.example.com'] 401"
+    )
+
+
+@pytest.mark.parametrize("name", ["JWT_ISSUER", "JWT_AUDIENCE"])
+def test_an_empty_issuer_or_audience_is_the_default(name):
+    # An empty `aud` is a missing one to PyJWT: every token issued was refused as token_invalid.
+    code = DJANGO_SETUP + (
+        "import uuid\n"
+        "import jwt\n"
+        "from api.tokens import issue_pair, decode_access\n"
+        "pair = issue_pair(user_id=7, device_id=uuid.uuid4(), chain='c' * 32)\n"
+        "claims = jwt.decode(pair.access, options={'verify_signature': False})\n"
+        "print(decode_access(pair.access).user_id, claims['iss'], claims['aud'])\n"
+    )
+    result = run_python(code, {name: "", "LOG_LEVEL": "CRITICAL"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["7", "django-backend-template", "mobile-app"]
+
+
+@pytest.fixture(scope="module")
+def key_pairs() -> dict[str, tuple[str, str]]:
+    return {
+        "rsa": pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        "rsa-other": pem_pair(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        # The weak key the settings must refuse.
+        "rsa-1024": pem_pair(
+            rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
+        ),
+        "p256": pem_pair(ec.generate_private_key(ec.SECP256R1())),
+        "p384": pem_pair(ec.generate_private_key(ec.SECP384R1())),
+    }
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "signing", "verifying", "message"),
+    [
+        # Each started, then failed every get-token with a 500 or refused every token.
+        ("RS256", "rsa", "rsa-other", "JWT_VERIFYING_KEY is not the public key of JWT_SIGNING_KEY"),
+        ("RS256", "hs256-secret", "rsa", "JWT_SIGNING_KEY must be an unencrypted private key"),
+        ("RS256", "rsa-public", "rsa", "JWT_SIGNING_KEY must be an unencrypted private key"),
+        ("RS256", "p256", "p256", "JWT_SIGNING_KEY must be an RSA key of at least 2048 bits"),
+        ("RS256", "rsa-1024", "rsa-1024", "JWT_SIGNING_KEY must be an RSA key of at least 2048"),
+        ("ES256", "p384", "p384", "JWT_SIGNING_KEY must be an EC key on the P-256 curve"),
+        ("ES256", "p256", "not-a-key", "JWT_VERIFYING_KEY must be a public key in PEM"),
+    ],
+)
+def test_an_unusable_key_pair_refuses_to_start_without_showing_the_keys(
+    key_pairs, algorithm, signing, verifying, message
+):
+    keys = {name: pair[0] for name, pair in key_pairs.items()}
+    keys |= {"hs256-secret": secrets.token_urlsafe(40), "not-a-key": "not a key"}
+    keys["rsa-public"] = key_pairs["rsa"][1]
+    public = {name: pair[1] for name, pair in key_pairs.items()} | {"not-a-key": "not a key"}
+    env = production_env() | {
+        "JWT_ALGORITHM": algorithm,
+        "JWT_SIGNING_KEY": keys[signing],
+        "JWT_VERIFYING_KEY": public[verifying],
+    }
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "BEGIN" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_a_matching_key_pair_passes_with_escaped_line_breaks(key_pairs, algorithm):
+    # One-line values, as an env file holds them: "\n" for each line break.
+    private, public = key_pairs["rsa" if algorithm == "RS256" else "p256"]
+    env = production_env() | {
+        "JWT_ALGORITHM": algorithm,
+        "JWT_SIGNING_KEY": private.replace("\n", "\\n"),
+        "JWT_VERIFYING_KEY": public.replace("\n", "\\n"),
+    }
+    result = run_manage("check", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "dsn", ["sentry.example.com/1", "https://o0.ingest.sentry.io/1", "ftp://pk@sentry.example/1"]
+)
+def test_a_malformed_sentry_dsn_is_refused_naming_the_variable(dsn):
+    result = run_manage("check", env={"SENTRY_DSN": dsn})
+    assert result.returncode != 0
+    assert "SENTRY_DSN is not a DSN like" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

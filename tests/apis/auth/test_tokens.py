@@ -11,8 +11,6 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from deviceauth import DeviceClient
 from django.core.cache import caches
 
@@ -20,6 +18,7 @@ from api.exceptions import TokenInvalid
 from api.models import Device
 from api.tokens import MAX_TOKEN_LENGTH, decode_refresh
 from tests.asserts import assert_problem
+from tests.keys import pem_pair, private_key
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.signing import (
     APP_KEY_ID,
@@ -118,10 +117,7 @@ def test_no_token_is_not_authenticated_with_a_bearer_challenge(client):
 def forged_cases(tokens, settings):
     claims = claims_of(tokens["access"])
     key = settings.JWT_SIGNING_KEY
-    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    rsa_pem = rsa_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    rsa_pem, _ = pem_pair(private_key("RS256"))
     head, _, signature = tokens["access"].split(".")
     edited = dict(claims, sub=str(int(claims["sub"]) + 1))
     edited_payload = base64.urlsafe_b64encode(json.dumps(edited).encode()).rstrip(b"=").decode()
@@ -129,7 +125,7 @@ def forged_cases(tokens, settings):
         "alg-none": forge(claims, "", "none"),
         "another-key": forge(claims, "another-signing-key-0123456789abcdef"),
         "secret-key": forge(claims, settings.SECRET_KEY),
-        "rs256-swap": forge(claims, rsa_pem.decode(), "RS256"),
+        "rs256-swap": forge(claims, rsa_pem, "RS256"),
         # The right key under another algorithm of the same family: only HS256 is accepted.
         "hs384-same-key": forge(claims, key, "HS384"),
         "hs512-same-key": forge(claims, key, "HS512"),
@@ -283,32 +279,12 @@ def test_a_token_for_a_deleted_device_is_revoked(client, device, tokens):
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
 
 
-def private_key(algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
-    if algorithm == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def pem_pair(algorithm: str) -> tuple[str, str]:
-    """A new key pair for `algorithm`: the private key (PKCS#8) and the public key, in PEM."""
-    key = private_key(algorithm)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
 def test_rs256_or_es256_with_a_key_pair(tmp_path, algorithm):
     """JWT_ALGORITHM=RS256 (an RSA key) or ES256 (an EC P-256 key) signs with the private key
     and verifies with the public key."""
 
-    private, public = pem_pair(algorithm)
+    private, public = pem_pair(private_key(algorithm))
     code = DJANGO_SETUP + (
         "import uuid\n"
         "from api.tokens import issue_pair, decode_access\n"
@@ -356,7 +332,7 @@ def test_a_key_pair_carries_the_whole_flow_and_refuses_hs256_made_with_either_ke
     """The settings' RS256/ES256 path end to end, on gunicorn: register, get-token, a bearer
     request, refresh, logout. An HS256 token whose HMAC key is the public key (which a verifier
     that let the token pick its algorithm would use), or the private key's text, is refused."""
-    private, public = pem_pair(algorithm)
+    private, public = pem_pair(private_key(algorithm))
     server = live_server_factory(
         workers=1, JWT_ALGORITHM=algorithm, JWT_SIGNING_KEY=private, JWT_VERIFYING_KEY=public
     )
