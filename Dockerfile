@@ -44,8 +44,8 @@ COPY . .
 RUN DEBUG=false \
     SECRET_KEY=collectstatic-only-throwaway-value-0000000000 \
     JWT_SIGNING_KEY=collectstatic-only-throwaway-jwt-value-00000000 \
-    APP_HMAC_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
-    DEVICE_SECRET_KEYS=build:collectstatic-only-throwaway-value-0000000000 \
+    APP_HMAC_KEYS=build:collectstatic-only-throwaway-app-value-000000000 \
+    DEVICE_SECRET_KEYS=build:collectstatic-only-throwaway-device-value-000000 \
     python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q api core \
     && chmod -R a+rX /app

@@ -159,8 +159,6 @@ def _refuse_weak_secrets() -> None:
         "APP_HMAC_KEYS": list(APP_HMAC_KEYS.values()),
         "DEVICE_SECRET_KEYS": list(DEVICE_SECRET_KEYS.values()),
     }
-    if JWT_SIGNING_KEY == SECRET_KEY:
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
     for name, values in secrets.items():
         # Surrounding whitespace adds no secrecy: a blank value counts as missing, and padding
         # does not count towards the length.
@@ -177,6 +175,16 @@ def _refuse_weak_secrets() -> None:
             if len(value.strip()) < MIN_SECRET_LENGTH:
                 raise ImproperlyConfigured(
                     f"{name} must be at least {MIN_SECRET_LENGTH} characters when DEBUG=false."
+                )
+    # One secret in two roles: whoever learns it for one has the other. An app key ships inside
+    # the app, so as a master key it would let anyone derive every device's secret.
+    holders: dict[str, str] = {}
+    for name, values in secrets.items():
+        for value in values:
+            holder = holders.setdefault(value.strip(), name)
+            if holder != name:
+                raise ImproperlyConfigured(
+                    f"{holder} and {name} share a secret; give each its own when DEBUG=false."
                 )
 
 

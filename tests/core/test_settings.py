@@ -110,6 +110,30 @@ def test_production_refuses_a_blank_secret_as_missing(name, blank):
     assert f"{name} is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("SECRET_KEY", "JWT_SIGNING_KEY"),
+        ("APP_HMAC_KEYS", "DEVICE_SECRET_KEYS"),
+        ("SECRET_KEY", "DEVICE_SECRET_KEYS"),
+        ("JWT_SIGNING_KEY", "APP_HMAC_KEYS"),
+    ],
+)
+def test_production_refuses_one_secret_in_two_variables(first, second):
+    # An app key ships inside the app: as a device master key, anyone could derive device
+    # secrets with it. Spaces around it change nothing.
+    shared = secrets.token_urlsafe(40)
+    env = production_env()
+    for name, value in ((first, f" {shared}"), (second, shared)):
+        env[name] = (
+            f"other:{secrets.token_urlsafe(32)},k9:{value}" if name.endswith("_KEYS") else value
+        )
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert f"{first} and {second} share a secret" in result.stderr
+    assert shared not in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SIGNING_KEY"])
 def test_production_does_not_count_surrounding_whitespace_towards_the_length(name):
     padded = f"{' ' * 10}{'x' * 31}\n"
