@@ -28,6 +28,11 @@ BOOLEAN_WORDS = dict.fromkeys(("true", "yes", "y", "on", "ok", "1"), True)
 BOOLEAN_WORDS |= dict.fromkeys(("false", "no", "n", "off", "0"), False)
 
 
+# The longest lifetime a setting may give a token, a session or a device: dates past it are of
+# no use, and far enough past it they overflow Python's datetime (year 9999).
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
 class StrictEnv(environ.Env):  # type: ignore[misc]
     """django-environ's Env, but a boolean must say true or false: its own `bool` reads any
     other word ("flase", "enabled") as false, which would quietly turn rate limiting or HTTPS
@@ -41,19 +46,26 @@ class StrictEnv(environ.Env):  # type: ignore[misc]
             raise ImproperlyConfigured(f"{var} must be true or false, not {word!r}.")
         return BOOLEAN_WORDS[word]
 
-    def int(self, var: str, default: object = environ.Env.NOTSET, *, minimum: int = 0) -> int:
-        """A whole number of at least `minimum` (durations, counts: none is negative). Unset
-        or empty: the default; anything else stops start-up naming the variable, where
-        django-environ would fail with a bare ValueError, or take a negative skew that refuses
-        every signed request."""
+    def int(
+        self,
+        var: str,
+        default: object = environ.Env.NOTSET,
+        *,
+        minimum: int = 0,
+        maximum: int | None = None,
+    ) -> int:
+        """A whole number of at least `minimum` (durations, counts: none is negative) and at
+        most `maximum`. Unset or empty: the default; anything else stops start-up naming the
+        variable, where django-environ would fail with a bare ValueError, take a negative skew
+        that refuses every signed request, or a lifetime whose date overflows on first use."""
         word = self.str(var, default="").strip()
         if not word and default is not environ.Env.NOTSET:
             return int(str(default))
-        if not re.fullmatch(r"[+-]?[0-9]+", word) or int(word) < minimum:
-            raise ImproperlyConfigured(
-                f"{var} must be a whole number of at least {minimum}, not {word!r}."
-            )
-        return int(word)
+        number = int(word) if re.fullmatch(r"[+-]?[0-9]+", word) else None
+        if number is None or number < minimum or (maximum is not None and number > maximum):
+            bounds = f"of at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise ImproperlyConfigured(f"{var} must be a whole number {bounds}, not {word!r}.")
+        return number
 
     def list(self, var: str, default: object = environ.Env.NOTSET) -> list[str]:
         """Comma-separated words, each stripped of surrounding spaces, empty ones dropped:
@@ -421,7 +433,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Device authentication and tokens (SPEC §3) ------------------------------------------------
 # How far X-Timestamp may be from the server's clock, in seconds; nonces are kept twice as long.
-SIGNATURE_MAX_SKEW = env.int("SIGNATURE_MAX_SKEW", default=300, minimum=1)
+SIGNATURE_MAX_SKEW = env.int("SIGNATURE_MAX_SKEW", default=300, minimum=1, maximum=24 * 3600)
 # Signed endpoints refuse larger bodies (413).
 SIGNED_BODY_MAX_BYTES = 64 * 1024
 # HS256 with JWT_SIGNING_KEY; RS256/ES256 with JWT_SIGNING_KEY the private and
@@ -476,13 +488,13 @@ def _refuse_unusable_key_pair(algorithm: str, signing_key: str, verifying_key: s
 
 if JWT_ALGORITHM != "HS256":
     _refuse_unusable_key_pair(JWT_ALGORITHM, JWT_SIGNING_KEY, JWT_VERIFYING_KEY)
-JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60, minimum=1)
-JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600, minimum=1)
+JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60, minimum=1, maximum=TEN_YEARS)
+JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600, minimum=1, maximum=TEN_YEARS)
 # Empty counts as unset: an empty `aud` would make PyJWT refuse every token as missing one.
 JWT_ISSUER = env.str("JWT_ISSUER", default="") or "django-backend-template"
 # Devices unseen (no get-token or refresh) this many days are revoked by the cron job
 # deactivate_stale_devices; their apps register again.
-DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90, minimum=1)
+DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90, minimum=1, maximum=10 * 365)
 JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or "mobile-app"
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
@@ -660,7 +672,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are the staff's (the CMS, the admin): a working day, not Django's two weeks, so a
 # session left open or stolen does not outlive it by much.
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600, minimum=1)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600, minimum=1, maximum=TEN_YEARS)
 
 
 # --- Logging: LOG_FORMAT=json for log shippers, console for people ---------------------------

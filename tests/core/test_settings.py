@@ -240,8 +240,27 @@ def test_database_url_options_reach_the_mysql_driver_beside_the_defaults():
         ("DEVICE_SECRET_KEYS", f"k1:{'c' * 40},k1:{'d' * 40}", "the key id 'k1' appears twice"),
         ("APP_HMAC_KEYS", f"ios:{'a' * 40},ios:{'b' * 40}", "the key id 'ios' appears twice"),
         # Numbers: whole, and none negative; a skew or a lifetime of 0 refuses every request.
-        ("SIGNATURE_MAX_SKEW", "-5", "SIGNATURE_MAX_SKEW must be a whole number of at least 1"),
-        ("JWT_ACCESS_TTL", "0", "JWT_ACCESS_TTL must be a whole number of at least 1, not '0'"),
+        ("SIGNATURE_MAX_SKEW", "-5", "SIGNATURE_MAX_SKEW must be a whole number from 1 to 86400"),
+        (
+            "JWT_ACCESS_TTL",
+            "0",
+            "JWT_ACCESS_TTL must be a whole number from 1 to 315360000, not '0'",
+        ),
+        # Lifetimes past ten years: their dates overflow, at start-up or on first use.
+        ("JWT_ACCESS_TTL", "9" * 14, "JWT_ACCESS_TTL must be a whole number from 1 to 315360000"),
+        ("JWT_REFRESH_TTL", "9" * 14, "JWT_REFRESH_TTL must be a whole number from 1 to"),
+        ("SESSION_COOKIE_AGE", "9" * 14, "SESSION_COOKIE_AGE must be a whole number from 1 to"),
+        (
+            "DEVICE_STALE_DAYS",
+            "999999999",
+            "DEVICE_STALE_DAYS must be a whole number from 1 to 3650",
+        ),
+        # A day: a wider window than that keeps every nonce for days and protects nothing.
+        (
+            "SIGNATURE_MAX_SKEW",
+            "86401",
+            "SIGNATURE_MAX_SKEW must be a whole number from 1 to 86400",
+        ),
         ("DB_WAIT_TIMEOUT", "1.5", "DB_WAIT_TIMEOUT must be a whole number of at least 0"),
         ("TRUSTED_PROXY_COUNT", "one", "TRUSTED_PROXY_COUNT must be a whole number"),
         # Paths the app already serves: the admin or the docs would be shadowed, or (health/)
