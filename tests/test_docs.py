@@ -35,6 +35,19 @@ def test_docs_pages_are_served(client, path):
     assert response.status_code == 200
 
 
+@pytest.mark.urls("tests.docs_urls")
+@pytest.mark.parametrize("version", ["\x00", "\r\nSet-Cookie: a=b", 'a"; filename=x.html', "2.0"])
+def test_the_schema_ignores_a_version_in_the_query(client, version):
+    # The API is versioned by its path: `?version=` changes neither the schema nor the file
+    # name (a control character there made gunicorn answer a 500).
+    response = client.get(
+        "/docs-test/schema/", {"version": version}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'inline; filename="Django Backend Template API.json"'
+    assert response.json()["info"]["version"] == "1.0.0"
+
+
 # Any URL with a host: `scheme://host` or protocol-relative `//host` (a `// comment` has a space).
 ABSOLUTE_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*:)?//[a-z0-9\[][^\s\"'`<>()\\]*", re.IGNORECASE)
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)|@import\s+['"]([^'"]+)""", re.IGNORECASE)
