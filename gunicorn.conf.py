@@ -72,6 +72,10 @@ def post_fork(server: object, worker: object) -> None:
 # others) from a loopback peer, and Django would then see a plain-HTTP request as HTTPS. Django
 # decides from its own setting, on only with TRUST_X_FORWARDED_PROTO=true (core/settings.py).
 secure_scheme_headers: dict[str, str] = {}
+# Nor a request's SCRIPT_NAME or PATH_INFO, which gunicorn also takes from a loopback peer's
+# headers: a sidecar proxy that passes headers with underscores would let any client mount the
+# app under a prefix of its choosing (and answer the health probes a 500).
+forwarder_headers = ""
 
 # Nothing here uses gunicornc, and the socket would need a writable $HOME.
 control_socket_disable = True

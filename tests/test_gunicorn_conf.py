@@ -249,6 +249,27 @@ def test_x_forwarded_proto_from_loopback_counts_only_when_django_trusts_it(
     )
 
 
+def test_a_script_name_header_from_loopback_moves_no_path(tmp_path):
+    """gunicorn takes SCRIPT_NAME from the headers of a loopback peer by default: a client
+    behind a sidecar that passes the header could mount the app under any prefix."""
+    port = free_port()
+    server = start_gunicorn(port, tmp_path, {}, drop=GUNICORN_VARIABLES, output=subprocess.DEVNULL)
+    statuses = []
+    try:
+        first_answer(server, f"http://127.0.0.1:{port}/health/live/")
+        for path, prefix in (("/health/live/", "/zz"), ("/api/v1/me/", "/api")):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", path, headers={"SCRIPT_NAME": prefix})
+            statuses.append(connection.getresponse().status)
+            connection.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    # The probe answers as ever (it was a 500), and the API's path is the API's (401 without a
+    # token), not /v1/me/ under a mount point /api.
+    assert statuses == [200, 401]
+
+
 def test_workers_hand_the_gil_over_every_millisecond():
     port = free_port()
     server = subprocess.Popen(
