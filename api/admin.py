@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import InlineModelAdmin
+from django.contrib.admin.options import IncorrectLookupParameters, InlineModelAdmin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -53,6 +53,19 @@ admin.site.login = _admin_login  # type: ignore[method-assign]
 URL_FIELD_OVERRIDES: Mapping[type[models.Field[Any, Any]], Mapping[str, Any]] = {
     models.URLField: {"assume_scheme": "https"}
 }
+
+
+class LookupErrorsAreBadRequests:
+    """A list's query string that its lookups cannot use is the list's "?e=1" page, as any
+    other bad filter is, not a 500: Django turns a ValueError into that only around part of its
+    work, and an OverflowError never (a `date_hierarchy` year past 9999; on SQLite, an id past
+    64 bits in a filter). Put it first among a ModelAdmin's bases."""
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_changelist_instance(request)  # type: ignore[misc]
+        except (OverflowError, ValueError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
 
 
 class _SavesChangedColumnsOnly:
@@ -145,7 +158,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class GroupAdmin(DjangoGroupAdmin):
+class GroupAdmin(LookupErrorsAreBadRequests, DjangoGroupAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
 
@@ -157,7 +170,12 @@ class GroupAdmin(DjangoGroupAdmin):
 
 
 @admin.register(User)
-class UserAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, DjangoUserAdmin[User]):
+class UserAdmin(
+    LookupErrorsAreBadRequests,
+    _SuperusersBySuperusersOnly,
+    _SavesChangedColumnsOnly,
+    DjangoUserAdmin[User],
+):
     inlines = (UserProfileInline, DeviceInline)
     list_display = ("username", "email", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "devices__platform")
@@ -208,7 +226,9 @@ class UserAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, DjangoUse
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(_SuperusersBySuperusersOnly, admin.ModelAdmin[UserProfile]):
+class UserProfileAdmin(
+    LookupErrorsAreBadRequests, _SuperusersBySuperusersOnly, admin.ModelAdmin[UserProfile]
+):
     list_display = ("user", "display_name", "locale", "timezone", "updated_at")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "display_name")
@@ -227,7 +247,12 @@ class UserProfileAdmin(_SuperusersBySuperusersOnly, admin.ModelAdmin[UserProfile
 
 
 @admin.register(Device)
-class DeviceAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, admin.ModelAdmin[Device]):
+class DeviceAdmin(
+    LookupErrorsAreBadRequests,
+    _SuperusersBySuperusersOnly,
+    _SavesChangedColumnsOnly,
+    admin.ModelAdmin[Device],
+):
     list_display = (
         "id",
         "user",
@@ -273,14 +298,14 @@ class DeviceAdmin(_SuperusersBySuperusersOnly, _SavesChangedColumnsOnly, admin.M
 # The example API (api/apis/example/): a category is made here, or by staff through the API,
 # before anyone can post an item.
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin[Category]):
+class CategoryAdmin(LookupErrorsAreBadRequests, admin.ModelAdmin[Category]):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin[Item]):
+class ItemAdmin(LookupErrorsAreBadRequests, admin.ModelAdmin[Item]):
     list_display = ("id", "title", "category", "owner", "price", "is_published", "created_at")
     list_select_related = ("category", "owner")
     list_filter = ("is_published", "category", "created_at")

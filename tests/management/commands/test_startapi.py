@@ -78,7 +78,8 @@ def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
     assert '"scratch-notes/",\n        views.ScratchNoteListView.as_view(),' in urls_source
     assert "class ScratchNote(models.Model)" in (project / "api" / "models.py").read_text()
     admin = (project / "api" / "admin.py").read_text()
-    assert "class ScratchNoteAdmin(admin.ModelAdmin[ScratchNote])" in admin
+    bases = "\n    LookupErrorsAreBadRequests,\n    admin.ModelAdmin[ScratchNote],\n"
+    assert f"class ScratchNoteAdmin({bases})" in admin
     # Every model it imported before, and the new one.
     assert f"{import_as_ruff_formats(with_models(before, 'ScratchNote'))}\n" in admin
     urls = (project / "api" / "urls.py").read_text()
