@@ -4,13 +4,20 @@ from typing import Any
 
 from rest_framework import serializers
 
-from api.validators import validate_locale, validate_timezone
+from api.validators import validate_locale, validate_single_line, validate_timezone
 
 
 def locale_field() -> serializers.CharField:
     """An optional BCP 47 language tag (`en-US`), blank clearing it."""
     return serializers.CharField(
         max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+    )
+
+
+def one_line_field(*, max_length: int) -> serializers.CharField:
+    """Optional text of one line (api.validators.validate_single_line), blank clearing it."""
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, validators=[validate_single_line]
     )
 
 
@@ -24,8 +31,8 @@ def timezone_field() -> serializers.CharField:
 class DeviceSettingsInputSerializer(serializers.Serializer[dict[str, Any]]):
     """What an app reports about its install: sent at registration, updated through /me/."""
 
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    os_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    app_version = one_line_field(max_length=32)
+    os_version = one_line_field(max_length=32)
+    push_token = one_line_field(max_length=512)
     locale = locale_field()
     timezone = timezone_field()

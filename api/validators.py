@@ -39,13 +39,16 @@ def validate_locale(value: str) -> None:
 
 
 # C0 and C1 controls and Unicode's line and paragraph separators: whatever a reader of a line may
-# break it at (Python's splitlines() breaks at \x85, \u2028 and \u2029 too).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# break it at (Python's splitlines() breaks at \x85, \u2028 and \u2029 too). And the
+# bidirectional embeddings, overrides and isolates, which show a line's characters in another
+# order than they are stored: a device model that reads as something else to staff in the CMS.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def validate_single_line(value: str) -> None:
-    """One line of text (a display name): no line breaks or other control characters, which a
-    browser's text field would drop, so a staff member's save of the page rewrote the value."""
+    """One line of text (a display name, a device's model): no line breaks or other control
+    characters, which a browser's text field would drop, so a staff member's save of the page
+    rewrote the value, and no bidirectional overrides, which make it read as another text."""
     if CONTROL_CHARACTERS.search(value):
         raise ValidationError("One line of text, without control characters.", "invalid")
 

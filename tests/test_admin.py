@@ -396,7 +396,15 @@ def test_the_admin_refuses_profile_values_the_api_refuses(staff_client, field, v
     assert getattr(UserProfile.objects.get(pk=profile.pk), field) != value
 
 
-@pytest.mark.parametrize(("field", "value"), [("locale", "xx yy"), ("timezone", "Nowhere/City")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("locale", "xx yy"),
+        ("timezone", "Nowhere/City"),
+        ("device_model", "Pixel\r\n9"),
+        ("app_version", "1.0\u202e"),
+    ],
+)
 def test_the_admin_refuses_device_settings_the_api_refuses(staff_client, field, value):
     device = DeviceFactory()
     response = staff_client.post(

@@ -3,14 +3,14 @@ from typing import Any
 from rest_framework import serializers
 
 from api.models import Device
-from api.serializers import DeviceSettingsInputSerializer
+from api.serializers import DeviceSettingsInputSerializer, one_line_field
 
 
 class DeviceRegisterInputSerializer(DeviceSettingsInputSerializer):
     """Registration body. A device id sent by the client is ignored: the server chooses it."""
 
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
-    device_model = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    device_model = one_line_field(max_length=64)
 
 
 class DeviceRegisterOutputSerializer(serializers.Serializer[Any]):

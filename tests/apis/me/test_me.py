@@ -75,6 +75,8 @@ def test_patch_updates_profile_and_device_fields_given(client, session):
         # A browser's text field drops line breaks: the CMS would rewrite the name on any save.
         ({"profile": {"display_name": "Ada\nLovelace"}}, "profile.display_name"),
         ({"profile": {"display_name": "Ada\u2028Lovelace"}}, "profile.display_name"),
+        ({"profile": {"display_name": "\u202eecalevoL adA"}}, "profile.display_name"),
+        ({"device": {"push_token": "\x1b[31m\r\u202e"}}, "device.push_token"),
         ({"device": {"locale": "not a locale"}}, "device.locale"),
         ({"profile": "flat"}, "profile"),
     ],

@@ -75,6 +75,13 @@ def test_each_registration_is_a_new_device_and_user(client):
         ({"platform": "ios", "os_version": "x" * 33}, "os_version", "max_length"),
         ({"platform": "ios", "device_model": "x" * 65}, "device_model", "max_length"),
         ({"platform": "ios", "push_token": "x" * 513}, "push_token", "max_length"),
+        # One line each, as staff read them in the CMS and the admin: no line breaks, escapes
+        # or bidirectional overrides (which show "\u202eevil" as "live").
+        ({"platform": "ios", "device_model": "Pixel\r\n9"}, "device_model", "invalid"),
+        ({"platform": "ios", "device_model": "\u202eevil"}, "device_model", "invalid"),
+        ({"platform": "ios", "app_version": "\x1b[31m1.0"}, "app_version", "invalid"),
+        ({"platform": "ios", "os_version": "17\u20660"}, "os_version", "invalid"),
+        ({"platform": "ios", "push_token": "tok\x00en"}, "push_token", "invalid"),
         ({"platform": "ios", "locale": "x" * 17}, "locale", "max_length"),
         ({"platform": "ios", "locale": "not a locale"}, "locale", "invalid"),
         ({"platform": "ios", "timezone": "Mars/Olympus"}, "timezone", "invalid"),
