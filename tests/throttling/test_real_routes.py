@@ -140,7 +140,10 @@ def test_an_api_route_not_in_the_table_has_the_scopes_of_a_generated_feature():
     for pattern in (pattern for pattern in api_routes() if pattern.name not in known):
         name = pattern.name or str(pattern.pattern)
         suffix = next((end for end in GENERATED if name.endswith(end)), None)
-        assert suffix, f"{name}: startapi generates no such route; add it to ROUTES"
+        assert suffix, (
+            f"{name}: startapi generates no such route; list its feature's routes in ROUTES of "
+            "tests/apis/<feature>/test_<feature>_limits.py (README: Adding a Feature)"
+        )
         target = reverse(name, kwargs=dict.fromkeys(pattern.pattern.converters, 7))
         for method, declared in GENERATED[suffix]:
             assert_scopes(method, target, declared)

@@ -2,7 +2,6 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,25 +19,18 @@ from api.apis.example.serializers import (
 from api.authentication import request_user_id
 from api.models import Category, Item
 from api.pagination import StandardPagination, paginated_response
+from api.permissions import IsStaffOrReadOnly
 from api.serialization import serialize, validated
 
 
-class IsStaffOrReadOnly(BasePermission):
-    """Anyone authenticated reads; only staff write."""
-
+class CategoryPermission(IsStaffOrReadOnly):
     message = "Only staff can change categories."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in SAFE_METHODS or bool(user.is_staff)
 
 
 class CategoryListView(APIView):
     """GET: every category (paginated). POST: create one (staff)."""
 
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [CategoryPermission]
     throttle_scopes = {"get": "content_listing", "post": "admin"}
     pagination_class = StandardPagination
     read_ahead = counts.list_read_ahead(Category)
@@ -63,7 +55,7 @@ class CategoryListView(APIView):
 class CategoryDetailView(APIView):
     """GET one category; PUT / PATCH / DELETE it (staff)."""
 
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [CategoryPermission]
     throttle_scopes = {"put": "admin", "patch": "admin", "delete": "admin"}
     extra_problems = {"delete": (409,)}
 
