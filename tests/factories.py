@@ -1,10 +1,9 @@
-"""factory_boy factories for the project's models and the tests' own (tests/subjects)."""
+"""factory_boy factories for the project's models (tests/subjects/ has its own)."""
 
 from factory import LazyAttribute, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
 from api.models import Device, User
-from tests.subjects.models import Post, Topic
 
 
 class UserFactory(DjangoModelFactory[User]):  # type: ignore[misc]
@@ -25,22 +24,3 @@ class DeviceFactory(DjangoModelFactory[Device]):  # type: ignore[misc]
     os_version = "18.1"
     device_model = "iPhone16,1"
     secret_kid = "k2026"
-
-
-class TopicFactory(DjangoModelFactory[Topic]):  # type: ignore[misc]
-    class Meta:
-        model = Topic
-
-    name = Sequence(lambda n: f"Topic {n}")
-    slug = Sequence(lambda n: f"topic-{n}")
-
-
-class PostFactory(DjangoModelFactory[Post]):  # type: ignore[misc]
-    class Meta:
-        model = Post
-
-    owner = SubFactory(UserFactory)
-    topic = SubFactory(TopicFactory)
-    title = Sequence(lambda n: f"Post {n}")
-    price = "9.99"
-    is_published = True

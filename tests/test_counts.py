@@ -9,9 +9,10 @@ from django.db.models import Exists, OuterRef
 
 from api import counts
 from api.models import Device
-from tests.factories import PostFactory, TopicFactory, UserFactory
+from tests.factories import UserFactory
 from tests.services import closed_port, redis_caches
 from tests.signing import open_session
+from tests.subjects.factories import PostFactory, TopicFactory
 from tests.subjects.models import DraftPost, PinnedPost, Post, Topic
 from tests.subjects.urls import POSTS
 

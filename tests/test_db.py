@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from api.db import _statement, update_rows
 from api.models import Device, User
-from tests.factories import DeviceFactory, PostFactory
+from tests.factories import DeviceFactory
+from tests.subjects.factories import PostFactory
 from tests.subjects.models import Post
 
 SEEN = datetime(2026, 11, 27, 12, 30, 45, 123456, tzinfo=UTC)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 
 from api import negotiation
 from api.negotiation import CachedContentNegotiation
-from tests.factories import PostFactory
+from tests.subjects.factories import PostFactory
 from tests.subjects.urls import POSTS
 
 ACCEPTS = [

@@ -15,7 +15,8 @@ from api.apis.me.serializers import (
 )
 from api.models import Device, UserProfile
 from api.serialization import OutputModelSerializer, UTCDateTimeField, serialize, serialize_many
-from tests.factories import DeviceFactory, PostFactory
+from tests.factories import DeviceFactory
+from tests.subjects.factories import PostFactory
 from tests.subjects.models import Post
 from tests.subjects.serializers import PostOutputSerializer, TopicOutputSerializer
 
