@@ -492,10 +492,15 @@ JWT_ACCESS_TTL = env.int("JWT_ACCESS_TTL", default=15 * 60, minimum=1, maximum=T
 JWT_REFRESH_TTL = env.int("JWT_REFRESH_TTL", default=30 * 24 * 3600, minimum=1, maximum=TEN_YEARS)
 # Empty counts as unset: an empty `aud` would make PyJWT refuse every token as missing one.
 JWT_ISSUER = env.str("JWT_ISSUER", default="") or "django-backend-template"
+JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or "mobile-app"
+# Every token carries both: much longer, and tokens would pass the length any token may have
+# (api.tokens.MAX_TOKEN_LENGTH), so that every one issued would be refused.
+for _name, _claim in (("JWT_ISSUER", JWT_ISSUER), ("JWT_AUDIENCE", JWT_AUDIENCE)):
+    if len(_claim) > 200:
+        raise ImproperlyConfigured(f"{_name} must be at most 200 characters.")
 # Devices unseen (no get-token or refresh) this many days are revoked by the cron job
 # deactivate_stale_devices; their apps register again.
 DEVICE_STALE_DAYS = env.int("DEVICE_STALE_DAYS", default=90, minimum=1, maximum=10 * 365)
-JWT_AUDIENCE = env.str("JWT_AUDIENCE", default="") or "mobile-app"
 
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 SIMPLE_JWT = {

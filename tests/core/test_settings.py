@@ -255,6 +255,9 @@ def test_database_url_options_reach_the_mysql_driver_beside_the_defaults():
             "999999999",
             "DEVICE_STALE_DAYS must be a whole number from 1 to 3650",
         ),
+        # Claims of every token: past 200 characters, tokens would pass the length allowed.
+        ("JWT_ISSUER", "i" * 201, "JWT_ISSUER must be at most 200 characters"),
+        ("JWT_AUDIENCE", "a" * 201, "JWT_AUDIENCE must be at most 200 characters"),
         # A day: a wider window than that keeps every nonce for days and protects nothing.
         (
             "SIGNATURE_MAX_SKEW",
