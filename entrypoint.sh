@@ -32,8 +32,8 @@ run_step() {
 # The words the settings' switches take (README, Configuration), in any case. Checked before
 # the wait for the database, so a typo fails at once.
 case "$(printf '%s' "${RUN_MIGRATIONS:-0}" | tr '[:upper:]' '[:lower:]')" in
-  1 | true | yes | on) migrate=1 ;;
-  0 | false | no | off | "") migrate=0 ;;
+  1 | true | yes | y | on | ok) migrate=1 ;;
+  0 | false | no | n | off | "") migrate=0 ;;
   *)
     echo "entrypoint.sh: RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not '${RUN_MIGRATIONS}'." >&2
     exit 64

@@ -84,6 +84,16 @@ def entry_of_device(device: Device) -> dict[str, Any]:
     }
 
 
+def entry_of_device_state(state: DeviceState) -> dict[str, Any]:
+    """The entry of a device as `entry_of_device` makes it, from the state the services hold."""
+    return {
+        "user_id": state.user_id,
+        "active": state.active,
+        "secret_kid": state.secret_kid,
+        "token_chain": state.token_chain,
+    }
+
+
 def entry_of_user(user: User) -> dict[str, Any]:
     return {"active": user.is_active, "staff": user.is_staff, "superuser": user.is_superuser}
 
@@ -284,29 +294,8 @@ def _republish_unsure() -> bool:
     return republished
 
 
-def publish_device(device: Device) -> None:
-    """Write a device's current state for every process (call after changing it in the DB)."""
-    publish_entry(
-        key_of_device(str(device.id)),
-        entry_of_device(device),
-        row=(Device, device.pk, router.db_for_write(Device)),
-    )
-
-
 def publish_device_state(state: DeviceState) -> None:
-    """Like `publish_device`, for changes made with a queryset UPDATE."""
-    entry = {
-        "user_id": state.user_id,
-        "active": state.active,
-        "secret_kid": state.secret_kid,
-        "token_chain": state.token_chain,
-    }
+    """Publish a device's state after a queryset UPDATE, which sends no signal."""
+    entry = entry_of_device_state(state)
     row = (Device, uuid.UUID(state.device_id), router.db_for_write(Device))
     publish_entry(key_of_device(state.device_id), entry, row=row)
-
-
-def publish_user(user: User) -> None:
-    """Write a user's current state for every process (call after changing it in the DB)."""
-    publish_entry(
-        key_of_user(user.pk), entry_of_user(user), row=(User, user.pk, router.db_for_write(User))
-    )

@@ -123,6 +123,7 @@ def validation_errors(detail: Any, path: tuple[str, ...] = ()) -> list[dict[str,
 # was lost, a lock wait timed out, a deadlock chose this transaction.
 DATABASE_BUSY_CODES = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
 DATABASE_RETRY_AFTER = "5"
+DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -137,14 +138,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return code in DATABASE_BUSY_CODES or "database is locked" in str(exc)
 
 
+def _log_database_unavailable(exc: BaseException) -> None:
+    """One ERROR with the cause and its traceback; the 503's own line is not logged again."""
+    logger.error("The database is unavailable: %s", described(exc), exc_info=exc)
+
+
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, exceptions.APIException):
         return exc
     if database_unavailable(exc):
-        logger.error("The database is unavailable: %s", described(exc), exc_info=exc)
+        _log_database_unavailable(exc)
         return ServiceUnavailable(
-            "The database is unavailable; retry shortly.",
-            headers={"Retry-After": DATABASE_RETRY_AFTER},
+            DATABASE_UNAVAILABLE, headers={"Retry-After": DATABASE_RETRY_AFTER}
         )
     if isinstance(exc, Http404):
         return exceptions.NotFound()
@@ -234,11 +239,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # a database outage in the CMS, the admin or a middleware is a 503 to retry, as in the API.
     exc = sys.exc_info()[1]
     if exc is not None and database_unavailable(exc):
-        logger.error("The database is unavailable: %s", described(exc), exc_info=exc)
+        _log_database_unavailable(exc)
         headers = {"Retry-After": DATABASE_RETRY_AFTER}
         if wants_problem(request):
-            detail = "The database is unavailable; retry shortly."
-            return logged_already(problem_response(request, 503, detail=detail, headers=headers))
+            problem = problem_response(request, 503, detail=DATABASE_UNAVAILABLE, headers=headers)
+            return logged_already(problem)
         # Rendered without the request: its context processors would ask the database again.
         page = loader.render_to_string("503.html", {"retry_after": DATABASE_RETRY_AFTER})
         return logged_already(HttpResponse(page, status=503, headers=headers))

@@ -53,7 +53,6 @@ AUTHENTICATION_ONLY = (
     IsAppSigned,
     IsDeviceSigned,
 )
-PAGINATION_PARAMETERS = {"page", "page_size"}
 SIGNATURE_DESCRIPTION = (
     "Signed request (README: API Authentication Flow): X-Signature is the lower-case hex "
     "HMAC-SHA256 of the string to sign, keyed with the {secret}."

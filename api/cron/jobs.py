@@ -14,14 +14,14 @@ from importlib import import_module
 
 from django.conf import settings
 
-from api.apis.auth.services import devices_deactivate_stale, refresh_chains_end_expired
+from api.apis.auth.services import devices_revoke_stale, refresh_chains_end_expired
 from api.cron.registry import cron_job
 
 
 @cron_job("deactivate_stale_devices")
 def deactivate_stale_devices() -> str:
     """Revoke devices unseen for DEVICE_STALE_DAYS: a lost phone's secret stops working."""
-    revoked = devices_deactivate_stale(unseen_for=timedelta(days=settings.DEVICE_STALE_DAYS))
+    revoked = devices_revoke_stale(unseen_for=timedelta(days=settings.DEVICE_STALE_DAYS))
     return f"{revoked} device(s) unseen for {settings.DEVICE_STALE_DAYS} days revoked"
 
 

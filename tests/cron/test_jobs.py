@@ -44,10 +44,10 @@ def test_devices_unseen_for_the_stale_period_are_revoked_at_once(client, setting
 
 
 def test_stale_devices_are_revoked_in_batches(settings):
-    from api.apis.auth.services import devices_deactivate_stale
+    from api.apis.auth.services import devices_revoke_stale
 
     DeviceFactory.create_batch(5, last_seen_at=days_ago(400))
-    assert devices_deactivate_stale(unseen_for=timedelta(days=90), batch_size=2) == 5
+    assert devices_revoke_stale(unseen_for=timedelta(days=90), batch_size=2) == 5
     assert not Device.objects.filter(is_active=True).exists()
 
 

@@ -2,14 +2,15 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers import one_line_field
 from api.tokens import MAX_TOKEN_LENGTH
 
 
 class TokenIssueInputSerializer(serializers.Serializer[dict[str, Any]]):
     """get-token body: `{}`, or device details to update on the way."""
 
-    push_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    push_token = one_line_field(max_length=512)
+    app_version = one_line_field(max_length=32)
 
 
 class TokenRefreshInputSerializer(serializers.Serializer[dict[str, Any]]):

@@ -172,8 +172,7 @@ def user_deactivate(*, user: User) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     _sessions_end(user)
-    for device in Device.objects.filter(user=user).exclude(token_chain=""):
-        _chain_clear(device)
+    _chains_end(user)
 
 
 @transaction.atomic
@@ -185,11 +184,16 @@ def user_activate(*, user: User) -> None:
     `user_deactivate`, and reactivating must not revive it."""
     user.is_active = True
     user.save(update_fields=["is_active"])
+    _chains_end(user)
+
+
+def _chains_end(user: User) -> None:
+    """End the refresh chain of each of the user's devices that has one."""
     for device in Device.objects.filter(user=user).exclude(token_chain=""):
         _chain_clear(device)
 
 
-def devices_deactivate_stale(*, unseen_for: timedelta, batch_size: int = 500) -> int:
+def devices_revoke_stale(*, unseen_for: timedelta, batch_size: int = 500) -> int:
     """Revoke the active devices not seen (no get-token, refresh or registration) for
     `unseen_for`; returns how many. Their apps must register again."""
     cutoff = timezone.now() - unseen_for

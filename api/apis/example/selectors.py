@@ -1,4 +1,5 @@
-"""Reads. Every list is one COUNT and one SELECT, whatever the page size."""
+"""Reads. A list page is one SELECT; its count comes from api.counts (a COUNT only after the
+table changed)."""
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404

@@ -47,6 +47,21 @@ def test_register_get_token_me_refresh_me_logout(client):
     assert row.refresh_jti == ""
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("push_token", "apns\r\nnew"), ("app_version", "1.1\u202e0")]
+)
+def test_get_token_refuses_what_registration_refuses_and_writes_nothing(client, field, value):
+    # One line each, as at registration and through /me/: staff read them in the CMS.
+    device = register(client)
+    before = Device.objects.get(pk=device.id)
+    problem = assert_problem(
+        device_signed(client, device, GET_TOKEN, {field: value}), 400, "validation_error"
+    )
+    assert [error["field"] for error in problem["errors"]] == [field]
+    after = Device.objects.get(pk=device.id)
+    assert (getattr(after, field), after.token_chain) == (getattr(before, field), "")
+
+
 def test_get_token_updates_last_seen_push_token_and_app_version(client):
     device = register(client, app_version="1.0.0")
     before = Device.objects.get(pk=device.id).last_seen_at
@@ -155,7 +170,7 @@ def test_a_deleted_users_tombstone_refuses_a_device_whose_own_entry_is_still_cac
     tokens = get_token(client, device)
     assert bearer(client, tokens["access"], "GET", ME).status_code == 200
     user = User.objects.get(pk=device.user_id)
-    auth_state.publish_user(user)
+    auth_state.publish_row(User, user.pk, "default")
     # The user's tombstone alone, as if the device's entry had been written after it.
     post_delete.send(sender=User, instance=user, using="default")
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
