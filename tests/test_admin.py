@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.db.models.signals import pre_save
 from django.test import Client
 
@@ -69,9 +70,10 @@ def test_changelists_search_and_filter(staff_client, path, query):
 def test_a_filter_the_list_cannot_use_is_its_bad_filter_page_not_a_500(staff_client, path, query):
     DeviceFactory()
     response = staff_client.get(path + query)
-    # MySQL compares a number of any size and finds nothing; SQLite cannot take it and the
-    # admin says the filter is wrong (?e=1), as it does for any other bad filter.
-    if response.status_code == 200:
+    # MySQL compares an id of any size and finds nothing; SQLite cannot take it, and no
+    # database has a year 10000: the admin says the filter is wrong (?e=1), as for any other.
+    if connection.vendor == "mysql" and "__year" not in query:
+        assert response.status_code == 200
         assert response.context["cl"].result_count == 0
     else:
         assert (response.status_code, response["Location"]) == (302, f"{path}?e=1")

@@ -68,4 +68,6 @@ def test_the_page_runs_a_fixed_number_of_queries(staff_client, django_assert_num
     DeviceFactory.create_batch(5, user=user)
     # Session, staff user, the user with their profile, devices, history.
     with django_assert_num_queries(5):
-        staff_client.get(f"/cms/users/{user.pk}/")
+        response = staff_client.get(f"/cms/users/{user.pk}/")
+    assert response.status_code == 200
+    assert len(response.context["devices"]) == 5

@@ -2,6 +2,7 @@
 is timed and logged. On the run's configured cache and on the real Redis."""
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -82,13 +83,23 @@ def test_a_second_run_is_skipped_while_the_first_holds_the_lock(cron_dir, caplog
 
 
 def test_a_successful_run_logs_its_duration_and_result(caplog):
+    # A run that takes a while: its duration is at least what it slept, in the field and the
+    # message alike.
+    def tidy() -> str:
+        time.sleep(0.2)
+        return "3 things tidied"
+
+    job = replace(load_jobs()["test_succeeds"], run=tidy)
     with caplog.at_level(logging.INFO, logger="api.cron"):
-        assert run_job(load_jobs()["test_succeeds"]) is Outcome.SUCCEEDED
+        assert run_job(job) is Outcome.SUCCEEDED
     finished = caplog.records[-1]
-    assert finished.getMessage().startswith("Cron job test_succeeds succeeded in 0.")
-    assert finished.getMessage().endswith(" s: 3 things tidied")
+    message = re.fullmatch(
+        r"Cron job test_succeeds succeeded in ([0-9.]+) s: 3 things tidied", finished.getMessage()
+    )
+    assert message is not None, finished.getMessage()
     assert finished.outcome == "succeeded"
-    assert finished.duration_ms >= 0
+    assert finished.duration_ms >= 200
+    assert abs(finished.duration_ms - float(message[1]) * 1000) <= 100
 
 
 def test_a_failing_run_logs_the_traceback_and_releases_the_lock(caplog):

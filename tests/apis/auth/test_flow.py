@@ -87,7 +87,9 @@ def test_get_token_starts_a_new_chain_and_ends_the_old_one(client):
 def test_access_tokens_of_the_chain_survive_rotation(client):
     device = register(client)
     tokens = get_token(client, device)
-    refresh(client, device, tokens["refresh"])
+    rotated = refresh(client, device, tokens["refresh"])
+    assert rotated.status_code == 200
+    assert rotated.json()["refresh"] != tokens["refresh"]
     assert bearer(client, tokens["access"], "GET", ME).status_code == 200
 
 

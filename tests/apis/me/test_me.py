@@ -192,9 +192,12 @@ def _refresh(client, device, access):
 @pytest.mark.parametrize(
     "change", [_patch_profile, _patch_device, _cms_profile_edit, _user_saved, _refresh]
 )
-def test_every_change_shows_on_the_next_get(client, session, change):
+def test_every_change_shows_on_the_next_get(client, session, change, django_assert_num_queries):
     device, access = session
-    bearer(client, access, "GET", ME)  # the snapshots are kept
+    assert bearer(client, access, "GET", ME).status_code == 200
+    # The snapshots are kept: the change below is what makes the next GET ask the database.
+    with django_assert_num_queries(0):
+        assert bearer(client, access, "GET", ME).status_code == 200
     before = what_the_database_says(device)
     access = change(client, device, access) or access
     after = what_the_database_says(device)
