@@ -7,6 +7,7 @@ from rest_framework.request import Request
 
 from api import snapshots
 from api.authentication import BearerAuthentication
+from tests.asserts import assert_problem
 from tests.signing import GET_TOKEN, ME, bearer, device_signed, get_token, register
 
 
@@ -74,7 +75,7 @@ def test_a_revocation_is_seen_through_the_limiters_round_trip(client, redis_roun
     redis_round_trips.clear()
     response = bearer(client, access, "GET", ME)
     assert response.status_code == 401
-    assert response.json()["code"] == "token_revoked"
+    assert_problem(response, 401, "token_revoked")
     assert redis_round_trips == [["EVALSHA"]]
 
 
@@ -87,7 +88,7 @@ def test_a_bad_token_costs_the_limiter_alone(client, redis_round_trips):
     redis_round_trips.clear()
     response = bearer(client, forged, "GET", ME)
     assert response.status_code == 401
-    assert response.json()["code"] == "token_invalid"
+    assert_problem(response, 401, "token_invalid")
     assert redis_round_trips == [["EVALSHA"]]
 
 

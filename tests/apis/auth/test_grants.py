@@ -22,6 +22,7 @@ from api.apis.auth.services import device_revoke, user_activate, user_deactivate
 from api.authentication import BearerAuthentication
 from api.exceptions import ServiceUnavailable
 from api.models import Device, User
+from tests.asserts import assert_problem
 from tests.databases import scratch_database
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.services import closed_port, redis_caches
@@ -78,7 +79,7 @@ def test_a_reactivation_that_rolls_back_leaves_the_user_refused(client):
     user_deactivate(user=User.objects.get(pk=device.user_id))
     rolled_back(lambda: user_activate(user=User.objects.get(pk=device.user_id)))
     assert cached("user", device.user_id)["active"] is False
-    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "user_inactive"
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "user_inactive")
 
 
 def test_a_grant_is_published_when_it_commits_and_a_revocation_at_once(client):
@@ -115,7 +116,7 @@ def test_a_device_changing_hands_is_read_from_the_database_until_that_commits(cl
     assert cached("device", device.id)["user_id"] == row.user_id
     assert cached("device", device.id)["active"] is True
     # The old owner's tokens name another user now.
-    assert bearer(client, access, "GET", ME).json()["code"] == "token_invalid"
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_invalid")
 
 
 def test_a_change_of_owner_whose_publication_fails_after_the_commit_is_published_again(
@@ -132,7 +133,7 @@ def test_a_change_of_owner_whose_publication_fails_after_the_commit_is_published
     assert pending("device", device.id)
     # The next request of the process whose publication failed, finding Redis answering again,
     # publishes the committed row first (api.auth_state._unsure).
-    assert bearer(client, access, "GET", ME).json()["code"] == "token_invalid"
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_invalid")
     assert not pending("device", device.id)
     assert cached("device", device.id)["user_id"] == row.user_id
     # The device carries on for its new owner (its get-token publishes its state).
@@ -164,7 +165,7 @@ def test_a_forced_update_of_a_new_instance_grants_nothing_before_the_commit(clie
         assert pending("device", device.id)
 
     rolled_back(reactivate_through_a_new_instance)
-    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_revoked"
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_revoked")
     with transaction.atomic():
         reactivate_through_a_new_instance()
     assert cached("device", device.id)["active"] is True
@@ -182,8 +183,8 @@ def test_loaddata_restoring_a_deleted_device_grants_nothing_before_the_commit(cl
         assert cached("device", device.id) == "deleted"  # until the commit
 
     rolled_back(restore)
-    assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
-    assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_unknown"
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_revoked")
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_unknown")
     with transaction.atomic():
         restore()
     assert cached("device", device.id)["active"] is True
@@ -236,7 +237,7 @@ def test_loaddata_restoring_a_revoked_device_grants_nothing_before_the_commit(cl
         for restored in serializers.deserialize("json", dump):
             restored.save()  # raw, as loaddata saves
         assert cached("device", device.id)["active"] is False
-        assert device_signed(client, device, GET_TOKEN, {}).json()["code"] == "device_revoked"
+        assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_revoked")
     assert cached("device", device.id)["active"] is True
 
 
@@ -485,7 +486,7 @@ def test_a_device_created_with_the_key_of_a_deleted_one_waits_for_the_commit(cli
     # Refused: the delete's tombstone stays, as a revocation that rolls back does (it fails
     # closed); the revoked row is back, and the id given never took its entry's place.
     assert cached("device", device.id) == "deleted"
-    assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_revoked")
     with transaction.atomic():
         recreate()
     assert cached("device", device.id)["active"] is True
@@ -529,4 +530,4 @@ def test_an_autocommit_revocation_whose_publication_fails_is_read_from_the_datab
         settings.CACHES = security
     assert Device.objects.get(pk=device.id).is_active is False
     assert pending("device", device.id)
-    assert bearer(client, access, "GET", ME).json()["code"] == "device_revoked"
+    assert_problem(bearer(client, access, "GET", ME), 401, "device_revoked")

@@ -13,6 +13,7 @@ from api.apis.auth import views
 from api.apis.auth.services import device_revoke
 from api.cms.services import staff_user_activate, staff_user_deactivate
 from api.models import Device, User
+from tests.asserts import assert_problem
 from tests.signing import GET_TOKEN, LOGOUT, ME, bearer, device_signed, get_token, register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,12 +48,12 @@ def test_reactivating_a_user_revives_no_chain_a_racing_get_token_started(client,
     # It read the user as active; its tokens are refused from the next request on.
     assert issued.status_code == 200
     access = issued.json()["access"]
-    assert bearer(client, access, "GET", ME).json()["code"] == "user_inactive"
+    assert_problem(bearer(client, access, "GET", ME), 401, "user_inactive")
 
     staff_user_activate(actor=staff, user=User.objects.get(pk=device.user_id))
     assert Device.objects.get(pk=device.id).token_chain == ""
     assert cached_device(device.id)["token_chain"] == ""
-    assert bearer(client, access, "GET", ME).json()["code"] == "token_revoked"
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_revoked")
     # The device itself carries on with a new get-token.
     assert bearer(client, get_token(client, device)["access"], "GET", ME).status_code == 200
 
@@ -75,7 +76,7 @@ def test_a_get_token_racing_a_change_of_owner_is_retried_and_publishes_nothing(c
     monkeypatch.undo()
     # Not device_revoked: that would send the app to register again, losing the device.
     assert refused.status_code == 503
-    assert refused.json()["code"] == "service_unavailable"
+    assert_problem(refused, 503, "service_unavailable")
     assert refused["Retry-After"] == "1"
     owner = Device.objects.get(pk=device.id).user_id
     assert owner != device.user_id
