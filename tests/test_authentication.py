@@ -74,7 +74,6 @@ def test_a_revocation_is_seen_through_the_limiters_round_trip(client, redis_roun
     assert bearer(client, access, "POST", "/api/v1/auth/logout/").status_code == 204
     redis_round_trips.clear()
     response = bearer(client, access, "GET", ME)
-    assert response.status_code == 401
     assert_problem(response, 401, "token_revoked")
     assert redis_round_trips == [["EVALSHA"]]
 
@@ -87,7 +86,6 @@ def test_a_bad_token_costs_the_limiter_alone(client, redis_round_trips):
     assert bearer(client, access, "GET", ME).status_code == 200
     redis_round_trips.clear()
     response = bearer(client, forged, "GET", ME)
-    assert response.status_code == 401
     assert_problem(response, 401, "token_invalid")
     assert redis_round_trips == [["EVALSHA"]]
 
