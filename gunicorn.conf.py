@@ -81,8 +81,8 @@ forwarder_headers = ""
 control_socket_disable = True
 
 # One access line a request on stdout: the app's for what it answers (JSON with LOG_FORMAT=json),
-# gunicorn's JSON one for a request it refused itself (core/gunicorn_logging.py). Errors: stderr.
+# gunicorn's JSON one for a request it refused itself (api/gunicorn_logging.py). Errors: stderr.
 accesslog = "-"
 errorlog = "-"
-logger_class = "core.gunicorn_logging.JsonAccessLogger"
+logger_class = "api.gunicorn_logging.JsonAccessLogger"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()

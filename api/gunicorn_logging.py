@@ -12,10 +12,10 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 from api.logs import request_id_for
 
 
-def answered_by_the_app(resp: Any) -> bool:
+def answered_by_the_app(response: Any) -> bool:
     """The app's outermost middleware (api.middleware.RequestIdMiddleware) puts `X-Request-ID`
     on every response it lets out, and writes its own access line for it."""
-    return any(name.lower() == "x-request-id" for name, _ in resp.headers)
+    return any(name.lower() == "x-request-id" for name, _ in response.headers)
 
 
 class JsonAccessLogger(Logger):  # type: ignore[misc]  # gunicorn ships no type hints
