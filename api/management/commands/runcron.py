@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from api.cron.helper import Outcome, run_job
 from api.cron.registry import load_jobs
+from api.cron.runner import Outcome, run_job
 from api.management.database import unbounded_queries
 
 # 128 + SIGTERM, as a shell reports a process the signal ended.

@@ -1,4 +1,4 @@
-"""Running a cron job (api/cron/helper.py): the lock keeps concurrent runs out, and each run
+"""Running a cron job (api/cron/runner.py): the lock keeps concurrent runs out, and each run
 is timed and logged. On the run's configured cache and on the real Redis."""
 
 import logging
@@ -13,9 +13,9 @@ import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
 
-from api.cron import helper
-from api.cron.helper import Outcome, job_lock, run_job
+from api.cron import runner
 from api.cron.registry import load_jobs
+from api.cron.runner import Outcome, job_lock, run_job
 from api.redis_circuit_breaker import circuit_breaker
 from tests.cron.jobs import runs, wait_for_runs
 from tests.relay import TcpRelay
@@ -126,7 +126,7 @@ def test_a_cache_down_when_the_lock_is_taken_fails_the_run_with_a_log_line(
     settings, monkeypatch, caplog
 ):
     settings.CACHES = redis_caches(f"redis://127.0.0.1:{closed_port()}/0")
-    monkeypatch.setattr(helper, "GIVE_BACK_SECONDS", 0.6)  # the lock would have gone back
+    monkeypatch.setattr(runner, "GIVE_BACK_SECONDS", 0.6)  # the lock would have gone back
     with caplog.at_level(logging.INFO, logger="api.cron"):
         assert run_job(load_jobs()["test_succeeds"]) is Outcome.FAILED
     failed = next(record for record in caplog.records if record.levelno == logging.ERROR)
