@@ -123,9 +123,7 @@ def load(
     wanted = [device_key] if user_id is None else [device_key, key_of_user(user_id)]
     cache = thread_cache("security")
     try:
-        entries = read_ahead.entries(cache, prefetched, wanted)
-        if missing := [key for key in wanted if key not in entries]:
-            entries.update(dict.fromkeys(missing) | cache.get_many(missing))
+        entries = read_ahead.read_many(cache, prefetched, wanted)
         device_entry = entries[device_key]
         if device_entry == DELETED:
             return None

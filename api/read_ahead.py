@@ -80,3 +80,14 @@ def entries(
             else:
                 found[key] = client.decode(raw)
     return found
+
+
+def read_many(
+    cache: BaseCache, read: Mapping[str, bytes | None] | None, keys: list[str]
+) -> dict[str, Any]:
+    """The entries of `keys`, each present (None where absent): those read ahead from `read`,
+    the others from the cache, together in one round trip."""
+    found = entries(cache, read, keys)
+    if missing := [key for key in keys if key not in found]:
+        found.update(dict.fromkeys(missing) | cache.get_many(missing))
+    return found

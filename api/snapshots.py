@@ -76,9 +76,7 @@ def read(keys: list[str], prefetched: Mapping[str, bytes | None] | None) -> dict
     trip; the others take one together."""
     cache = thread_cache("security")
     try:
-        found = read_ahead.entries(cache, prefetched, keys)
-        if missing := [key for key in keys if key not in found]:
-            found.update(dict.fromkeys(missing) | cache.get_many(missing))
+        found = read_ahead.read_many(cache, prefetched, keys)
     except Exception as exc:
         logger.warning("snapshot cache unavailable, reading the database: %s", described(exc))
         return dict.fromkeys(keys)

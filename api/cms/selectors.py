@@ -213,6 +213,11 @@ def user_detail(user_id: int) -> User:
     return User.objects.select_related("profile").get(pk=user_id)
 
 
+def device_detail(device_id: uuid.UUID) -> Device:
+    """One device with its user; raises Device.DoesNotExist."""
+    return Device.objects.select_related("user").get(pk=device_id)
+
+
 def user_devices(user: User) -> list[Device]:
     """The user's devices, active first, most recently seen first."""
     return list(

@@ -14,7 +14,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
@@ -189,7 +189,10 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
 @staff_required
 @require_POST
 def device_revoke(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
-    device = get_object_or_404(Device.objects.select_related("user"), pk=device_id)
+    try:
+        device = selectors.device_detail(device_id)
+    except Device.DoesNotExist:
+        raise Http404("No such device.") from None
     _act(
         request,
         lambda: services.staff_device_revoke(actor=_staff(request), device=device),
