@@ -117,7 +117,9 @@ def _stricter(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 def _pending(taking: dict[str, Any]) -> dict[str, Any]:
     """A pending entry (`PENDING`) keeping what `taking` takes away."""
-    return {PENDING: True} | {n: v for n, v in taking.items() if n in REVOCABLE and not v}
+    return {PENDING: True} | {
+        name: value for name, value in taking.items() if name in REVOCABLE and not value
+    }
 
 
 def _publish_committed(model: type[Model], pk: Any, using: str) -> None:

@@ -35,7 +35,7 @@ def device_register(
     The secret is derived from the active master key (the first of DEVICE_SECRET_KEYS), whose
     id the device records so the key can later be rotated.
     """
-    kid, master_key = next(iter(settings.DEVICE_SECRET_KEYS.items()))
+    key_id, master_key = next(iter(settings.DEVICE_SECRET_KEYS.items()))
     device_id = uuid.uuid4()
     user = User(username=f"guest-{device_id.hex[:20]}")
     user.set_unusable_password()
@@ -52,7 +52,7 @@ def device_register(
         push_token=push_token,
         locale=locale,
         timezone=timezone,
-        secret_kid=kid,
+        secret_kid=key_id,
         last_ip=ip,
         last_seen_at=django_timezone.now(),
     )
