@@ -1,8 +1,11 @@
 """URL path converters."""
 
+# The largest id a path or a query may name: 18 digits, so that it always fits a BIGINT.
+LARGEST_ID = 10**18 - 1
+
 
 class IdConverter:
-    """A database id: 1 to 18 digits, no leading zero, so it always fits a BIGINT."""
+    """A database id: 1 to 18 digits, no leading zero (at most LARGEST_ID)."""
 
     regex = "[1-9][0-9]{0,17}"
 

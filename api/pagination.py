@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from api import counts, read_ahead
+from api.converters import LARGEST_ID, IdConverter
 from api.serialization import serialize_many
 
 if TYPE_CHECKING:
@@ -43,9 +44,8 @@ class CachedCountPaginator(Paginator[Any]):
         return len(self.object_list)
 
 
-# 1 and up, no sign, no padding; 18 digits at most, as the ids (api/converters.py).
-WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,17}")
-LARGEST_NUMBER = 10**18 - 1
+# 1 and up, no sign, no padding; 18 digits at most, as the ids.
+WHOLE_NUMBER = re.compile(IdConverter.regex)
 
 
 def query_number(request: Request, name: str) -> int | None:
@@ -54,7 +54,7 @@ def query_number(request: Request, name: str) -> int | None:
     if not value:
         return None
     if not WHOLE_NUMBER.fullmatch(value):
-        raise ValidationError({name: [f"A whole number from 1 to {LARGEST_NUMBER}."]})
+        raise ValidationError({name: [f"A whole number from 1 to {LARGEST_ID}."]})
     return int(value)
 
 
@@ -72,7 +72,7 @@ class StandardPagination(PageNumberPagination):
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
-        number = {"type": "integer", "minimum": 1, "maximum": LARGEST_NUMBER}
+        number = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {**number, "default": self.page_size}

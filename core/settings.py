@@ -649,7 +649,8 @@ SPECTACULAR_SETTINGS = {
     ],
     # Our serializers' base classes document how they work, not a subclass's data.
     "GET_LIB_DOC_EXCLUDES": "api.schema.doc_excludes",
-    # api.converters.IdConverter: a positive BIGINT.
+    # api.converters.IdConverter: a positive BIGINT up to api.converters.LARGEST_ID (written
+    # out: the settings import nothing of the app's).
     "PATH_CONVERTER_OVERRIDES": {
         "id": {"type": "integer", "format": "int64", "minimum": 1, "maximum": 999999999999999999}
     },

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.converters import LARGEST_ID
 from api.pagination import StandardPagination
 from api.serialization import OutputModelSerializer
 from tests.subjects.serializers import PostOutputSerializer
@@ -139,10 +140,26 @@ def test_page_parameters_say_what_the_server_takes_and_every_page_has_all_four_k
     schema = declared_schema()
     listed = operations_of(schema)[("GET", "/api/v1/notes/")]
     parameters = {parameter["name"]: parameter for parameter in listed["parameters"]}
-    number = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}  # 18 digits, as ids
+    number = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}  # 18 digits, as ids
     assert parameters["page"]["schema"] == {"oneOf": [number, {"type": "string", "enum": ["last"]}]}
     assert "`last`" in parameters["page"]["description"]
     assert parameters["page_size"]["schema"] == {**number, "default": 20}
     assert "100" in parameters["page_size"]["description"]
     page = schema["components"]["schemas"]["PaginatedPostOutputList"]
     assert page["required"] == ["count", "next", "previous", "results"]
+
+
+def test_an_id_in_a_path_is_documented_up_to_the_largest_id_the_converter_takes():
+    # The settings write the number out (they import nothing of the app's).
+    schema = SchemaGenerator(
+        patterns=[route("api/v1/notes/<id:note_id>/", DeclaredNoteView.as_view())]
+    ).get_schema(request=None, public=True)
+    parameters = operations_of(schema)[("GET", "/api/v1/notes/{note_id}/")]["parameters"]
+    (parameter,) = [parameter for parameter in parameters if parameter["in"] == "path"]
+    assert parameter["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 1,
+        "maximum": LARGEST_ID,
+    }
+    assert len(str(LARGEST_ID)) == 18
