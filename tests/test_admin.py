@@ -63,13 +63,18 @@ def test_changelists_search_and_filter(staff_client, path, query):
         ("/admin/api/user/", "?id__in=1," + "9" * 20),
         ("/admin/api/device/", "?user=" + "9" * 20),
         ("/admin/api/userprofile/", "?user=" + "9" * 20),
-        ("/admin/api/item/", "?owner=" + "9" * 20),
         ("/admin/auth/group/", "?id__in=" + "9" * 20),
     ],
 )
 def test_a_filter_the_list_cannot_use_is_its_bad_filter_page_not_a_500(staff_client, path, query):
     DeviceFactory()
-    response = staff_client.get(path + query)
+    assert_a_bad_filter_is_refused(staff_client, path, query)
+
+
+def assert_a_bad_filter_is_refused(client: Client, path: str, query: str) -> None:
+    """A filter the changelist at `path` cannot use is its bad-filter page (or, on MySQL, an
+    id of any size finds nothing), never a 500; a feature's admin test calls this too."""
+    response = client.get(path + query)
     # MySQL compares an id of any size and finds nothing; SQLite cannot take it, and no
     # database has a year 10000: the admin says the filter is wrong (?e=1), as for any other.
     if connection.vendor == "mysql" and "__year" not in query:

@@ -7,7 +7,11 @@ from django.test import Client
 from api.models import Category
 from tests.apis.example.factories import CategoryFactory, ItemFactory
 from tests.signing import open_session
-from tests.test_admin import assert_the_changelist_finds_one, signed_in_staff
+from tests.test_admin import (
+    assert_a_bad_filter_is_refused,
+    assert_the_changelist_finds_one,
+    signed_in_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +48,9 @@ def test_a_category_made_in_the_admin_takes_items_from_the_api(staff_client, cli
     )
     assert response.status_code == 201, response.content
     assert response.json()["category"] == category.pk
+
+
+@pytest.mark.parametrize("query", ["?owner=" + "9" * 20, "?category=" + "9" * 20])
+def test_a_filter_the_item_list_cannot_use_is_its_bad_filter_page_not_a_500(staff_client, query):
+    ItemFactory()
+    assert_a_bad_filter_is_refused(staff_client, "/admin/api/item/", query)
