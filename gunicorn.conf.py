@@ -6,30 +6,25 @@ Command-line flags and GUNICORN_CMD_ARGS still win.
 """
 
 import os
-import re
 import sys
 from pathlib import Path
 
-import environ
+from django.core.exceptions import ImproperlyConfigured
 
-# The variables of the project's `.env`, as core/settings.py reads them (ENV_FILE; real
-# environment variables win), so that a `.env` also configures gunicorn run outside Docker.
-_env_file = os.environ.get("ENV_FILE", str(Path(__file__).resolve().parent / ".env"))
-if _env_file and Path(_env_file).is_file():
-    environ.Env.read_env(_env_file)
+from core.env import StrictEnv, read_env_file
+
+# The project's `.env` (ENV_FILE), read as core/settings.py reads it, so that it also
+# configures gunicorn run outside Docker. Real environment variables win.
+env = StrictEnv()
+read_env_file(env, Path(__file__).resolve().parent / ".env")
 
 
 def _env_int(name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
-    """A whole number from the environment (empty: `default`), as core/settings.py reads its
-    own: anything else stops start-up naming the variable. `int()` alone would take `-1`
-    threads, and say only "invalid literal" of `2.5`."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if re.fullmatch(r"[+-]?[0-9]+", raw) and minimum <= int(raw) <= (maximum or int(raw)):
-        return int(raw)
-    limits = f"of at least {minimum}" + (f" and at most {maximum}" if maximum else "")
-    raise SystemExit(f"{name} must be a whole number {limits}, not {raw!r}.")
+    """A whole number from the environment, read and checked as the settings read theirs."""
+    try:
+        return env.int(name, default, minimum=minimum, maximum=maximum)
+    except ImproperlyConfigured as error:
+        raise SystemExit(str(error)) from None
 
 
 # All interfaces inside the container, on the port most platforms pass in PORT.
@@ -85,4 +80,4 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 logger_class = "api.gunicorn_logging.JsonAccessLogger"
-loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+loglevel = env.str("LOG_LEVEL", default="INFO").lower()

@@ -8,99 +8,28 @@ its variables; `.env.example` and the README's configuration table list them all
 import logging
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from core.env import StrictEnv, read_env_file
 
 # Lets Django's generic classes be subscripted at runtime (ModelAdmin[Device]) for type checks.
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# The words django-environ reads as true, and their opposites.
-BOOLEAN_WORDS = dict.fromkeys(("true", "yes", "y", "on", "ok", "1"), True)
-BOOLEAN_WORDS |= dict.fromkeys(("false", "no", "n", "off", "0"), False)
-
-
 # The longest lifetime a setting may give a token, a session or a device: dates past it are of
 # no use, and far enough past it they overflow Python's datetime (year 9999).
 TEN_YEARS = 10 * 365 * 24 * 3600
 
-
-class StrictEnv(environ.Env):  # type: ignore[misc]
-    """django-environ's Env, but a boolean must say true or false: its own `bool` reads any
-    other word ("flase", "enabled") as false, which would quietly turn rate limiting or HTTPS
-    hardening off. Unset or empty: the default."""
-
-    def bool(self, var: str, default: object = environ.Env.NOTSET) -> bool:
-        word = self.str(var, default="").strip().lower()
-        if not word and default is not environ.Env.NOTSET:
-            return bool(default)
-        if word not in BOOLEAN_WORDS:
-            raise ImproperlyConfigured(f"{var} must be true or false, not {word!r}.")
-        return BOOLEAN_WORDS[word]
-
-    def int(
-        self,
-        var: str,
-        default: object = environ.Env.NOTSET,
-        *,
-        minimum: int = 0,
-        maximum: int | None = None,
-    ) -> int:
-        """A whole number of at least `minimum` (durations, counts: none is negative) and at
-        most `maximum`. Unset or empty: the default; anything else stops start-up naming the
-        variable, where django-environ would fail with a bare ValueError, take a negative skew
-        that refuses every signed request, or a lifetime whose date overflows on first use."""
-        word = self.str(var, default="").strip()
-        if not word and default is not environ.Env.NOTSET:
-            return int(str(default))
-        number = int(word) if re.fullmatch(r"[+-]?[0-9]+", word) else None
-        if number is None or number < minimum or (maximum is not None and number > maximum):
-            bounds = f"of at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-            raise ImproperlyConfigured(f"{var} must be a whole number {bounds}, not {word!r}.")
-        return number
-
-    def list(self, var: str, default: object = environ.Env.NOTSET) -> list[str]:
-        """Comma-separated words, each stripped of surrounding spaces, empty ones dropped:
-        django-environ keeps the space of "a.example.com, b.example.com", and a host or origin
-        that starts with one never matches (every request to it is refused)."""
-        words: list[str] = super().list(var, default=default)
-        return [word.strip() for word in words if word.strip()]
-
-    def url(self, var: str, *, schemes: Collection[str], example: str) -> str:
-        """A URL with one of `schemes`, or "" when unset or empty. Anything else stops start-up
-        naming the variable but not its value, which may hold a password: urllib's own error
-        quotes part of it (a `/` in a password reads as the end of the host, the rest of the
-        password as a port that is not a number)."""
-        value: str = self.str(var, default="")
-        if not value:
-            return ""
-        try:
-            parts = urlsplit(value)
-            valid = parts.scheme in schemes and (parts.port is None or parts.port > 0)
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ImproperlyConfigured(
-                f"{var} is not a URL like {example} "
-                "(its value is not shown: it may hold a password). Percent-encode any / ? # @ : "
-                "in the user and the password, as %2F %3F %23 %40 %3A."
-            )
-        return value
-
-
 env = StrictEnv()
-# Real environment variables win over the file. ENV_FILE="" reads no file (the tests do this).
-ENV_FILE = env.str("ENV_FILE", default=str(BASE_DIR / ".env"))
-if ENV_FILE and Path(ENV_FILE).is_file():
-    env.read_env(ENV_FILE)
+read_env_file(env, BASE_DIR / ".env")
 
 
 # --- Core -------------------------------------------------------------------------------------

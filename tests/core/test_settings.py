@@ -43,9 +43,7 @@ def variables_read() -> set[str]:
     settings_source = (ROOT / "core" / "settings.py").read_text()
     in_settings = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', settings_source))
     gunicorn_source = (ROOT / "gunicorn.conf.py").read_text()
-    in_gunicorn = set(
-        re.findall(r"(?:_env_int|environ\.get)\(\s*[\"']([A-Z0-9_]+)", gunicorn_source)
-    )
+    in_gunicorn = set(re.findall(r"(?:_env_int|env\.\w+)\(\s*[\"']([A-Z0-9_]+)", gunicorn_source))
     in_entrypoint = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "entrypoint.sh").read_text()))
     compose_source = (ROOT / "docker-compose.yml").read_text()
     in_compose = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", compose_source))
