@@ -238,3 +238,74 @@ def test_a_logout_whose_refresh_finds_the_device_revoked_forgets_the_tokens() ->
     # Not registered again, to end the session of a new device.
     assert paths(api) == [REFRESH]
     assert client.credentials == credentials
+
+
+class LockedStorage:
+    """An `on_credentials` that fails `failures` times (a Keychain locked during a background
+    fetch), then stores."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.stored: list[DeviceCredentials] = []
+
+    def __call__(self, credentials: DeviceCredentials) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise OSError("the keychain is locked")
+        self.stored.append(credentials)
+
+
+def test_credentials_the_app_failed_to_store_are_handed_over_again_before_the_next_request() -> (
+    None
+):
+    answers = {REGISTER: REGISTERED, GET_TOKEN: issued(900), ME: ok()}
+    storage = LockedStorage(failures=1)
+    with fake_api(answers) as api:
+        client = new_client(api.url, on_credentials=storage)
+        with pytest.raises(OSError, match="locked"):
+            client.register(platform="ios")
+        assert storage.stored == []
+        assert client.request("GET", ME).status == 200
+        assert client.request("GET", ME).status == 200
+    new = DeviceCredentials("a-new-device", "a-new-secret", 7)
+    # Stored once, before the first request went out; not registered again.
+    assert storage.stored == [new]
+    assert paths(api) == [REGISTER, GET_TOKEN, ME, ME]
+
+
+def test_while_the_app_cannot_store_new_credentials_nothing_is_sent_with_them() -> None:
+    answers = {REGISTER: REGISTERED, GET_TOKEN: issued(900), ME: ok()}
+    storage = LockedStorage(failures=3)
+    with fake_api(answers) as api:
+        client = new_client(api.url, on_credentials=storage)
+        for step in (lambda: client.register(platform="ios"), client.get_token, client.logout):
+            with pytest.raises(OSError, match="locked"):
+                step()
+        client.tokens = valid_tokens()
+        assert client.request("GET", ME).status == 200
+    assert storage.stored == [DeviceCredentials("a-new-device", "a-new-secret", 7)]
+    assert paths(api) == [REGISTER, ME]
+
+
+def test_a_refresh_token_expired_by_the_local_clock_is_not_sent() -> None:
+    # The server would only refuse it (token_expired), and spend an auth_token request on it.
+    answers = {GET_TOKEN: issued(900), REFRESH: issued(900), ME: ok()}
+    with fake_api(answers) as api:
+        client = new_client(api.url, credentials=DeviceCredentials("a-device", "its-secret", 7))
+        client.tokens = replace(valid_tokens(), expires_at=time.time() - 60)
+        client.tokens = replace(client.tokens, refresh_expires_at=time.time() - 1)
+        assert client.request("GET", ME).status == 200
+        assert paths(api) == [GET_TOKEN, ME]
+        client.tokens = replace(client.tokens, refresh_expires_at=time.time() - 1)
+        client.refresh()
+        assert paths(api)[-1] == GET_TOKEN
+
+
+def test_an_error_answer_without_problem_details_says_its_status() -> None:
+    page = Answer(502, {"Content-Type": "text/html"}, b"<html>Bad Gateway</html>")
+    with serve(lambda request: page) as api:
+        client = new_client(api.url)
+        with pytest.raises(ApiError) as raised:
+            client.register(platform="ios")
+    assert (raised.value.status, raised.value.code) == (502, None)
+    assert str(raised.value) == "502 error: no problem details in the answer"

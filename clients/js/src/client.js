@@ -52,7 +52,9 @@ const encoder = new TextEncoder();
  * @property {Record<string, any> | null} [registration]  the body to register again with
  * @property {(credentials: DeviceCredentials) => void | Promise<void>} [onCredentials]
  *   called with new credentials, for the app to store. It runs inside the renewal under way:
- *   store them and return; a request sent through this client from it would wait for ever
+ *   store them and return; a request sent through this client from it would wait for ever. If
+ *   it throws, the credentials stay pending and are handed over again before the client's next
+ *   step, which throws too until they are stored
  * @property {number} [refreshMargin]  seconds before expiry a token is refreshed (60), at most
  *   half its lifetime
  * @property {number} [timeout]  ms after which an HTTP call is abandoned (10 000)
@@ -131,6 +133,9 @@ export class DeviceClient {
     this.#tokens = value;
   }
 
+  /** @type {DeviceCredentials | null} credentials `onCredentials` has not taken yet (it threw) */
+  #unsaved = null;
+
   /** How many renewals on behalf of `request()` have settled. */
   #renewals = 0;
   /** @type {{ error: unknown } | null} how the last of them failed, if it did */
@@ -154,16 +159,23 @@ export class DeviceClient {
    * @returns {Promise<Tokens>}
    */
   getToken(fields = {}) {
-    return this.#afterRenewals(() => this.#getToken(fields));
+    return this.#afterRenewals(async () => {
+      await this.#handOverCredentials();
+      return this.#getToken(fields);
+    });
   }
 
   /**
    * POST /api/v1/auth/refresh-token/: rotate; the old refresh token is spent. A refresh token
-   * that no longer works (expired, revoked, reused) falls back to get-token.
+   * that no longer works (expired, revoked, reused) falls back to get-token, straight away when
+   * it has expired by the local clock (the server would only refuse it).
    * @returns {Promise<Tokens>}
    */
   refresh() {
-    return this.#afterRenewals(() => this.#refresh());
+    return this.#afterRenewals(async () => {
+      await this.#handOverCredentials();
+      return this.#refresh();
+    });
   }
 
   /**
@@ -175,6 +187,7 @@ export class DeviceClient {
    * failure throws and keeps them, so that `logout()` can be tried again.
    */
   async logout() {
+    if (this.#unsaved) await this.#pendingHandedOver();
     let tokens = this.tokens;
     if (!tokens) return;
     const renewals = this.#renewals;
@@ -212,6 +225,7 @@ export class DeviceClient {
     const body = jsonBody == null ? null : encoder.encode(JSON.stringify(jsonBody));
     /** @type {Record<string, string>} */
     const headers = body ? { "Content-Type": "application/json" } : {};
+    if (this.#unsaved) await this.#pendingHandedOver();
     // A renewal that fails from here on fails this request too, rather than being tried again.
     const renewals = this.#renewals;
     let tokens = await this.#freshTokens(renewals);
@@ -230,6 +244,26 @@ export class DeviceClient {
   }
 
   // -- renewals -------------------------------------------------------------------------------
+
+  /**
+   * Give `onCredentials` the credentials it has not taken yet, if any. Until it returns they
+   * stay pending, and every step begins here: an app whose secure storage was locked when the
+   * device registered again stores them later, rather than restoring the revoked device on its
+   * next launch and registering yet another user. The caller is the renewal in flight.
+   */
+  async #handOverCredentials() {
+    const pending = this.#unsaved;
+    if (pending && this.onCredentials) await this.onCredentials(pending);
+    if (this.#unsaved === pending) this.#unsaved = null;
+  }
+
+  /**
+   * `#handOverCredentials()` as the renewal in flight. Callers await it only when credentials
+   * are pending: an await of nothing would still let callers that came later go first.
+   */
+  #pendingHandedOver() {
+    return this.#afterRenewals(() => this.#handOverCredentials());
+  }
 
   /**
    * Run `action` once no renewal is in flight, as the renewal in flight.
@@ -324,7 +358,8 @@ export class DeviceClient {
       userId: Number(body.user_id),
     };
     this.tokens = null;
-    if (this.onCredentials) await this.onCredentials(this.credentials);
+    this.#unsaved = this.credentials;
+    await this.#handOverCredentials();
     return this.credentials;
   }
 
@@ -354,11 +389,14 @@ export class DeviceClient {
   }
 
   async #refresh() {
-    try {
-      return await this.#rotate();
-    } catch (error) {
-      const code = error instanceof ApiError ? error.code : undefined;
-      if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
+    const tokens = this.tokens;
+    if (!tokens || tokens.refreshExpiresAt > Date.now()) {
+      try {
+        return await this.#rotate();
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : undefined;
+        if (!code || !(SESSION_ENDED.has(code) || DEVICE_GONE.has(code))) throw error;
+      }
     }
     return this.#getToken({});
   }

@@ -18,7 +18,9 @@ export class ApiError extends Error {
    * @param {Record<string, any>} problem
    */
   constructor(response, problem) {
-    super(`${response.status} ${problem.code}: ${problem.detail}`);
+    // A proxy's error page has no code or detail: the status is all there is.
+    const code = typeof problem.code === "string" ? problem.code : "error";
+    super(`${response.status} ${code}: ${problem.detail || "no problem details in the answer"}`);
     this.name = "ApiError";
     this.response = response;
     this.problem = problem;

@@ -54,7 +54,8 @@ function newClient(url, options = {}) {
 /** Tokens good for 15 more minutes, with the default margin. */
 function validTokens() {
   const expiresAt = Date.now() + 900_000;
-  return { access: "an-access-token", refresh: "r", expiresAt, refreshExpiresAt: 0 };
+  const refreshExpiresAt = expiresAt + 86_400_000;
+  return { access: "an-access-token", refresh: "r", expiresAt, refreshExpiresAt };
 }
 
 function problem(response, status, body) {
@@ -69,8 +70,7 @@ test("a redirect is not followed: the caller gets it, nothing reaches its target
     response.end();
   });
   const client = newClient(redirecting.url);
-  const expiresAt = Date.now() + 900_000;
-  client.tokens = { access: "an-access-token", refresh: "r", expiresAt, refreshExpiresAt: 0 };
+  client.tokens = validTokens();
   /** @param {string} path */
   const redirectedTo = (path) => (error) => {
     assert.ok(error instanceof ApiError);
@@ -258,4 +258,96 @@ test("a logout whose refresh finds the device revoked forgets the tokens, regist
     api.received.map(({ url }) => url),
     [REFRESH],
   );
+});
+
+/** A fake API: registration, tokens for 15 minutes, and 200 to everything else. */
+function fakeApi() {
+  return serve((request, response) => {
+    if (request.url === REGISTER) {
+      problem(response, 201, { device_id: "a-new-device", device_secret: "s", user_id: 7 });
+    } else if (request.url === GET_TOKEN || request.url === REFRESH) {
+      const tokens = { access: "a", refresh: "r", expires_in: 900, refresh_expires_in: 86400 };
+      problem(response, 200, tokens);
+    } else problem(response, 200, {});
+  });
+}
+
+/**
+ * An `onCredentials` that fails `failures` times (a Keychain locked during a background fetch),
+ * then stores.
+ * @param {number} failures
+ */
+function lockedStorage(failures) {
+  const stored = [];
+  const store = async (credentials) => {
+    if (failures-- > 0) throw new Error("the keychain is locked");
+    stored.push(credentials);
+  };
+  return { store, stored };
+}
+
+const NEW_DEVICE = { deviceId: "a-new-device", deviceSecret: "s", userId: 7 };
+const locked = { message: "the keychain is locked" };
+
+test("credentials the app failed to store are handed over again before the next request", async () => {
+  const api = await fakeApi();
+  const storage = lockedStorage(1);
+  const client = newClient(api.url, { onCredentials: storage.store });
+  await assert.rejects(client.register({ platform: "ios" }), locked);
+  assert.deepEqual(storage.stored, []);
+  assert.equal((await client.request("GET", ME)).status, 200);
+  assert.equal((await client.request("GET", ME)).status, 200);
+  // Stored once, before the first request went out; not registered again.
+  assert.deepEqual(storage.stored, [NEW_DEVICE]);
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    [REGISTER, GET_TOKEN, ME, ME],
+  );
+});
+
+test("while the app cannot store new credentials, nothing is sent with them", async () => {
+  const api = await fakeApi();
+  const storage = lockedStorage(4);
+  const client = newClient(api.url, { onCredentials: storage.store });
+  await assert.rejects(client.register({ platform: "ios" }), locked);
+  await assert.rejects(client.getToken(), locked);
+  await assert.rejects(client.refresh(), locked);
+  await assert.rejects(client.logout(), locked);
+  client.tokens = validTokens();
+  assert.equal((await client.request("GET", ME)).status, 200);
+  assert.deepEqual(storage.stored, [NEW_DEVICE]);
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    [REGISTER, ME],
+  );
+});
+
+test("a refresh token expired by the local clock is not sent", async () => {
+  // The server would only refuse it (token_expired), and spend an auth_token request on it.
+  const api = await fakeApi();
+  const client = newClient(api.url, { credentials: NEW_DEVICE });
+  const expired = { ...validTokens(), expiresAt: Date.now() - 60_000, refreshExpiresAt: 0 };
+  client.tokens = expired;
+  assert.equal((await client.request("GET", ME)).status, 200);
+  client.tokens = { ...client.tokens, refreshExpiresAt: Date.now() - 1000 };
+  await client.refresh();
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    [GET_TOKEN, ME, GET_TOKEN],
+  );
+});
+
+test("an error answer without problem details says its status", async () => {
+  const api = await serve((_, response) => {
+    response.writeHead(502, { "Content-Type": "text/html" });
+    response.end("<html>Bad Gateway</html>");
+  });
+  const client = newClient(api.url);
+  await assert.rejects(client.register({ platform: "ios" }), (error) => {
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.status, 502);
+    assert.equal(error.code, undefined);
+    assert.equal(error.message, "502 error: no problem details in the answer");
+    return true;
+  });
 });

@@ -57,7 +57,9 @@ class DeviceClient:
 
     - `register()` signs with the app key and keeps the returned credentials (and hands them to
       `on_credentials`, for the app to store: it runs inside the renewal under way, so it must
-      store them and return, never send a request through this client);
+      store them and return, never send a request through this client. If it raises, the
+      credentials stay pending and are handed over again before the client's next step, which
+      raises too until they are stored);
     - `get_token()` / `refresh()` sign with the device secret;
     - `request()` sends a bearer request: it gets a token if there is none, refreshes it
       `refresh_margin` seconds (at most half its lifetime) before it expires, and on a 401
@@ -98,6 +100,8 @@ class DeviceClient:
         # it failed: the callers that waited for it raise that error too.
         self._renewals = 0
         self._failure: Exception | None = None
+        # Credentials that `on_credentials` has not yet taken (it raised).
+        self._unsaved: DeviceCredentials | None = None
 
     # -- the four steps ------------------------------------------------------------------------
 
@@ -110,8 +114,8 @@ class DeviceClient:
                 body["device_id"], body["device_secret"], int(body["user_id"])
             )
             self.tokens = None
-            if self.on_credentials is not None:
-                self.on_credentials(self.credentials)
+            self._unsaved = self.credentials
+            self._hand_over_credentials()
             return self.credentials
 
     def get_token(self, **fields: Any) -> Tokens:
@@ -120,6 +124,7 @@ class DeviceClient:
         A device that is unknown or revoked registers again (with `registration`) first.
         """
         with self._renewal:
+            self._hand_over_credentials()
             try:
                 return self._get_token(fields)
             except ApiError as error:
@@ -131,14 +136,18 @@ class DeviceClient:
     def refresh(self) -> Tokens:
         """POST /api/v1/auth/refresh-token/: rotate; the old refresh token is spent.
 
-        A refresh token that no longer works (expired, revoked, reused) falls back to get-token.
+        A refresh token that no longer works (expired, revoked, reused) falls back to get-token,
+        straight away when it has expired by the local clock (the server would only refuse it).
         """
         with self._renewal:
-            try:
-                return self._rotate()
-            except ApiError as error:
-                if error.code not in SESSION_ENDED | DEVICE_GONE:
-                    raise
+            self._hand_over_credentials()
+            tokens = self.tokens
+            if tokens is None or tokens.refresh_expires_at > time.time():
+                try:
+                    return self._rotate()
+                except ApiError as error:
+                    if error.code not in SESSION_ENDED | DEVICE_GONE:
+                        raise
             return self.get_token()
 
     def logout(self) -> None:
@@ -149,6 +158,7 @@ class DeviceClient:
         good (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any
         other failure raises and keeps them, so that logout() can be tried again.
         """
+        self._hand_over_credentials()
         tokens = self.tokens
         if tokens is None:
             return
@@ -176,6 +186,7 @@ class DeviceClient:
         """A bearer request; see the class docstring for what it renews on its own."""
         body = b"" if json_body is None else json.dumps(json_body).encode()
         headers = {"Content-Type": "application/json"} if json_body is not None else {}
+        self._hand_over_credentials()
         # A renewal that fails from here on fails this request too, rather than being tried again.
         renewals = self._renewals
         tokens = self._fresh_tokens(renewals)
@@ -188,6 +199,19 @@ class DeviceClient:
         return self.send(method, path, body, {**headers, **_bearer(renewed)})
 
     # -- renewals ------------------------------------------------------------------------------
+
+    def _hand_over_credentials(self) -> None:
+        """Give `on_credentials` the credentials it has not taken yet, if any. Until it returns
+        they stay pending, and every step begins here: an app whose secure storage was locked
+        when the device registered again stores them later, rather than restoring the revoked
+        device on its next launch and registering yet another user."""
+        if self._unsaved is None:
+            return
+        with self._renewal:
+            pending = self._unsaved
+            if pending is not None and self.on_credentials is not None:
+                self.on_credentials(pending)
+            self._unsaved = None
 
     def _fresh_tokens(self, renewals: int) -> Tokens:
         """Tokens good for at least `refresh_margin` more seconds, or half their lifetime if that

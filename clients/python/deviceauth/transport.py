@@ -41,7 +41,9 @@ class ApiError(Exception):
         return code if isinstance(code, str) else None
 
     def __str__(self) -> str:
-        return f"{self.status} {self.code}: {self.problem.get('detail')}"
+        # A proxy's error page has no code or detail: the status is all there is.
+        detail = self.problem.get("detail") or "no problem details in the answer"
+        return f"{self.status} {self.code or 'error'}: {detail}"
 
 
 def check_base_url(base_url: str) -> str:
