@@ -19,6 +19,7 @@ VECTORS = json.loads(
     (Path(__file__).parent.parent / "clients" / "signature-vectors.json").read_text()
 )
 CASES = VECTORS["cases"]
+CASE = {case["name"]: case for case in CASES}
 DERIVATIONS = VECTORS["device_derivations"]
 
 
@@ -88,11 +89,12 @@ def test_device_cases_are_signed_with_the_derived_secret():
 @pytest.mark.parametrize(
     ("case", "status", "code"),
     [
-        (CASES[0], 201, None),  # register-ios
-        (CASES[1], 200, None),  # get-token-empty-object
-        (CASES[2], 200, None),  # get-token-empty-body
-        (CASES[3], 401, "token_invalid"),  # refresh: signature accepted, the token is a dummy
-        (CASES[5], 201, None),  # utf8-body
+        (CASE["register-ios"], 201, None),
+        (CASE["get-token-empty-object"], 200, None),
+        (CASE["get-token-empty-body"], 200, None),
+        # Signature accepted; the refresh token is a dummy.
+        (CASE["refresh"], 401, "token_invalid"),
+        (CASE["utf8-body"], 201, None),
     ],
     ids=lambda value: value["name"] if isinstance(value, dict) else str(value),
 )
@@ -115,6 +117,30 @@ def test_vector_requests_verify_through_the_http_stack(client, settings, case, s
     if code:
         assert response.json()["code"] == code
     assert Device.objects.count() == (2 if status == 201 else 1)
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["raw-request-line", "path-and-query"])
+@pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
+def test_every_vector_verifies_as_the_server_reads_its_request(settings, case, raw):
+    """Each vector's exact request passes the server's checks, whether the server gives the raw
+    request line (gunicorn) or only the decoded path and query (runserver)."""
+    settings.SIGNATURE_MAX_SKEW = 10**9
+    meta = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in case["headers"].items()
+    }
+    if raw:
+        meta["RAW_URI"] = case["target"]
+    request = RequestFactory().generic(
+        case["method"],
+        case["target"],
+        case["body_utf8"].encode(),
+        content_type="application/json",
+        **meta,
+    )
+    assert server_signing.request_target(request) == case["target"]
+    key_id = case["headers"]["X-Key-Id"]
+    found = server_signing.verify_signed_request(request, lambda kid: (case["key"], kid))
+    assert found == key_id
 
 
 @pytest.mark.parametrize(

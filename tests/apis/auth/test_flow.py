@@ -144,6 +144,18 @@ def test_revoked_device_loses_access_on_the_next_request(client):
     assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_revoked")
 
 
+def test_a_bulk_revocation_takes_effect_once_its_rows_are_published(client):
+    # A queryset update() bypasses the signals the auth state follows (README, "Revoke through
+    # the services"): the cached state holds until it expires, or until each row is published.
+    device = register(client)
+    tokens = get_token(client, device)
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+    Device.objects.filter(pk=device.id).update(is_active=False)
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
+    auth_state.publish_row(Device, device.id, "default")
+    assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "device_revoked")
+
+
 @pytest.mark.urls("tests.subjects.urls")
 def test_a_deleted_device_loses_access_on_the_next_request(client):
     # As the admin deletes it: the device's state is cached (warm), nothing is cleared by hand.
