@@ -55,7 +55,9 @@ export function bodyBytes(body) {
  * @param {WebCrypto} [crypto]
  */
 export async function sha256Hex(body, crypto = globalThis.crypto) {
-  return hex(await crypto.subtle.digest("SHA-256", bodyBytes(body)));
+  // Cast: TypeScript's DOM types take only bytes over an ArrayBuffer, which these are.
+  const bytes = /** @type {Uint8Array<ArrayBuffer>} */ (bodyBytes(body));
+  return hex(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 /**

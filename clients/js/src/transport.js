@@ -107,7 +107,8 @@ export async function exchange(fetchFn, baseUrl, { method, target, body, headers
     answer = await fetchFn(baseUrl + targetAsSent(target), {
       method,
       headers,
-      body: body ?? undefined,
+      // Cast: TypeScript's DOM types take only bytes over an ArrayBuffer, which these are.
+      body: /** @type {Uint8Array<ArrayBuffer> | null} */ (body) ?? undefined,
       // The API never redirects. Following one would send the token or the signed request
       // elsewhere: a 3xx is an ApiError instead (status 0 where fetch hides it, in browsers).
       redirect: "manual",
