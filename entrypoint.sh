@@ -29,16 +29,28 @@ run_step() {
   step_pid=""
 }
 
-# The words the settings' switches take (README, Configuration), in any case. Checked before
-# the wait for the database, so a typo fails at once.
-case "$(printf '%s' "${RUN_MIGRATIONS:-0}" | tr '[:upper:]' '[:lower:]')" in
-  1 | true | yes | y | on | ok) migrate=1 ;;
-  0 | false | no | n | off | "") migrate=0 ;;
-  *)
-    echo "entrypoint.sh: RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not '${RUN_MIGRATIONS}'." >&2
-    exit 64
-    ;;
-esac
+# 1 or 0 for switch $1 (value $2), in the words the settings' switches take (README,
+# Configuration), in any case; empty is 0. Anything else stops the script, before the wait for the
+# database, so that a typo fails at once.
+switch() {
+  case "$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')" in
+    1 | true | yes | y | on | ok) echo 1 ;;
+    0 | false | no | n | off | "") echo 0 ;;
+    *)
+      echo "entrypoint.sh: $1 must be 1/true/yes/on or 0/false/no/off, not '$2'." >&2
+      exit 64
+      ;;
+  esac
+}
+migrate=$(switch RUN_MIGRATIONS "${RUN_MIGRATIONS:-0}")
+debug=$(switch DEBUG "${DEBUG:-0}")
+
+# Production stops here on what `check --deploy` calls an error, above all a security cache that
+# each process has to itself (REDIS_URL unset, api.E003): gunicorn's workers would not share
+# nonces, revocations or rate limits. gunicorn runs no checks of its own. Needs no database.
+if [ "$debug" -eq 0 ]; then
+  run_step python manage.py check --deploy --fail-level ERROR >/dev/null
+fi
 
 # Fails after DB_WAIT_TIMEOUT seconds, naming host:port/name (never the password).
 run_step python manage.py wait_for_db

@@ -22,16 +22,22 @@ from tests.databases import mysql_connect, query, scratch_database
 from tests.live import free_port
 from tests.processes import ROOT, environment
 from tests.relay import TcpRelay
-from tests.services import closed_port
+from tests.services import closed_port, redis_server_url
 
 ENTRYPOINT = str(ROOT / "entrypoint.sh")
 
 
 def entrypoint_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The test environment, with this interpreter's `python` and `gunicorn` first on PATH."""
+    """The test environment (production settings, a Redis as production has one), with this
+    interpreter's `python` and `gunicorn` first on PATH."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     inherited = environment(None, drop=("RUN_MIGRATIONS", "DB_WAIT_TIMEOUT"))
-    return inherited | {"DATABASE_URL": database_url, "PATH": path, **extra}
+    return inherited | {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server_url(),
+        "PATH": path,
+        **extra,
+    }
 
 
 def start(*command: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -213,22 +219,52 @@ def test_on_sqlite_it_migrates_and_runs_the_given_command(tmp_path, switch):
     assert " [X] 0001_initial" in result.stdout
 
 
-def test_a_misspelt_run_migrations_is_refused_before_waiting_for_the_database():
-    # The database never answers: a refusal that came after the wait would take DB_WAIT_TIMEOUT.
-    env = entrypoint_env(
-        f"mysql://root@127.0.0.1:{closed_port()}/app", RUN_MIGRATIONS="sure", DB_WAIT_TIMEOUT="60"
-    )
+def run_before_an_unanswering_database(**extra: str) -> subprocess.CompletedProcess[str]:
+    """The entrypoint with a database that never answers: a refusal that came after the wait
+    would take DB_WAIT_TIMEOUT (60 s)."""
+    env = entrypoint_env(f"mysql://root@127.0.0.1:{closed_port()}/app", DB_WAIT_TIMEOUT="60")
     started = time.monotonic()
     result = subprocess.run(
         [ENTRYPOINT, "true"],
         cwd=ROOT,
-        env=env,
+        env={**env, **extra},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 64
-    assert "RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not 'sure'" in result.stderr
     assert "Waiting up to" not in result.stderr
     assert time.monotonic() - started < 30
+    return result
+
+
+@pytest.mark.parametrize("name", ["RUN_MIGRATIONS", "DEBUG"])
+def test_a_misspelt_switch_is_refused_before_waiting_for_the_database(name):
+    result = run_before_an_unanswering_database(**{name: "sure"})
+    assert result.returncode == 64
+    assert f"{name} must be 1/true/yes/on or 0/false/no/off, not 'sure'" in result.stderr
+
+
+def test_production_without_redis_is_refused_before_waiting_for_the_database():
+    # Each gunicorn worker would keep its own nonces, revocations and rate limits.
+    result = run_before_an_unanswering_database(REDIS_URL="")
+    assert result.returncode != 0
+    assert "api.E003" in result.stderr
+    assert "REDIS_URL is not set" in result.stderr
+
+
+def test_with_debug_on_the_deploy_checks_are_not_run():
+    # A developer's container (docker-compose's DEBUG=true): warnings like "DEBUG is on" would
+    # only be noise. It then waits for the database as ever.
+    env = entrypoint_env(
+        f"mysql://root@127.0.0.1:{closed_port()}/app",
+        DEBUG="true",
+        REDIS_URL="",
+        DB_WAIT_TIMEOUT="1",
+    )
+    result = subprocess.run(
+        [ENTRYPOINT, "true"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "api.E003" not in result.stderr
+    assert "did not accept connections within 1 s" in result.stderr
