@@ -125,7 +125,8 @@ class OutageLog:
             if isinstance(error, ResponseError)
             else "does not answer"
         )
-        cause = f"{verb}: {described(error)}"
+        # Without redis-py's own full stop ("Connection refused."), which the message adds.
+        cause = f"{verb}: {described(error).rstrip('.')}"
         logger.error(
             "Rate limiting is failing open, its Redis %s. %d request(s) passed unlimited since "
             "the last report.",

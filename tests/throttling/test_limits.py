@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.urls("tests.throttling.urls"), pytest.mark.usefixtures
 OPEN = "/api/v1/test/open/"
 GET_TOKEN = "/api/v1/test/get-token/"
 EVERY_SCOPE = "/api/v1/test/every-scope/"
+LISTING = "/api/v1/test/items/"
 PROBES = ["/health/", "/health/ready/", "/health/live/"]
 
 
@@ -60,6 +61,39 @@ def test_the_window_slides_an_admission_counts_until_it_is_one_window_old(client
     # It has aged out: one unit is back, no more, as the other two still count.
     assert client.get(OPEN).status_code == 200
     assert_throttled(client.get(OPEN), "burst", retry_after=range(1, 3))
+
+
+def test_an_admitted_request_is_told_when_its_oldest_admission_leaves_the_window(client, rates):
+    rates(burst=(5, 10))
+    assert rate_limit_fields(client.get(OPEN))["t"] == 10
+    time.sleep(2)
+    # The first admission, 2 s old, frees the next unit in 8 s (7 once rounded on a slow run).
+    assert rate_limit_fields(client.get(OPEN))["t"] in (7, 8)
+
+
+def test_denied_by_two_scopes_the_client_waits_for_the_later_one_to_have_room(client, rates):
+    # Retrying when the first scope has room would be refused again: Retry-After and the
+    # RateLimit fields name the scope that has room last.
+    rates(burst=(3, 60), content_listing=(2, 60))
+    assert client.get(OPEN).status_code == 200
+    time.sleep(2)
+    assert client.get(LISTING).status_code == 200
+    assert client.get(LISTING).status_code == 200
+    # burst has room again in about 58 s, content_listing in about 60.
+    assert_throttled(client.get(LISTING), "content_listing", retry_after=range(59, 61))
+
+
+def test_after_a_quota_is_lowered_the_wait_is_for_enough_admissions_to_leave(client, rates):
+    # 5 admitted, then the quota becomes 2: the count drops below 2 when the 4th oldest leaves.
+    rates(burst=(5, 60))
+    for _ in range(3):
+        assert client.get(OPEN).status_code == 200
+    time.sleep(2)
+    for _ in range(2):
+        assert client.get(OPEN).status_code == 200
+    rates(burst=(2, 60))
+    # The 4th was admitted about 0 s ago (the oldest, whose leaving is not enough, 2 s before).
+    assert_throttled(client.get(OPEN), "burst", retry_after=range(59, 61))
 
 
 def test_a_denied_request_consumes_nothing_in_the_other_scopes(client, rates):
@@ -123,7 +157,7 @@ def test_requests_to_unrouted_api_paths_count_against_burst_and_sustained(client
 
 def test_the_most_restrictive_scope_is_the_one_described(client, rates):
     rates(content_listing=(3, 60), data_modification=(30, 60))
-    listing = client.get("/api/v1/test/items/")
+    listing = client.get(LISTING)
     assert rate_limit_fields(listing) == {
         "policy": "content_listing",
         "q": 3,
