@@ -24,6 +24,8 @@ SCHEME = "DEVICE-HMAC-SHA256"
 def string_to_sign(
     method: str, target: str, key_id: str, timestamp: str, nonce: str, body: bytes
 ) -> str:
+    """The seven lines of the module's docstring, for `target` exactly as it goes on the wire
+    and the body's exact bytes."""
     body_hash = hashlib.sha256(body).hexdigest()
     return "\n".join((SCHEME, method.upper(), target, key_id, timestamp, nonce, body_hash))
 
