@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from deviceauth import ApiError, DeviceClient, DeviceCredentials, Tokens, sign_request
-from deviceauth.client import GET_TOKEN, REFRESH, REGISTER
+from deviceauth.client import GET_TOKEN, LOGOUT, REFRESH, REGISTER
 
 from tests.clients.local_http import Answer, LocalServer, problem, serve, serve_raw
 from tests.clients.threads import errors_of_concurrent_requests
@@ -309,3 +309,24 @@ def test_an_error_answer_without_problem_details_says_its_status() -> None:
             client.register(platform="ios")
     assert (raised.value.status, raised.value.code) == (502, None)
     assert str(raised.value) == "502 error: no problem details in the answer"
+
+
+def test_a_session_another_thread_starts_during_a_logout_is_kept() -> None:
+    # The new session is live on the server: forgotten, it would stay there unknown.
+    credentials = DeviceCredentials("a-device", "its-secret", 7)
+    started: list[Tokens] = []
+
+    def answer(request: Any) -> Answer:
+        if request.path == LOGOUT:
+            started.append(client.get_token())  # another thread, while the logout is on the wire
+            return Answer(204, {}, b"")
+        return ok(access="a-new-session", refresh="r", expires_in=900, refresh_expires_in=86400)
+
+    with serve(answer) as api:
+        client = new_client(api.url, credentials=credentials)
+        client.tokens = valid_tokens()
+        client.logout()
+    assert paths(api) == [LOGOUT, GET_TOKEN]
+    assert client.tokens is not None
+    assert client.tokens is started[0]
+    assert client.tokens.access == "a-new-session"

@@ -182,9 +182,10 @@ export class DeviceClient {
    * POST /api/v1/auth/logout/: every token of this device stops working.
    *
    * Sent with tokens refreshed first if they are about to expire, as `request()` does. The
-   * tokens are forgotten once the server confirms, or answers that they are refused for good
-   * (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any other
-   * failure throws and keeps them, so that `logout()` can be tried again.
+   * tokens are forgotten (unless a get-token replaced them meanwhile) once the server confirms,
+   * or answers that they are refused for good (`token_revoked`, `device_revoked`,
+   * `user_inactive`...: nothing is left to end). Any other failure throws and keeps them, so that
+   * `logout()` can be tried again.
    */
   async logout() {
     if (this.#unsaved) await this.#pendingHandedOver();
@@ -209,7 +210,9 @@ export class DeviceClient {
       if (!code || !NOTHING_TO_END.has(code)) throw error;
     }
     await this.#afterRenewals(async () => {
-      this.tokens = null;
+      // Only the tokens it ended: a session that another caller started meanwhile is live on
+      // the server, and forgetting it would leave it there unknown.
+      if (this.tokens === tokens) this.tokens = null;
     });
   }
 

@@ -11,6 +11,7 @@ import {
   ApiError,
   DeviceClient,
   GET_TOKEN,
+  LOGOUT,
   REFRESH,
   REGISTER,
   signRequest,
@@ -350,4 +351,30 @@ test("an error answer without problem details says its status", async () => {
     assert.equal(error.message, "502 error: no problem details in the answer");
     return true;
   });
+});
+
+test("a session another caller starts during a logout is kept", async () => {
+  // The new session is live on the server: forgotten, it would stay there unknown.
+  /** @type {DeviceClient} */
+  let client;
+  let started;
+  const api = await serve(async (request, response) => {
+    if (request.url === LOGOUT) {
+      started = await client.getToken(); // another caller, while the logout is on the wire
+      response.writeHead(204);
+      response.end();
+    } else {
+      const tokens = { access: "a-new-session", refresh: "r", expires_in: 900 };
+      problem(response, 200, { ...tokens, refresh_expires_in: 86400 });
+    }
+  });
+  client = newClient(api.url, { credentials: NEW_DEVICE });
+  client.tokens = validTokens();
+  await client.logout();
+  assert.deepEqual(
+    api.received.map(({ url }) => url),
+    [LOGOUT, GET_TOKEN],
+  );
+  assert.equal(client.tokens, started);
+  assert.equal(client.tokens?.access, "a-new-session");
 });

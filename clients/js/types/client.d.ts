@@ -102,9 +102,10 @@ export class DeviceClient {
      * POST /api/v1/auth/logout/: every token of this device stops working.
      *
      * Sent with tokens refreshed first if they are about to expire, as `request()` does. The
-     * tokens are forgotten once the server confirms, or answers that they are refused for good
-     * (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any other
-     * failure throws and keeps them, so that `logout()` can be tried again.
+     * tokens are forgotten (unless a get-token replaced them meanwhile) once the server confirms,
+     * or answers that they are refused for good (`token_revoked`, `device_revoked`,
+     * `user_inactive`...: nothing is left to end). Any other failure throws and keeps them, so that
+     * `logout()` can be tried again.
      */
     logout(): Promise<void>;
     /**

@@ -154,9 +154,10 @@ class DeviceClient:
         """POST /api/v1/auth/logout/: every token of this device stops working.
 
         Sent with tokens refreshed first if they are about to expire, as request() does. The
-        tokens are forgotten once the server confirms, or answers that they are refused for
-        good (`token_revoked`, `device_revoked`, `user_inactive`...: nothing is left to end). Any
-        other failure raises and keeps them, so that logout() can be tried again.
+        tokens are forgotten (unless a get-token replaced them meanwhile) once the server
+        confirms, or answers that they are refused for good (`token_revoked`, `device_revoked`,
+        `user_inactive`...: nothing is left to end). Any other failure raises and keeps them, so
+        that logout() can be tried again.
         """
         self._hand_over_credentials()
         tokens = self.tokens
@@ -180,7 +181,10 @@ class DeviceClient:
             if error.status != 401 or error.code not in NOTHING_TO_END:
                 raise
         with self._renewal:
-            self.tokens = None
+            # Only the tokens it ended: a session that another thread started meanwhile is live
+            # on the server, and forgetting it would leave it there unknown.
+            if self.tokens is tokens:
+                self.tokens = None
 
     def request(self, method: str, path: str, json_body: Any = None) -> Response:
         """A bearer request; see the class docstring for what it renews on its own."""
