@@ -129,7 +129,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     return _render_detail(request, account, form)
 
 
-@throttle_scopes("admin")
+@throttle_scopes("admin", methods=["POST"])
 @staff_required
 @require_POST
 def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
@@ -143,7 +143,7 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("cms:user", user_id=account.pk)
 
 
-@throttle_scopes("admin")
+@throttle_scopes("admin", methods=["POST"])
 @staff_required
 @require_POST
 def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
@@ -157,7 +157,7 @@ def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("cms:user", user_id=account.pk)
 
 
-@throttle_scopes("admin")
+@throttle_scopes("admin", methods=["POST"])
 @staff_required
 @require_POST
 def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
@@ -185,7 +185,7 @@ def user_profile_update(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("cms:user", user_id=account.pk)
 
 
-@throttle_scopes("admin")
+@throttle_scopes("admin", methods=["POST"])
 @staff_required
 @require_POST
 def device_revoke(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:

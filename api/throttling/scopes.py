@@ -3,8 +3,9 @@
 - A view class sets `throttle_scope = "search"` (a scope or a tuple of scopes) for all its methods,
   and/or `throttle_scopes = {"list": "content_listing", ...}` keyed by ViewSet action, or by
   lower-case HTTP method on views that are not ViewSets.
-- A function view is decorated with `@throttle_scopes("admin")`; `@rate_limit_exempt` takes any
-  view out of limiting.
+- A function view is decorated with `@throttle_scopes("admin")`, or for some methods only with
+  `@throttle_scopes("admin", methods=["POST"])`; `@rate_limit_exempt` takes any view out of
+  limiting.
 - `burst` and `sustained` always apply; `data_modification` applies to POST/PUT/PATCH/DELETE
   to the API unless the view's declared scopes include `auth_token` (the admin's and the CMS's
   pages take only what they declare: SPEC §1).
@@ -23,17 +24,24 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def throttle_scopes(*scopes: str) -> Callable[[View], View]:
-    """Declare the scopes of a function view, for every method: `@throttle_scopes("admin")`.
+def throttle_scopes(*scopes: str, methods: Iterable[str] | None = None) -> Callable[[View], View]:
+    """Declare the scopes of a function view: for every method, `@throttle_scopes("admin")`,
+    or for `methods` only, `@throttle_scopes("admin", methods=["POST"])` (a view that takes
+    only POST answers other methods a 405, which then spends no more than `burst`).
 
     Put it outermost (above `@api_view`, which keeps no attributes of the function it wraps).
-    On a class it sets the class's `throttle_scope`.
+    On a class it sets the class's `throttle_scope` (or `throttle_scopes`, with `methods`).
     """
     if not scopes or not all(isinstance(scope, str) for scope in scopes):
         raise TypeError('throttle_scopes() takes scope names, e.g. @throttle_scopes("admin")')
+    if isinstance(methods, str):
+        raise TypeError('methods is a list of methods, e.g. methods=["POST"]')
 
     def declare(view: View) -> View:
-        view.throttle_scope = scopes  # type: ignore[attr-defined]
+        if methods is None:
+            view.throttle_scope = scopes  # type: ignore[attr-defined]
+        else:
+            view.throttle_scopes = {method.lower(): scopes for method in methods}  # type: ignore[attr-defined]
         return view
 
     return declare

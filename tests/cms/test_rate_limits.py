@@ -25,6 +25,21 @@ def test_staff_actions_are_limited_by_the_admin_scope(staff_client, settings):
     assert staff_client.get(f"/cms/users/{target.pk}/").status_code == 200
 
 
+def test_a_get_of_an_action_spends_nothing_of_the_admin_scope(staff_client, settings):
+    # The actions take POST only: a GET is a 405 that changes nothing, so it is no staff
+    # operation, and whoever shares the staff's address cannot spend their budget with it.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (1, 3600)}
+    target = UserFactory()
+    path = f"/cms/users/{target.pk}/deactivate/"
+    for _ in range(3):
+        refused = staff_client.get(path)
+        assert refused.status_code == 405
+        assert "admin" not in refused["RateLimit-Policy"]
+        assert Client().get(path).status_code in (302, 405)
+    assert staff_client.post(path).status_code == 302
+    assert not User.objects.get(pk=target.pk).is_active
+
+
 def test_sign_in_attempts_are_limited_by_the_admin_scope(settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "admin": (3, 3600)}
     client = Client()
