@@ -81,6 +81,19 @@ def test_the_decorator_needs_scope_names():
         throttle_scopes(["admin"])  # type: ignore[arg-type]
 
 
+def test_the_decorator_with_methods_declares_the_scopes_of_those_methods_only():
+    @throttle_scopes("admin", methods=["POST", "delete"])
+    def action(request):
+        raise AssertionError("never called")
+
+    assert applicable_scopes(action, "POST", api=False) == (*BASE, ADMIN)
+    assert applicable_scopes(action, "DELETE", api=False) == (*BASE, ADMIN)
+    assert applicable_scopes(action, "GET", api=False) == BASE
+    assert applicable_scopes(action, "HEAD", api=False) == BASE
+    with pytest.raises(TypeError, match="list of methods"):
+        throttle_scopes("admin", methods="POST")
+
+
 class ScopeAsDict(APIView):
     throttle_scope = {"get": "search"}
 
