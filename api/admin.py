@@ -4,9 +4,11 @@ and filters that staff need.
 Deactivating a user and revoking a device are admin actions that go through the same services as
 the CMS (api/cms/services.py); the `is_active` flags are read-only in the forms, so nothing
 flips them without ending the sessions that depend on them. Saving a user or a device writes
-only the columns its form changed. Only a superuser changes a superuser's or another staff
-member's account, profile or devices, and only a superuser grants rights (groups included); a
-device's owner is the account it registered as, for good.
+only the columns its form changed. In the forms, only a superuser changes a superuser's or
+another staff member's account, profile or devices, and only a superuser grants rights (groups
+included); the actions follow the CMS's rules (any staff member with the change permission, on
+anyone but a superuser, never on their own account); a device's owner is the account it
+registered as, for good.
 """
 
 from collections.abc import Callable, Mapping
@@ -150,7 +152,10 @@ def _run_action(
             # Redis down: this one rolled back, and the rest would too.
             messages.error(request, f"{target} and any after it: not changed. {unavailable.detail}")
             break
-    messages.success(request, f"{changed} {done}.")
+    # Green only for a change: "0 user(s) deactivated" next to an error is no success.
+    messages.add_message(
+        request, messages.SUCCESS if changed else messages.INFO, f"{changed} {done}."
+    )
 
 
 # Groups carry permissions: changing one grants rights to all its members.

@@ -12,7 +12,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from api.models import Device, User
+from api.models import Device, User, UserProfile
 
 # Sort keys the users list accepts, and the column each orders by. Anything else is ignored,
 # so a query string never reaches order_by().
@@ -209,8 +209,15 @@ def _ordering(sort: str) -> list[OrderBy | str]:
 
 
 def user_detail(user_id: int) -> User:
-    """One user with their profile; raises User.DoesNotExist."""
-    return User.objects.select_related("profile").get(pk=user_id)
+    """One user with their profile; raises User.DoesNotExist.
+
+    A user inserted without a profile (by bulk_create, loaddata or a migration's historical
+    model, none of which run User.save()) gets a blank one in memory, which the first edit saves.
+    """
+    user = User.objects.select_related("profile").get(pk=user_id)
+    if not hasattr(user, "profile"):
+        user.profile = UserProfile(user=user)
+    return user
 
 
 def device_detail(device_id: uuid.UUID) -> Device:

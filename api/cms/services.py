@@ -77,6 +77,10 @@ def staff_profile_update(
     """Save `changes` to the profile and log them against its user, as the admin logs an inline
     (so the admin's history of the user reads the same). `labels` name the changed fields."""
     _require_may_act_on(actor, profile.user, "edit the profile of")
+    if profile.pk is None:
+        # A blank one standing in for a user inserted without a profile (selectors.user_detail):
+        # made now, unless a concurrent save made it first.
+        profile, _ = UserProfile.objects.get_or_create(user=profile.user)
     for field, value in changes.items():
         setattr(profile, field, value)
     profile.save(update_fields=[*changes, "updated_at"])

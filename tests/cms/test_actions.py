@@ -247,3 +247,22 @@ def test_an_action_while_redis_is_down_changes_nothing_and_says_so(staff_client,
     )
     device.refresh_from_db()
     assert (device.is_active, device.user.is_active) == (True, True)
+
+
+def test_a_user_inserted_without_a_profile_is_shown_and_gets_one_with_the_first_edit(
+    staff_client, staff
+):
+    # bulk_create, loaddata and a migration's historical models skip User.save(), which makes
+    # the profile.
+    [user] = User.objects.bulk_create([User(username="seeded")])
+    assert not UserProfile.objects.filter(user=user).exists()
+    page = staff_client.get(f"/cms/users/{user.pk}/")
+    assert page.status_code == 200
+    assert "seeded" in page_text(page)
+    assert not UserProfile.objects.filter(user=user).exists()
+    response = staff_client.post(f"/cms/users/{user.pk}/profile/", PROFILE)
+    assert response.status_code == 302
+    profile = UserProfile.objects.get(user=user)
+    assert (profile.display_name, profile.bio) == ("Ada 😀", "𝄞 music")
+    [entry] = logged(user)
+    assert entry.user_id == staff.pk
