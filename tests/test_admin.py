@@ -351,6 +351,23 @@ def test_only_a_superuser_changes_what_belongs_to_a_superuser_or_other_staff(own
     assert 'name="email"' not in page.content.decode()
 
 
+def test_the_actions_follow_the_cms_rules_on_other_staff_and_superusers():
+    # As in the CMS: staff may deactivate another staff member or revoke their devices (their
+    # forms stay read-only to them, above); a superuser's, only a superuser.
+    client, _ = staff_allowed_to_change_accounts()
+    colleague, superuser = UserFactory(is_staff=True), UserFactory(is_staff=True, is_superuser=True)
+    colleague_device, superuser_device = (
+        DeviceFactory(user=colleague),
+        DeviceFactory(user=superuser),
+    )
+    run_action(client, "/admin/api/user/", "deactivate_users", [colleague, superuser])
+    run_action(client, "/admin/api/device/", "revoke_devices", [colleague_device, superuser_device])
+    assert User.objects.get(pk=superuser.pk).is_active
+    assert Device.objects.get(pk=superuser_device.pk).is_active
+    assert not User.objects.get(pk=colleague.pk).is_active
+    assert not Device.objects.get(pk=colleague_device.pk).is_active
+
+
 def test_only_a_superuser_grants_rights():
     client, staff = staff_allowed_to_change_accounts()
     user = UserFactory(email="old@example.com")
