@@ -1,6 +1,7 @@
 """Who gets into the CMS: active staff only; everyone else lands on its login page (SPEC §8)."""
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -53,6 +54,25 @@ def assert_refused_and_nothing_changed(client: Client, action: str) -> None:
 @pytest.mark.parametrize("action", ACTIONS)
 def test_anonymous_posts_change_nothing(action):
     assert_refused_and_nothing_changed(Client(), action)
+
+
+@pytest.mark.parametrize(
+    ("referer", "back_to"),
+    [
+        ("http://testserver/cms/users/?q=ada", "/cms/users/?q=ada"),
+        # Another site's page, or none: the dashboard.
+        ("https://evil.example/cms/users/", "/cms/"),
+        (None, "/cms/"),
+    ],
+)
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_once_signed_in(
+    referer, back_to
+):
+    # Not to the action's URL, which takes only POST: signing in would lead to a blank 405.
+    headers = {} if referer is None else {"HTTP_REFERER": referer}
+    response = Client().post(url(ACTIONS[0]), **headers)
+    assert response.status_code == 302
+    assert response["Location"] == f"/cms/login/?next={quote(back_to, safe='/')}"
 
 
 @pytest.mark.parametrize("page", PAGES)
