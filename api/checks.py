@@ -1,5 +1,5 @@
-"""System checks: a security cache that raises and, in production, is shared (Redis); and (run by
-`migrate`) a utf8mb4 MySQL database."""
+"""System checks: a security cache that raises and, in production, is shared (Redis); public API
+docs at a path of their own; and (run by `migrate`) a utf8mb4 MySQL database."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -7,7 +7,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.cache import caches
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import connections
 from django_redis.cache import RedisCache
 
@@ -30,6 +30,32 @@ def check_security_cache_raises(
             )
         ]
     return []
+
+
+# The paths a scanner tries first for API docs, `.env.example`'s among them.
+GUESSABLE_DOCS_PATHS = frozenset(
+    {"docs", "doc", "docs-dev", "dev-docs", "api-docs", "apidocs", "api/docs", "swagger"}
+    | {"swagger-ui", "redoc", "openapi", "schema", "documentation", "developer", "developers"}
+)
+
+
+@register(Tags.security, deploy=True)
+def check_public_docs_path_is_not_guessable(
+    app_configs: Iterable[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """`check --deploy`: docs open to everyone (SPEC §7) are kept from scanners only by their
+    obfuscated path; under one that scanners try, they map the whole API for anyone."""
+    path = settings.API_DOCS_PATH
+    if not path or settings.API_DOCS_STAFF_ONLY or path.lower() not in GUESSABLE_DOCS_PATHS:
+        return []
+    return [
+        Warning(
+            f"The API docs are open to everyone at /{path}/, a path scanners try.",
+            hint="Set API_DOCS_PATH to an unguessable segment such as docs-7f3a9c1e, or "
+            "API_DOCS_STAFF_ONLY=true.",
+            id="api.W001",
+        )
+    ]
 
 
 @register(Tags.caches, deploy=True)

@@ -57,3 +57,22 @@ def test_in_production_the_security_cache_is_django_redis(settings):
     django_redis = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}
     settings.CACHES = {**redis_caches(REDIS), "security": django_redis}
     assert deploy_cache_errors() == ["api.E004"]
+
+
+def deploy_security_warnings() -> list[str]:
+    messages = run_checks(tags=[Tags.security], include_deployment_checks=True)
+    return [str(message.id) for message in messages if str(message.id).startswith("api.")]
+
+
+def test_in_production_public_docs_under_a_path_scanners_try_are_warned_of(settings):
+    settings.API_DOCS_STAFF_ONLY = False
+    for path in ("docs-dev", "Swagger", "api/docs"):
+        settings.API_DOCS_PATH = path
+        assert deploy_security_warnings() == ["api.W001"]
+    # An obfuscated path, staff-only docs or none at all are fine.
+    settings.API_DOCS_PATH = "docs-7f3a9c1e"
+    assert deploy_security_warnings() == []
+    settings.API_DOCS_PATH, settings.API_DOCS_STAFF_ONLY = "docs", True
+    assert deploy_security_warnings() == []
+    settings.API_DOCS_PATH = ""
+    assert deploy_security_warnings() == []
