@@ -5,29 +5,9 @@
 set -eu
 cd "$(dirname "$0")"
 
-# The steps before the command run in the background while the shell waits, so that a SIGTERM
-# (docker stop, a deleted pod) or an INT ends them at once. A step in the foreground would hold
-# up the signal: as PID 1 the shell ignores it until the grace period's SIGKILL; elsewhere the
-# shell dies and leaves the step running. The step gets TERM (a background job ignores INT),
-# and the shell exits as the signal would have ended it: 128 + its number.
-step_pid=""
-stop_step() {
-  if [ -n "$step_pid" ]; then
-    kill -TERM "$step_pid" 2>/dev/null || true
-    wait "$step_pid" || true
-  fi
-  exit "$1"
-}
-trap 'stop_step 143' TERM
-trap 'stop_step 130' INT
-
-# `wait` returns the step's status, so a failed step still ends the script with it (set -e).
-run_step() {
-  "$@" &
-  step_pid=$!
-  wait "$step_pid"
-  step_pid=""
-}
+# Each step before the command stops at once on SIGTERM or SIGINT (docker stop, a deleted pod).
+# shellcheck source=deploy/steps.sh
+. ./deploy/steps.sh
 
 # 1 or 0 for switch $1 (value $2), in the words the settings' switches take (README,
 # Configuration), in any case; empty is 0. Anything else stops the script, before the wait for the
