@@ -10,6 +10,7 @@ class ApiConfig(AppConfig):
         # snapshots and renew counts, and the OpenAPI extensions of our authentication classes.
         from api import auth_state_mirroring, checks, counts, schema, snapshots  # noqa: F401
         from api.throttling import checks as throttling_checks  # noqa: F401
-        from api.utils import close_caches_only_if_needed
+        from api.utils import close_caches_only_if_needed, reset_queries_only_if_needed
 
         close_caches_only_if_needed()
+        reset_queries_only_if_needed()

@@ -7,8 +7,8 @@ import time
 import pytest
 from django.core.cache import caches, close_caches
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.signals import request_finished
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import connection, reset_queries, transaction
 from django.test import RequestFactory, override_settings
 from django_redis.client import DefaultClient
 
@@ -20,6 +20,7 @@ from api.utils import (
     client_ip,
     get_or_set,
     now_and_on_commit,
+    reset_queries_only_if_needed,
     tables_of,
     thread_cache,
 )
@@ -292,6 +293,45 @@ def test_the_receiver_follows_the_setting_back():
     with override_settings(CACHES={"default": {"BACKEND": "tests.test_utils.ClosingCache"}}):
         assert closes_caches_after_requests()
     assert not closes_caches_after_requests()
+
+
+def resets_queries_as_requests_start() -> bool:
+    """Whether Django's reset_queries listens to request_started (disconnect says so)."""
+    connected = request_started.disconnect(reset_queries)
+    if connected:
+        request_started.connect(reset_queries)
+    return connected
+
+
+@pytest.mark.django_db
+def test_query_logs_are_left_alone_while_debug_is_off(settings):
+    settings.DEBUG = False
+    reset_queries_only_if_needed()  # assertNumQueries, in another test, connects it as it ends
+    assert not resets_queries_as_requests_start()
+    # Nothing to empty: with DEBUG off, a connection logs no query unless told to.
+    assert not connection.queries_logged
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert len(connection.queries_log) == 0
+
+
+def test_query_logs_are_emptied_as_requests_start_while_debug_is_on():
+    with override_settings(DEBUG=True):
+        assert resets_queries_as_requests_start()
+        connection.queries_log.append({"sql": "SELECT 1", "time": "0.000"})
+        reset_queries()  # what the receiver does
+        assert len(connection.queries_log) == 0
+    assert not resets_queries_as_requests_start()
+
+
+@pytest.mark.django_db
+def test_counting_queries_still_works_around_requests(client, django_assert_num_queries):
+    """assertNumQueries takes the receiver off while it counts and puts it back as it ends."""
+    with django_assert_num_queries(0):
+        assert client.get("/health/live/").status_code == 200
+    assert resets_queries_as_requests_start()  # Django's own state after it
+    reset_queries_only_if_needed()
+    assert not resets_queries_as_requests_start()
 
 
 def test_a_rows_tables_are_its_concrete_models_and_its_parents():

@@ -6,7 +6,8 @@ from django.urls import resolve
 from rest_framework.views import APIView
 
 from api.throttling import applicable_scopes, throttle_scopes
-from api.throttling.middleware import limits_for
+from api.throttling.decision import Limit
+from api.throttling.middleware import limits_for, view_limits
 
 BASE = ("burst", "sustained")
 WRITE = "data_modification"
@@ -122,3 +123,54 @@ def test_a_malformed_declaration_is_refused_naming_the_view(view, message):
 def test_an_unknown_scope_is_refused_naming_it():
     with pytest.raises(ImproperlyConfigured, match=r"Unknown rate-limit scope\(s\) \['serach'\]"):
         limits_for(["burst", "serach"])
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/test/open/",
+        "/api/v1/test/get-token/",
+        "/api/v1/test/staff-write/",
+        "/api/v1/test/by-method/",
+    ],
+)
+def test_a_views_limits_are_its_scopes_limits_derived_once(method, path):
+    view = resolve(path, urlconf="tests.throttling.urls").func
+    limits = view_limits(view, method, api=True)
+    assert limits == tuple(limits_for(applicable_scopes(view, method)))
+    assert view_limits(view, method, api=True) is limits  # remembered, not derived again
+    assert view_limits(view, method, api=False) == tuple(
+        limits_for(applicable_scopes(view, method, api=False))
+    )
+
+
+def test_a_views_limits_follow_a_change_of_rate_limits(settings):
+    view = resolve("/api/v1/test/open/", urlconf="tests.throttling.urls").func
+    assert view_limits(view, "GET", api=True)[0] == Limit("burst", *settings.RATE_LIMITS["burst"])
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "burst": (7, 60)}
+    assert view_limits(view, "GET", api=True)[0] == Limit("burst", 7, 60)
+
+
+class UnhashableView:
+    """A callable view that cannot be a dict key (it defines __eq__ alone)."""
+
+    throttle_scope = "search"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __call__(self, request):
+        raise NotImplementedError
+
+
+def test_a_view_that_cannot_be_remembered_is_limited_all_the_same():
+    limits = view_limits(UnhashableView(), "GET", api=True)
+    assert [limit.scope for limit in limits] == ["burst", "sustained", "search"]
+
+
+def test_a_misdeclared_view_is_refused_on_every_request():
+    view = ScopeAsDict.as_view()
+    for _ in range(2):
+        with pytest.raises(ImproperlyConfigured, match="throttle_scope of ScopeAsDict"):
+            view_limits(view, "GET", api=True)
