@@ -150,17 +150,25 @@ test(noAnswer, { timeout: 5_000 }, async () => {
   assert.equal(silent.received.at(-1).url, REFRESH);
 });
 
+/**
+ * A fake API: registration, tokens issued for `expiresIn` seconds, and 200 to everything else.
+ * @param {number} [expiresIn]
+ */
+function fakeApi(expiresIn = 900) {
+  return serve((request, response) => {
+    if (request.url === REGISTER) {
+      problem(response, 201, { device_id: "a-new-device", device_secret: "s", user_id: 7 });
+    } else if (request.url === GET_TOKEN || request.url === REFRESH) {
+      const tokens = { access: "a", refresh: "r", expires_in: expiresIn };
+      problem(response, 200, { ...tokens, refresh_expires_in: 86400 });
+    } else problem(response, 200, {});
+  });
+}
+
 test("a token issued for the refresh margin is not refreshed before every request", async () => {
   // JWT_ACCESS_TTL=60, the default margin: refreshing before each request would soon hit the
   // auth_token rate limit (5/min).
-  const api = await serve((request, response) => {
-    if (request.url === REGISTER) {
-      problem(response, 201, { device_id: "a-device", device_secret: "its-secret", user_id: 7 });
-    } else if (request.url === GET_TOKEN || request.url === REFRESH) {
-      const tokens = { access: "a", refresh: "r", expires_in: 60, refresh_expires_in: 86400 };
-      problem(response, 200, tokens);
-    } else problem(response, 200, {});
-  });
+  const api = await fakeApi(60);
   const client = newClient(api.url);
   await client.register({ platform: "ios" });
   for (let i = 0; i < 4; i++) assert.equal((await client.request("GET", ME)).status, 200);
@@ -260,18 +268,6 @@ test("a logout whose refresh finds the device revoked forgets the tokens, regist
     [REFRESH],
   );
 });
-
-/** A fake API: registration, tokens for 15 minutes, and 200 to everything else. */
-function fakeApi() {
-  return serve((request, response) => {
-    if (request.url === REGISTER) {
-      problem(response, 201, { device_id: "a-new-device", device_secret: "s", user_id: 7 });
-    } else if (request.url === GET_TOKEN || request.url === REFRESH) {
-      const tokens = { access: "a", refresh: "r", expires_in: 900, refresh_expires_in: 86400 };
-      problem(response, 200, tokens);
-    } else problem(response, 200, {});
-  });
-}
 
 /**
  * An `onCredentials` that fails `failures` times (a Keychain locked during a background fetch),
