@@ -56,9 +56,9 @@ EXPOSE 8000
 # /health/live/ touches nothing: a database outage must not get the container restarted.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health/live/', timeout=4)"]
-# Waits for the database, migrates when RUN_MIGRATIONS=1, then runs the command: gunicorn
-# with gunicorn.conf.py when none is given (so there is no CMD here). tini is PID 1 and passes
-# signals on to the command: as PID 1 a process that sets no handler of its own (the shell,
-# manage.py migrate_locked) would ignore SIGTERM until the grace period's SIGKILL. The cron loop
-# passes it on to its job (deploy/cron-loop.sh).
+# In production runs the deploy checks, waits for the database, migrates when RUN_MIGRATIONS=1,
+# then runs the command: gunicorn with gunicorn.conf.py when none is given (so there is no CMD
+# here). tini is PID 1 and passes signals on to the command: as PID 1 a process that sets no
+# handler of its own (the shell, manage.py migrate_locked) would ignore SIGTERM until the grace
+# period's SIGKILL. The cron loop passes it on to its job (deploy/cron-loop.sh).
 ENTRYPOINT ["/usr/bin/tini", "--", "/app/entrypoint.sh"]

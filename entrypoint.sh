@@ -1,7 +1,7 @@
 #!/bin/sh
-# Container entrypoint: wait for the database, migrate when RUN_MIGRATIONS=1, then run the
-# command given (default: gunicorn with gunicorn.conf.py). Runs outside a container too, with
-# `python` and `gunicorn` on PATH.
+# Container entrypoint: in production the deploy checks, then wait for the database, migrate when
+# RUN_MIGRATIONS=1, and run the command given (default: gunicorn with gunicorn.conf.py). Runs
+# outside a container too, with `python` and `gunicorn` on PATH.
 set -eu
 cd "$(dirname "$0")"
 
@@ -23,14 +23,12 @@ switch() {
   esac
 }
 migrate=$(switch RUN_MIGRATIONS "${RUN_MIGRATIONS:-0}")
-debug=$(switch DEBUG "${DEBUG:-0}")
 
-# Production stops here on what `check --deploy` calls an error, above all a security cache that
-# each process has to itself (REDIS_URL unset, api.E003): gunicorn's workers would not share
-# nonces, revocations or rate limits. gunicorn runs no checks of its own. Needs no database.
-if [ "$debug" -eq 0 ]; then
-  run_step python manage.py check --deploy --fail-level ERROR >/dev/null
-fi
+# Production (DEBUG off, as the settings read it) stops here on what `check --deploy` calls an
+# error, above all a security cache that each process has to itself (REDIS_URL unset, api.E003):
+# gunicorn's workers would not share nonces, revocations or rate limits, and gunicorn runs no
+# checks of its own. Its warnings are shown. Needs no database.
+run_step python manage.py check_production >/dev/null
 
 # Fails after DB_WAIT_TIMEOUT seconds, naming host:port/name (never the password).
 run_step python manage.py wait_for_db

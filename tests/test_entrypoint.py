@@ -238,11 +238,10 @@ def run_before_an_unanswering_database(**extra: str) -> subprocess.CompletedProc
     return result
 
 
-@pytest.mark.parametrize("name", ["RUN_MIGRATIONS", "DEBUG"])
-def test_a_misspelt_switch_is_refused_before_waiting_for_the_database(name):
-    result = run_before_an_unanswering_database(**{name: "sure"})
+def test_a_misspelt_run_migrations_is_refused_before_waiting_for_the_database():
+    result = run_before_an_unanswering_database(RUN_MIGRATIONS="sure")
     assert result.returncode == 64
-    assert f"{name} must be 1/true/yes/on or 0/false/no/off, not 'sure'" in result.stderr
+    assert "RUN_MIGRATIONS must be 1/true/yes/on or 0/false/no/off, not 'sure'" in result.stderr
 
 
 def test_production_without_redis_is_refused_before_waiting_for_the_database():
@@ -253,18 +252,26 @@ def test_production_without_redis_is_refused_before_waiting_for_the_database():
     assert "REDIS_URL is not set" in result.stderr
 
 
-def test_with_debug_on_the_deploy_checks_are_not_run():
-    # A developer's container (docker-compose's DEBUG=true): warnings like "DEBUG is on" would
-    # only be noise. It then waits for the database as ever.
+@pytest.mark.parametrize("where", ["environment", "env file"])
+def test_with_debug_on_the_deploy_checks_are_not_run(tmp_path, where):
+    # A developer's container (docker-compose's DEBUG=true), or the entrypoint run outside one
+    # with DEBUG=true in .env: warnings like "DEBUG is on" would only be noise, and a missing
+    # REDIS_URL is the embedded default's. It then waits for the database as ever.
+    env_file = tmp_path / ".env"
+    env_file.write_text("DEBUG=true\n" if where == "env file" else "")
     env = entrypoint_env(
         f"mysql://root@127.0.0.1:{closed_port()}/app",
-        DEBUG="true",
         REDIS_URL="",
         DB_WAIT_TIMEOUT="1",
+        ENV_FILE=str(env_file),
     )
+    env.pop("DEBUG", None)
+    if where == "environment":
+        env["DEBUG"] = "true"
     result = subprocess.run(
         [ENTRYPOINT, "true"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
     assert "api.E003" not in result.stderr
+    assert "W018" not in result.stderr
     assert "did not accept connections within 1 s" in result.stderr
