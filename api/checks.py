@@ -34,7 +34,7 @@ def check_security_cache_raises(
 
 # The paths a scanner tries first for API docs, `.env.example`'s among them.
 GUESSABLE_DOCS_PATHS = frozenset(
-    {"docs", "doc", "docs-dev", "dev-docs", "api-docs", "apidocs", "api/docs", "swagger"}
+    {"docs", "doc", "docs-dev", "dev-docs", "api-docs", "apidocs", "swagger"}
     | {"swagger-ui", "redoc", "openapi", "schema", "documentation", "developer", "developers"}
 )
 

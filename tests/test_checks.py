@@ -66,7 +66,7 @@ def deploy_security_warnings() -> list[str]:
 
 def test_in_production_public_docs_under_a_path_scanners_try_are_warned_of(settings):
     settings.API_DOCS_STAFF_ONLY = False
-    for path in ("docs-dev", "Swagger", "api/docs"):
+    for path in ("docs-dev", "Swagger", "documentation"):
         settings.API_DOCS_PATH = path
         assert deploy_security_warnings() == ["api.W001"]
     # An obfuscated path, staff-only docs or none at all are fine.

@@ -22,7 +22,8 @@ def is_cms_user(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def staff_required(view: View) -> View:
-    """Let active staff through; send anyone else to the login page, back here once signed in.
+    """Let active staff through; send anyone else to the login page, and once signed in back
+    here (from a form, back to the page it was on).
 
     A signed-in user who is not staff lands on the login page too, which tells them why (not a
     403 page, and no redirect loop: the login page itself is open to everyone). Staff pages
@@ -46,7 +47,11 @@ def _back_after_login(request: HttpRequest) -> str:
         return request.get_full_path()
     referer = request.headers.get("Referer", "")
     host = {request.get_host()}
-    if url_has_allowed_host_and_scheme(referer, host, require_https=request.is_secure()):
+    secure = request.is_secure()
+    if url_has_allowed_host_and_scheme(referer, host, require_https=secure):
         page = urlsplit(referer)
-        return urlunsplit(("", "", page.path or "/", page.query, ""))
+        path = urlunsplit(("", "", page.path or "/", page.query, ""))
+        # Checked again as a path: "//other.example/x" on this host's URL is another site's.
+        if url_has_allowed_host_and_scheme(path, host, require_https=secure):
+            return path
     return reverse("cms:dashboard")

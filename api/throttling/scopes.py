@@ -30,7 +30,8 @@ def throttle_scopes(*scopes: str, methods: Iterable[str] | None = None) -> Calla
     only POST answers other methods a 405, which then spends no more than `burst`).
 
     Put it outermost (above `@api_view`, which keeps no attributes of the function it wraps).
-    On a class it sets the class's `throttle_scope` (or `throttle_scopes`, with `methods`).
+    On a class it sets the class's `throttle_scope`; `methods` is for function views only (a
+    class declares `throttle_scopes = {...}` itself, keyed by method or by ViewSet action).
     """
     if not scopes or not all(isinstance(scope, str) for scope in scopes):
         raise TypeError('throttle_scopes() takes scope names, e.g. @throttle_scopes("admin")')
@@ -38,6 +39,11 @@ def throttle_scopes(*scopes: str, methods: Iterable[str] | None = None) -> Calla
         raise TypeError('methods is a list of methods, e.g. methods=["POST"]')
 
     def declare(view: View) -> View:
+        if methods is not None and isinstance(view, type):
+            raise TypeError(
+                f"throttle_scopes(..., methods=...) is for function views; declare "
+                f"throttle_scopes = {{...}} on {view.__name__} instead"
+            )
         if methods is None:
             view.throttle_scope = scopes  # type: ignore[attr-defined]
         else:

@@ -62,6 +62,9 @@ def test_anonymous_posts_change_nothing(action):
         ("http://testserver/cms/users/?q=ada", "/cms/users/?q=ada"),
         # Another site's page, or none: the dashboard.
         ("https://evil.example/cms/users/", "/cms/"),
+        # This site's URL of a path that reads as another site's.
+        ("http://testserver//evil.example/x", "/cms/"),
+        ("http://testserver/\\evil.example/x", "/cms/"),
         (None, "/cms/"),
     ],
 )

@@ -93,6 +93,12 @@ def test_the_decorator_with_methods_declares_the_scopes_of_those_methods_only():
     assert applicable_scopes(action, "HEAD", api=False) == BASE
     with pytest.raises(TypeError, match="list of methods"):
         throttle_scopes("admin", methods="POST")
+    # A class keys its own throttle_scopes by method or by ViewSet action: it declares them.
+    with pytest.raises(TypeError, match=r"declare throttle_scopes = \{\.\.\.\} on SearchView"):
+
+        @throttle_scopes("admin", methods=["POST"])
+        class SearchView(APIView):
+            throttle_scopes = {"get": "search"}
 
 
 class ScopeAsDict(APIView):
