@@ -76,16 +76,14 @@ def key_of_user(user_id: int) -> str:
 
 
 def entry_of_device(device: Device) -> dict[str, Any]:
-    return {
-        "user_id": device.user_id,
-        "active": device.is_active,
-        "secret_kid": device.secret_kid,
-        "token_chain": device.token_chain,
-    }
+    state = DeviceState(
+        str(device.pk), device.user_id, device.is_active, device.secret_kid, device.token_chain
+    )
+    return entry_of_device_state(state)
 
 
 def entry_of_device_state(state: DeviceState) -> dict[str, Any]:
-    """The entry of a device as `entry_of_device` makes it, from the state the services hold."""
+    """A device's entry, from its row (`entry_of_device`) or from the state the services hold."""
     return {
         "user_id": state.user_id,
         "active": state.active,
