@@ -5,6 +5,7 @@ with a default that suits a small container; the README's configuration table li
 Command-line flags and GUNICORN_CMD_ARGS still win.
 """
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -27,8 +28,22 @@ def _env_int(name: str, default: int, minimum: int = 1, maximum: int | None = No
         raise SystemExit(str(error)) from None
 
 
-# All interfaces inside the container, on the port most platforms pass in PORT.
-bind = f"0.0.0.0:{_env_int('PORT', 8000, maximum=65535)}"
+def _bind_host() -> str:
+    """BIND_HOST as gunicorn's bind wants it: an IP address, an IPv6 one in brackets. Unset or
+    empty: 0.0.0.0, every IPv4 interface of the container."""
+    value = env.str("BIND_HOST", "").strip() or "0.0.0.0"  # noqa: S104
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        raise SystemExit(f"BIND_HOST must be an IP address (0.0.0.0, ::), not {value!r}.") from None
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+# All interfaces inside the container, on the port most platforms pass in PORT. BIND_HOST=::
+# listens on IPv6 too, for an IPv6-only or dual-stack cluster (and on IPv4 through the same
+# socket where the kernel allows it, Linux's default); 0.0.0.0 stays the default because `::`
+# fails to bind in a container whose IPv6 is switched off.
+bind = f"{_bind_host()}:{_env_int('PORT', 8000, maximum=65535)}"
 # Worker processes. No formula on cpu_count(): in a container that is the host's cores, not
 # the pod's CPU limit. Scale out with more pods rather than more workers.
 workers = _env_int("WEB_CONCURRENCY", 2)

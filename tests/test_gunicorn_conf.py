@@ -17,6 +17,7 @@ from tests.live import free_port
 from tests.processes import ROOT, environment
 
 GUNICORN_VARIABLES = (
+    "BIND_HOST",
     "PORT",
     "WEB_CONCURRENCY",
     "GUNICORN_THREADS",
@@ -26,8 +27,8 @@ GUNICORN_VARIABLES = (
 GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
 
 
-def resolved_config(env: dict[str, str]) -> dict[str, str]:
-    result = subprocess.run(
+def print_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [*GUNICORN, "--print-config", "core.wsgi"],
         cwd=ROOT,
         env=environment(None, GUNICORN_VARIABLES) | env,
@@ -36,9 +37,20 @@ def resolved_config(env: dict[str, str]) -> dict[str, str]:
         timeout=60,
         check=False,
     )
+
+
+def resolved_config(env: dict[str, str]) -> dict[str, str]:
+    result = print_config(env)
     assert result.returncode == 0, result.stderr
     lines = (line.partition("=") for line in result.stdout.splitlines())
     return {name.strip(): value.strip() for name, _, value in lines}
+
+
+def refusal(env: dict[str, str]) -> str:
+    """What gunicorn.conf.py says on stderr when it stops start-up over `env`."""
+    result = print_config(env)
+    assert result.returncode != 0
+    return result.stderr
 
 
 def start_gunicorn(
@@ -87,6 +99,7 @@ def first_answer(server: subprocess.Popen[str], request: urllib.request.Request 
 def test_defaults_suit_a_small_container():
     config = resolved_config({})
     assert config["bind"] == "['0.0.0.0:8000']"
+    assert resolved_config({"BIND_HOST": " "})["bind"] == config["bind"]  # blank: the default
     assert config["workers"] == "2"
     assert (config["worker_class"], config["threads"]) == ("gthread", "4")
     assert config["timeout"] == "30"
@@ -112,6 +125,21 @@ def test_numbers_come_from_the_environment():
 
 
 @pytest.mark.parametrize(
+    ("host", "bind"),
+    [("::", "[::]"), ("::1", "[::1]"), ("127.0.0.1", "127.0.0.1")],
+)
+def test_bind_host_chooses_the_address_in_the_form_gunicorn_reads(host, bind):
+    config = resolved_config({"BIND_HOST": host, "PORT": "9000"})
+    assert config["bind"] == f"['{bind}:9000']"
+
+
+@pytest.mark.parametrize("host", ["localhost", "[::]", "0.0.0.0:80", "::/0"])
+def test_a_bind_host_that_is_not_an_ip_address_stops_start_up_naming_it(host):
+    message = f"BIND_HOST must be an IP address (0.0.0.0, ::), not {host!r}."
+    assert message in refusal({"BIND_HOST": host})
+
+
+@pytest.mark.parametrize(
     ("name", "value", "bounds"),
     [
         ("GUNICORN_THREADS", "-1", "of at least 1"),
@@ -124,17 +152,7 @@ def test_numbers_come_from_the_environment():
 )
 def test_a_number_that_is_not_whole_or_out_of_range_stops_start_up_naming_it(name, value, bounds):
     # As the settings' own numbers do (README, Configuration).
-    result = subprocess.run(
-        [*GUNICORN, "--print-config", "core.wsgi"],
-        cwd=ROOT,
-        env=environment(None, GUNICORN_VARIABLES) | {name: value},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode != 0
-    assert f"{name} must be a whole number {bounds}, not {value!r}." in result.stderr
+    assert f"{name} must be a whole number {bounds}, not {value!r}." in refusal({name: value})
 
 
 def test_zero_turns_the_timeouts_off_as_gunicorn_allows():
