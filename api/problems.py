@@ -19,6 +19,7 @@ from django.db import utils as db
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import loader
 from django.views import csrf, defaults
+from drf_orjson_renderer.renderers import ORJSONRenderer
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -40,11 +41,14 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_PATH_PREFIXES = (API_PREFIX, "/health/")
+PROBLEM_RENDERER = ORJSONRenderer()
 
 
 def wants_problem(request: HttpRequest) -> bool:
     """Whether errors for this request are rendered as problem+json (API and health paths)."""
-    path = request.path_info
+    # "//api/v1/me/" too, a client's base URL joined to a path with one slash too many: its
+    # 404 tells the client what went wrong in the format it reads.
+    path = "/" + request.path_info.lstrip("/")
     # "/api" and "/health" too: their 404 (no redirect to the slash) is the API's as well.
     return path.startswith(PROBLEM_PATH_PREFIXES) or f"{path}/" in PROBLEM_PATH_PREFIXES
 
@@ -178,6 +182,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """
     request = context["request"]
     set_rollback()
+    # A problem is JSON whatever the view renders: DRF would render it with the renderer it
+    # chose for the view (or that view's first), and the docs' views render YAML and HTML.
+    request.accepted_renderer = PROBLEM_RENDERER
+    request.accepted_media_type = PROBLEM_CONTENT_TYPE
     api_exc = _as_api_exception(exc)
     if api_exc is None:
         logger.error("Unhandled exception in %s", printable(request.path), exc_info=exc)

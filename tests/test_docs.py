@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import pytest
 import yaml
 from django.test import Client
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import StandardPagination
+from tests.asserts import assert_problem
 from tests.factories import UserFactory
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.subjects.serializers import PostInputSerializer, PostOutputSerializer
@@ -46,6 +48,27 @@ def test_the_schema_ignores_a_version_in_the_query(client, version):
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'inline; filename="Django Backend Template API.json"'
     assert response.json()["info"]["version"] == "1.0.0"
+
+
+@pytest.mark.urls("tests.docs_urls")
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code"),
+    [
+        ("post", "/docs-test/schema/", {}, 405, "method_not_allowed"),
+        ("delete", "/docs-test/swagger/", {}, 405, "method_not_allowed"),
+        ("get", "/docs-test/schema/", {"HTTP_ACCEPT": "application/xml"}, 406, "not_acceptable"),
+        ("get", "/docs-test/redoc/", {"HTTP_ACCEPT": "application/json"}, 406, "not_acceptable"),
+        ("get", "/docs-test/swagger/?" + "&".join(["a"] * 1001), {}, 400, "bad_request"),
+    ],
+)
+def test_the_docs_errors_are_problems_in_json_not_yaml_or_html(
+    client, method, path, headers, status, code
+):
+    # Their views render YAML and HTML; an error in those was labelled problem+json, but was
+    # a YAML document, the 400 HTML page or a line of text.
+    response = getattr(client, method)(path, **headers)
+    body = assert_problem(response, status, code)
+    assert response.content == orjson.dumps(body)  # compact, as every other problem
 
 
 # Any URL with a host: `scheme://host` or protocol-relative `//host` (a `// comment` has a space).

@@ -52,6 +52,13 @@ def test_the_prefixes_without_their_slash_are_404_problems(client, path):
     assert_problem(client.get(path), 404, "not_found")
 
 
+@pytest.mark.parametrize("path", ["//api/v1/test/validate/", "///health/live/", "//api"])
+def test_a_path_with_a_slash_too_many_in_front_is_the_apis_404(client, path):
+    # A client's base URL ending in "/" joined to "/api/...": a 404 it can read. (PATH_INFO
+    # as a WSGI server passes it: the test client would read "//api" as a host.)
+    assert_problem(client.get("/", PATH_INFO=path), 404, "not_found")
+
+
 @pytest.mark.parametrize("path", ["/apix/", "/healthy", "/cms"])
 def test_paths_that_only_start_like_the_prefixes_are_not_the_apis(client, path):
     response = client.get(path)
