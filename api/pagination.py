@@ -67,7 +67,10 @@ class StandardPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-    page_query_description = "A page number from 1, or `last`; a page past the last is a 404."
+    page_query_description = (
+        "A page number from 1; a page past the last is a 404. `last` (not in the type: a client"
+        " generated from a parameter of two types cannot send it) is the last page."
+    )
     page_size_query_description = "Items a page: 20 unless given; more than 100 is cut to 100."
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
@@ -77,14 +80,24 @@ class StandardPagination(PageNumberPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {**number, "default": self.page_size}
             else:
-                last = {"type": "string", "enum": sorted(self.last_page_strings)}
-                parameter["schema"] = {"oneOf": [number, last]}
+                # One type: Kotlin's client generated from `oneOf: [integer, "last"]` drops the
+                # page, Swift's sends it as base64 JSON. `last` is in the description.
+                parameter["schema"] = number
         return parameters
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         paginated: dict[str, Any] = super().get_paginated_response_schema(schema)
         # Every page has all four keys; `next` and `previous` are null at either end.
         paginated["required"] = ["count", "next", "previous", "results"]
+        properties = paginated["properties"]
+        # DRF's examples are of another API's URLs (http://api.example.org/accounts/?page=4).
+        for name, description in (
+            ("next", "The next page's URL; null on the last page."),
+            ("previous", "The previous page's URL; null on the first page."),
+        ):
+            properties[name].pop("example", None)
+            properties[name]["description"] = description
+        properties["count"]["description"] = "Items in the whole list."
         return paginated
 
     def get_page_number(self, request: Request, paginator: Paginator[Any]) -> int | str:

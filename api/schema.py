@@ -10,6 +10,7 @@ response headers are added by the hooks in api.schema_hooks.
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_lib_doc_excludes, is_patched_serializer
@@ -53,18 +54,27 @@ AUTHENTICATION_ONLY = (
     IsAppSigned,
     IsDeviceSigned,
 )
+# All a client needs to sign, for whoever reads only the schema or a client generated from it
+# (README, "Signing a request", says the same at more length).
 SIGNATURE_DESCRIPTION = (
-    "Signed request (README: API Authentication Flow): X-Signature is the lower-case hex "
-    "HMAC-SHA256 of the string to sign, keyed with the {secret}."
+    "Lower-case hex HMAC-SHA256, keyed with the UTF-8 bytes of the {secret}, of the string to "
+    "sign: seven lines joined by `\\n`, without a trailing newline: `DEVICE-HMAC-SHA256`; the "
+    "method in upper case; the path with the query string exactly as sent (percent-encoding "
+    "untouched); `X-Key-Id`; `X-Timestamp`; `X-Nonce`; the lower-case hex SHA-256 of the exact "
+    "body bytes sent (of no bytes for an empty body). All four headers are computed anew for "
+    "each request (in a request interceptor), with `X-Timestamp` within {skew} s of the server's "
+    "clock (correct it from a `timestamp_out_of_window` problem's `server_time`). A signed "
+    "request sends `Content-Type: application/json` and at most {kib} KiB of body. Worked "
+    "examples: `clients/signature-vectors.json`."
 )
 
 
-def _signature_headers(prefix: str, key_id: str, secret: str) -> dict[str, tuple[str, str]]:
+def _signature_headers(prefix: str, key_id: str) -> dict[str, tuple[str, str]]:
     return {
         f"{prefix}KeyId": ("X-Key-Id", key_id),
         f"{prefix}Timestamp": ("X-Timestamp", "Unix time in whole seconds."),
         f"{prefix}Nonce": ("X-Nonce", "16-64 characters of [A-Za-z0-9_-], new for every request."),
-        f"{prefix}Signature": ("X-Signature", SIGNATURE_DESCRIPTION.format(secret=secret)),
+        f"{prefix}Signature": ("X-Signature", SIGNATURE_DESCRIPTION),
     }
 
 
@@ -121,23 +131,37 @@ class _SignatureScheme(OpenApiAuthenticationExtension):
     """The four signature headers, all required together (one AND-ed security requirement)."""
 
     headers: dict[str, tuple[str, str]]
+    key_name: str  # whose secret keys the HMAC
 
     def get_security_definition(self, auto_schema: AutoSchema) -> list[dict[str, Any]]:
+        # The limits from the settings, as the server applies them.
+        facts = {
+            "secret": self.key_name,
+            "skew": settings.SIGNATURE_MAX_SKEW,
+            "kib": settings.SIGNED_BODY_MAX_BYTES // 1024,
+        }
         return [
-            {"type": "apiKey", "in": "header", "name": header, "description": description}
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": header,
+                "description": description.format(**facts),
+            }
             for header, description in self.headers.values()
         ]
 
 
 class AppSignatureScheme(_SignatureScheme):
     target_class = "api.authentication.AppSignatureAuthentication"
-    headers = _signature_headers("app", "The app key id.", "app secret")
+    headers = _signature_headers("app", "The app key id.")
+    key_name = "app secret"
     name = list(headers)
 
 
 class DeviceSignatureScheme(_SignatureScheme):
     target_class = "api.authentication.DeviceSignatureAuthentication"
-    headers = _signature_headers("device", "The device id.", "device secret")
+    headers = _signature_headers("device", "The device id.")
+    key_name = "device secret"
     name = list(headers)
 
 
@@ -152,6 +176,26 @@ class MeUpdateInputSchema(OpenApiSerializerExtension):
         return {**schema, "additionalProperties": False}
 
 
+# drf-spectacular's second choice for a blank-allowed string with a format (an EmailField or
+# URLField that may be empty): `oneOf: [{format: email, ...}, BLANK_STRING]`.
+BLANK_STRING = {"type": "string", "maxLength": 0}
+FORMAT_NAMES = {"email": "An email address", "uri": "A URL"}
+
+
+def _one_string(schema: dict[str, Any], direction: str) -> dict[str, Any]:
+    """One string where drf-spectacular wrote a `oneOf` of a formatted string and the empty one.
+    Generated clients cannot use that `oneOf`: Kotlin's is an empty class (the client can then
+    neither read the field nor send it), Swift's encodes it as base64 JSON. A body's field keeps
+    its format, which documents what to send (and what Schemathesis generates); a response's
+    loses it, since it is "" when there is none, which no `email` or `uri` is."""
+    formatted, _ = schema.pop("oneOf")  # what drf-spectacular writes: [formatted, BLANK_STRING]
+    kind = FORMAT_NAMES.get(formatted.get("format"), "A string")
+    description = " ".join(filter(None, (schema.get("description"), f"{kind}, or empty for none.")))
+    if direction == "response":
+        formatted = {"type": "string", **{k: v for k, v in formatted.items() if k == "maxLength"}}
+    return {**schema, **formatted, "description": description}
+
+
 class ProblemAutoSchema(AutoSchema):
     """Adds the problem+json responses an operation can return, and states what generated
     clients need to know about bodies (`_map_basic_serializer`)."""
@@ -159,6 +203,9 @@ class ProblemAutoSchema(AutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         properties = schema.get("properties", {})
+        for name, field_schema in properties.items():
+            if field_schema.get("oneOf", [None])[-1] == BLANK_STRING:
+                properties[name] = _one_string(field_schema, direction)
         if is_patched_serializer(serializer, direction):
             # A client generated from a PATCH body with defaults sends them for every field it
             # was not given, and overwrites what the caller meant to keep.

@@ -10,7 +10,11 @@ from api.validators import validate_locale, validate_single_line, validate_timez
 def locale_field() -> serializers.CharField:
     """An optional BCP 47 language tag (`en-US`), blank clearing it."""
     return serializers.CharField(
-        max_length=16, required=False, allow_blank=True, validators=[validate_locale]
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        validators=[validate_locale],
+        help_text="A BCP 47 language tag, such as `en-US`; empty clears it.",
     )
 
 
@@ -24,7 +28,11 @@ def one_line_field(*, max_length: int) -> serializers.CharField:
 def timezone_field() -> serializers.CharField:
     """An optional IANA time zone (`Europe/Amsterdam`), blank clearing it."""
     return serializers.CharField(
-        max_length=64, required=False, allow_blank=True, validators=[validate_timezone]
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        validators=[validate_timezone],
+        help_text="An IANA time zone name, such as `Europe/Amsterdam`; empty clears it.",
     )
 
 

@@ -45,6 +45,42 @@ class DeclaredNoteView(APIView):
         raise NotImplementedError
 
 
+class ContactSerializer(serializers.Serializer[None]):
+    email = serializers.EmailField(allow_blank=True, max_length=254)
+    homepage = serializers.URLField(allow_blank=True, max_length=500, help_text="Their site.")
+
+
+class DeclaredContactView(APIView):
+    @extend_schema(request=ContactSerializer, responses=ContactSerializer)
+    def put(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+def test_a_string_that_may_be_blank_is_one_string_a_generated_client_can_hold():
+    # drf-spectacular writes `oneOf: [{format: email}, {maxLength: 0}]`, of which Kotlin's
+    # generator makes an empty class (the field can be neither read nor sent).
+    schema = SchemaGenerator(
+        patterns=[route("api/v1/contact/", DeclaredContactView.as_view())]
+    ).get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    body, answer = components["ContactRequest"]["properties"], components["Contact"]["properties"]
+    # A body keeps the format: what to send, and what Schemathesis generates.
+    assert body["email"] == {
+        "type": "string",
+        "format": "email",
+        "maxLength": 254,
+        "description": "An email address, or empty for none.",
+    }
+    # A response's "" is no email or URL: no format.
+    assert answer["homepage"] == {
+        "type": "string",
+        "maxLength": 500,
+        "description": "Their site. A URL, or empty for none.",
+    }
+    assert answer["email"]["description"] == "An email address, or empty for none."
+    assert "format" not in answer["email"]
+
+
 def declared_schema() -> Any:
     return SchemaGenerator(
         patterns=[route("api/v1/notes/", DeclaredNoteView.as_view())]
@@ -141,12 +177,16 @@ def test_page_parameters_say_what_the_server_takes_and_every_page_has_all_four_k
     listed = operations_of(schema)[("GET", "/api/v1/notes/")]
     parameters = {parameter["name"]: parameter for parameter in listed["parameters"]}
     number = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}  # 18 digits, as ids
-    assert parameters["page"]["schema"] == {"oneOf": [number, {"type": "string", "enum": ["last"]}]}
+    # One type, which generated clients can send; `last` is said in words.
+    assert parameters["page"]["schema"] == number
     assert "`last`" in parameters["page"]["description"]
     assert parameters["page_size"]["schema"] == {**number, "default": 20}
     assert "100" in parameters["page_size"]["description"]
     page = schema["components"]["schemas"]["PaginatedPostOutputList"]
     assert page["required"] == ["count", "next", "previous", "results"]
+    # No example of another API's URLs (DRF's api.example.org/accounts/).
+    assert "example.org" not in str(page)
+    assert "null on the last page" in page["properties"]["next"]["description"]
 
 
 def test_an_id_in_a_path_is_documented_up_to_the_largest_id_the_converter_takes():
@@ -163,3 +203,18 @@ def test_an_id_in_a_path_is_documented_up_to_the_largest_id_the_converter_takes(
         "maximum": LARGEST_ID,
     }
     assert len(str(LARGEST_ID)) == 18
+
+
+def test_the_signature_schemes_say_how_to_sign_with_the_servers_limits(settings):
+    # A developer with only the schema (or a client generated from it) can sign a request.
+    settings.SIGNATURE_MAX_SKEW = 120
+    schemes = SchemaGenerator().get_schema(request=None, public=True)["components"]
+    for prefix, secret in (("app", "app secret"), ("device", "device secret")):
+        description = schemes["securitySchemes"][f"{prefix}Signature"]["description"]
+        assert f"UTF-8 bytes of the {secret}" in description
+        lines = ["`DEVICE-HMAC-SHA256`", "upper case", "query string", "`X-Key-Id`"]
+        lines += ["`X-Timestamp`", "`X-Nonce`", "SHA-256 of the exact body bytes"]
+        positions = [description.index(line) for line in lines]
+        assert positions == sorted(positions)  # the string to sign's lines, in their order
+        assert "within 120 s" in description
+        assert "at most 64 KiB" in description
