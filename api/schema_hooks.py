@@ -4,6 +4,7 @@
 middleware sets on responses (request id, rate limits) and those some statuses always carry.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from api.problems import PROBLEM_CONTENT_TYPE
@@ -116,10 +117,18 @@ HEADERS: dict[str, tuple[str, dict[str, Any]]] = {
             "schema": {"type": "string"},
         },
     ),
+    "Location": (
+        "Location",
+        {
+            "description": "The path of what was created (its own URL, for GET, PATCH...).",
+            "required": True,
+            "schema": {"type": "string", "format": "uri-reference"},
+        },
+    ),
 }
 
 
-def _headers_of(path: str, status: str) -> list[str]:
+def _headers_of(path: str, status: str, paths: Iterable[str]) -> list[str]:
     names = ["X-Request-ID"]
     if path.startswith("/health/"):
         return names
@@ -128,6 +137,10 @@ def _headers_of(path: str, status: str) -> list[str]:
         names.append("Retry-After")
     if status == "401":
         names.append("WWW-Authenticate")
+    # A create on a collection whose members have their own path (items/ and items/{id}/)
+    # says where the new member lives, as the example's views and startapi's do.
+    if status == "201" and any(other.startswith(f"{path}{{") for other in paths):
+        names.append("Location")
     return names
 
 
@@ -136,7 +149,8 @@ def response_headers(
 ) -> dict[str, Any]:
     """A POSTPROCESSING_HOOKS entry, after `health_paths`: the headers each response carries.
     Every response has `X-Request-ID` (api.middleware); an API response the limits it passed
-    (api.throttling), a 429 or 503 `Retry-After`, a 401 `WWW-Authenticate` (SPEC §2)."""
+    (api.throttling), a 429 or 503 `Retry-After`, a 401 `WWW-Authenticate` (SPEC §2), a create
+    on a collection `Location`."""
     components = result.setdefault("components", {}).setdefault("headers", {})
     for component, header in HEADERS.values():
         components[component] = header
@@ -144,6 +158,6 @@ def response_headers(
         for operation in methods.values():
             for status, response in operation["responses"].items():
                 headers = response.setdefault("headers", {})
-                for name in _headers_of(path, status):
+                for name in _headers_of(path, status, result["paths"]):
                     headers[name] = {"$ref": f"#/components/headers/{HEADERS[name][0]}"}
     return result

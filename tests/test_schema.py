@@ -218,3 +218,20 @@ def test_the_signature_schemes_say_how_to_sign_with_the_servers_limits(settings)
         assert positions == sorted(positions)  # the string to sign's lines, in their order
         assert "within 120 s" in description
         assert "at most 64 KiB" in description
+
+
+def test_a_create_in_a_collection_with_member_paths_documents_its_location():
+    schema = SchemaGenerator(
+        patterns=[
+            route("api/v1/notes/", DeclaredNoteView.as_view()),
+            route("api/v1/notes/<id:note_id>/", DeclaredContactView.as_view()),
+            route("api/v1/drafts/", DeclaredNoteView.as_view()),
+        ]
+    ).get_schema(request=None, public=True)
+    operations = operations_of(schema)
+    created = operations[("POST", "/api/v1/notes/")]["responses"]["201"]["headers"]
+    assert created["Location"] == {"$ref": "#/components/headers/Location"}
+    assert schema["components"]["headers"]["Location"]["required"] is True
+    # Not where nothing has a path of its own (as a registration), nor on other answers.
+    assert "Location" not in operations[("POST", "/api/v1/drafts/")]["responses"]["201"]["headers"]
+    assert "Location" not in operations[("GET", "/api/v1/notes/")]["responses"]["200"]["headers"]

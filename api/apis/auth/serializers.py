@@ -1,3 +1,5 @@
+"""What get-token and refresh-token take and answer."""
+
 from typing import Any
 
 from rest_framework import serializers

@@ -1,3 +1,5 @@
+"""get-token, refresh-token and logout, mounted under /api/v1/ (api/urls.py)."""
+
 from django.urls import path
 
 from api.apis.auth.views import LogoutView, TokenIssueView, TokenRefreshView

@@ -1,3 +1,5 @@
+"""The example's routes, mounted under /api/v1/ by `*feature("example")` in api/urls.py."""
+
 from django.urls import path
 
 from api.apis.example import views

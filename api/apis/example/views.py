@@ -1,5 +1,6 @@
 """HTTP only: parse, call a selector or service, serialize. Policies are declared on the view."""
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -48,7 +49,9 @@ class CategoryListView(APIView):
     def post(self, request: Request) -> Response:
         category = services.category_create(**validated(CategoryInputSerializer, request.data))
         return Response(
-            serialize(CategoryOutputSerializer, category), status=status.HTTP_201_CREATED
+            serialize(CategoryOutputSerializer, category),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("category-detail", args=[category.pk])},
         )
 
 
@@ -111,7 +114,11 @@ class ItemListView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(ItemInputSerializer, request.data)
         item = services.item_create(owner_id=request_user_id(request), **data)
-        return Response(serialize(ItemOutputSerializer, item), status=status.HTTP_201_CREATED)
+        return Response(
+            serialize(ItemOutputSerializer, item),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("item-detail", args=[item.pk])},
+        )
 
 
 class ItemSearchView(APIView):

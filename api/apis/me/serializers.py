@@ -1,3 +1,5 @@
+"""What /me/ answers, and what its PATCH takes."""
+
 from collections.abc import Mapping
 from typing import Any
 

@@ -1,3 +1,5 @@
+"""/me/, mounted under /api/v1/ (api/urls.py)."""
+
 from django.urls import path
 
 from api.apis.me.views import MeView

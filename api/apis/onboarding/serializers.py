@@ -1,3 +1,5 @@
+"""What device registration takes and answers."""
+
 from typing import Any
 
 from rest_framework import serializers

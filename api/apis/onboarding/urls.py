@@ -1,3 +1,5 @@
+"""Device registration, mounted under /api/v1/ (api/urls.py)."""
+
 from django.urls import path
 
 from api.apis.onboarding.views import DeviceRegisterView

@@ -40,7 +40,9 @@ INDEX_NAME_MAX = 30  # Django's limit for index names (models.E034)
 IRREGULAR_PLURALS = {
     **{f"{noun}s": noun for noun in ("movie", "cookie", "zombie", "calorie", "pie", "tie", "lie")},
     **{f"{noun}s": noun for noun in ("rookie", "selfie", "hoodie", "smoothie", "brownie")},
-    **{f"{noun}es": noun for noun in ("status", "bus", "campus", "virus", "bonus", "quiz")},
+    **{f"{noun}s": noun for noun in ("cache", "niche", "avalanche", "headache", "moustache")},
+    **{f"{noun}es": noun for noun in ("status", "bus", "campus", "virus", "bonus", "alias")},
+    "quizzes": "quiz",
     **{noun: noun for noun in ("series", "species", "news", "data", "media")},
     "people": "person",
     "children": "child",
@@ -63,6 +65,20 @@ def singular(word: str) -> str:
         if word.endswith(plural):
             return word[: -len(plural)] + single
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+# Where a CamelCase name's words meet: "APIKey" is api_key, "OAuthToken" o_auth_token.
+WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def model_names(name: str, model: str | None) -> tuple[str, str]:
+    """The model's class and its snake_case name, for the variables and functions: from the
+    feature's words (p2p_transfers: P2pTransfer, p2p_transfer), or from --model."""
+    if model:
+        return model, WORD_BOUNDARY.sub("_", model).lower()
+    *leading, last = name.split("_")
+    words = [*leading, singular(last)]
+    return "".join(word[:1].upper() + word[1:] for word in words), "_".join(words)
 
 
 def taken_names() -> set[str]:
@@ -174,13 +190,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{name!r} is not a snake_case name such as notes or saved_searches."
             )
-        words = name.split("_")
-        model_class = options["model"] or "".join(
-            w.title() for w in [*words[:-1], singular(words[-1])]
-        )
+        model_class, model_var = model_names(name, options["model"])
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", model_class):
             raise CommandError(f"{model_class!r} is not a CamelCase model class name.")
-        model_var = re.sub(r"(?<!^)(?=[A-Z])", "_", model_class).lower()
         for long_name in (name, model_var):
             if len(long_name) > NAME_MAX:
                 raise CommandError(
@@ -228,7 +240,7 @@ class Command(BaseCommand):
             "model": model_var,
             "related_name": name,
             "index_name": index_name(model_var),
-            "plural_words": " ".join(words),
+            "plural_words": name.replace("_", " "),
             "model_words": model_var.replace("_", " "),
         }
 

@@ -33,6 +33,7 @@ def test_staff_create_update_and_delete(staff_session):
     created = staff_session.call("POST", LIST, {"name": "Music 🎵", "slug": "music"})
     assert created.status_code == 201
     category_id = created.json()["id"]
+    assert created["Location"] == detail(category_id)  # where the new one lives (RFC 9110)
     assert Category.objects.get(pk=category_id).name == "Music 🎵"
 
     patched = staff_session.call("PATCH", detail(category_id), {"description": "Vinyl"})

@@ -32,6 +32,7 @@ def test_create_returns_the_item_with_a_two_place_price_string(session):
     )
     assert response.status_code == 201
     body = response.json()
+    assert response["Location"] == detail(body["id"])  # where the new one lives (RFC 9110)
     assert body["owner"] == session.user_id
     assert body["category"] == category.pk
     assert body["price"] == "12.50"

@@ -12,7 +12,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import models
 
-from api.management.commands.startapi import NAME_MAX, import_order, index_name, singular
+from api.management.commands.startapi import (
+    NAME_MAX,
+    import_order,
+    index_name,
+    model_names,
+    singular,
+)
 from tests.processes import ROOT
 
 RUFF = Path(sys.executable).parent / "ruff"
@@ -350,7 +356,27 @@ def test_a_name_too_long_for_the_line_length_is_refused(
         ("statuses", "status"),
         ("series", "series"),
         ("people", "person"),
+        ("quizzes", "quiz"),
+        ("caches", "cache"),
+        ("aliases", "alias"),
     ],
 )
 def test_singular(plural: str, single: str):
     assert singular(plural) == single
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "names"),
+    [
+        ("saved_searches", None, ("SavedSearch", "saved_search")),
+        # Words keep their digits' neighbours as they are: not P2PTransfer and p2_p_transfer.
+        ("p2p_transfers", None, ("P2pTransfer", "p2p_transfer")),
+        ("i18n_strings", None, ("I18nString", "i18n_string")),
+        # An acronym is one word: not a_p_i_key.
+        ("api_keys", "APIKey", ("APIKey", "api_key")),
+        ("tokens", "OAuthToken", ("OAuthToken", "o_auth_token")),
+        ("people", "ScratchPerson", ("ScratchPerson", "scratch_person")),
+    ],
+)
+def test_model_names_come_from_the_words(name: str, model: str | None, names: tuple[str, str]):
+    assert model_names(name, model) == names
