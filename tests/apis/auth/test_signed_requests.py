@@ -274,6 +274,18 @@ def test_method_override_headers_are_ignored(client, device):
     assert response.status_code == 200
 
 
+def test_a_method_the_endpoint_lacks_is_its_authentications_error_then_a_405(client, device):
+    # DRF authenticates before it looks at the method (README, Choices...): an unsigned GET is
+    # the signature's 401; a signed one, a 405. Both say which methods there are.
+    unsigned = client.get(GET_TOKEN, content_type="application/json")
+    assert_problem(unsigned, 401, "signature_missing")
+    assert unsigned["Allow"] == "POST, OPTIONS"
+    signed_get = device_signed(client, device, GET_TOKEN, method="GET")
+    assert_problem(signed_get, 405, "method_not_allowed")
+    assert signed_get["Allow"] == "POST, OPTIONS"
+    assert_nothing_issued(device.id)
+
+
 def test_another_devices_secret_is_signature_invalid(client, device):
     other = register(client)
     response = signed(client, GET_TOKEN, {}, key_id=device.id, secret=other.secret)
