@@ -6,6 +6,7 @@ which the default command honours like any other gunicorn flag.
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core.env import BOOLEAN_WORDS
 from tests.databases import mysql_connect, query, scratch_database
 from tests.live import free_port
 from tests.processes import ROOT, environment
@@ -200,6 +202,19 @@ def test_two_replicas_started_together_both_succeed_and_migrate_once(fresh_datab
         fresh_database, "SELECT COUNT(*), COUNT(DISTINCT app, name) FROM django_migrations"
     )[0]
     assert applied == distinct > 0
+
+
+def test_the_shell_reads_a_switch_with_the_settings_words():
+    # RUN_MIGRATIONS is read by entrypoint.sh, the others by core/env.py: one set of words.
+    source = Path(ENTRYPOINT).read_text()
+    cases = re.findall(r"^\s*([^()\n]+)\) echo ([01]) ;;$", source, re.MULTILINE)
+    words = {
+        word.strip(): value == "1"
+        for pattern, value in cases
+        for word in pattern.split("|")
+        if word.strip() != '""'
+    }
+    assert words == BOOLEAN_WORDS
 
 
 @pytest.mark.parametrize("switch", ["true", "ON", "Yes"])

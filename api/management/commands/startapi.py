@@ -281,7 +281,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Feature {name!r} with model {model_class} is in api/apis/{name}/.")
         )
         self.stdout.write(
-            "Next: .venv/bin/python manage.py makemigrations api && "
-            ".venv/bin/python manage.py migrate, then "
+            f"Next: give {model_class} its fields, then .venv/bin/python manage.py "
+            f"makemigrations api --name {name} && .venv/bin/python manage.py migrate, then "
             f"make test. Its URLs: /api/v1/{values['url']}/."
         )

@@ -36,9 +36,12 @@ def test_register_get_token_me_refresh_me_logout(client):
     new = rotated.json()
     assert new["refresh"] != tokens["refresh"]
     assert bearer(client, new["access"], "GET", ME).status_code == 200
+    # The access token from before the refresh is of the same session: it lives until it expires.
+    assert bearer(client, tokens["access"], "GET", ME).status_code == 200
 
     logout = bearer(client, new["access"], "POST", LOGOUT)
     assert logout.status_code == 204
+    assert logout.content == b""
     assert_problem(bearer(client, new["access"], "GET", ME), 401, "token_revoked")
     assert_problem(bearer(client, tokens["access"], "GET", ME), 401, "token_revoked")
     assert_problem(refresh(client, device, new["refresh"]), 401, "token_revoked")

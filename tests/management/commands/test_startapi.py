@@ -2,6 +2,7 @@
 generated features, one with a long name, in a copy of the repository and runs their tests, and
 this file's: they pass in a project that has features of its own.)"""
 
+import io
 import re
 import shutil
 import subprocess
@@ -92,6 +93,13 @@ def test_it_writes_a_feature_model_admin_url_and_tests(project: Path):
     assert urls.index('*feature("scratch_notes")') < urls.index("# startapi: new features")
     tests = (project / "tests" / "apis" / "scratch_notes" / "test_scratch_notes.py").read_text()
     compile(tests, "test_scratch_notes", "exec")
+
+
+def test_it_ends_with_the_next_steps_as_the_readme_gives_them(project: Path):
+    out = io.StringIO()
+    call_command("startapi", "scratch_notes", stdout=out)
+    assert "makemigrations api --name scratch_notes && " in out.getvalue()
+    assert "Its URLs: /api/v1/scratch-notes/." in out.getvalue()
 
 
 def test_model_name_can_be_given(project: Path):
