@@ -2,11 +2,15 @@
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
+from django.db.models.signals import post_delete
 from django.test import RequestFactory
 from rest_framework.request import Request
 
-from api import snapshots
+from api import auth_state, snapshots
+from api.apis.auth.services import device_revoke
 from api.authentication import BearerAuthentication
+from api.models import Device, User
 from tests.asserts import assert_problem
 from tests.signing import GET_TOKEN, ME, bearer, device_signed, get_token, register
 
@@ -109,3 +113,74 @@ def test_a_device_signed_request_reads_its_device_in_the_limiters_round_trip(
         # of SNAPSHOT_VERSION, the previous release's too, in the same round trip.
         ["SET"] * len(snapshots._live_versions()),
     ]
+
+
+# What another process's change under way publishes before it commits (api.auth_state_mirroring):
+# a device given to another user and, in the same transaction, revoked or logged out, or its
+# user deactivated. Readers take the committed row from the database, less what it takes away.
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "taken", "code"),
+    [
+        ("device", {"active": False}, "device_revoked"),
+        ("device", {"token_chain": ""}, "token_revoked"),
+        ("user", {"active": False}, "user_inactive"),
+    ],
+    ids=["device-revoked", "chain-ended", "user-deactivated"],
+)
+def test_a_pending_entry_takes_away_what_its_change_takes_before_that_commits(
+    client, kind, taken, code
+):
+    device = register(client)
+    access = get_token(client, device)["access"]
+    assert bearer(client, access, "GET", ME).status_code == 200
+    key = (
+        auth_state.key_of_device(device.id)
+        if kind == "device"
+        else auth_state.key_of_user(device.user_id)
+    )
+    caches["security"].set(key, {auth_state.PENDING: True, **taken}, auth_state.STATE_TTL)
+    assert_problem(bearer(client, access, "GET", ME), 401, code)
+    if kind == "device" and "active" in taken:
+        assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, code)
+
+
+@pytest.mark.django_db
+def test_a_state_read_from_the_database_never_overwrites_a_revocation_published_meanwhile(client):
+    # The read-through adds what it read (SET NX): a revocation committed and published between
+    # its SELECT and its write must stay, not be replaced by the row as it was read.
+    device = register(client)
+    access = get_token(client, device)["access"]
+    caches["security"].clear()
+    revoked = False
+
+    def revoke_after_the_read(execute, sql, params, many, context):
+        nonlocal revoked
+        result = execute(sql, params, many, context)
+        if not revoked and "token_chain" in sql and "is_superuser" in sql:
+            revoked = True
+            device_revoke(device=Device.objects.get(pk=device.id))
+        return result
+
+    with connection.execute_wrapper(revoke_after_the_read):
+        assert authenticate(access)[0].id == device.user_id  # it read the device as active
+    assert revoked
+    assert_problem(bearer(client, access, "GET", ME), 401, "device_revoked")
+
+
+@pytest.mark.django_db
+def test_a_pending_device_whose_users_entry_is_a_tombstone_is_refused(client):
+    # Its user deleted by a transaction yet to commit, while the device changes hands: the
+    # committed rows still exist, the tombstone says they are going.
+    device = register(client)
+    access = get_token(client, device)["access"]
+    assert bearer(client, access, "GET", ME).status_code == 200
+    user = User.objects.get(pk=device.user_id)
+    security = caches["security"]
+    security.set(
+        auth_state.key_of_device(device.id), {auth_state.PENDING: True}, auth_state.STATE_TTL
+    )
+    post_delete.send(sender=User, instance=user, using="default")
+    assert security.get(auth_state.key_of_user(user.pk)) == auth_state.DELETED
+    assert_problem(bearer(client, access, "GET", ME), 401, "token_revoked")
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "device_unknown")

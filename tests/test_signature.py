@@ -2,6 +2,7 @@
 byte, in the server's module and in the Python reference client."""
 
 import hashlib
+import hmac
 import io
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.test import RequestFactory
 
 from api import signature as server_signing
+from api.exceptions import SignatureInvalid
 from api.models import Device
 from tests.factories import DeviceFactory
 
@@ -173,3 +175,37 @@ def test_under_asgi_the_signed_target_is_the_raw_path_and_query():
 def test_otherwise_the_decoded_path_is_encoded_again():
     request = RequestFactory().get("/api/v1/ité ms/", {"q": "a b"})
     assert server_signing.request_target(request) == "/api/v1/it%C3%A9%20ms/?q=a+b"
+
+
+def test_the_signature_is_compared_in_constant_time(settings, monkeypatch):
+    # SPEC §3: `==` on strings returns at the first character that differs, which tells whoever
+    # times the answers how much of a guessed signature is right.
+    settings.SIGNATURE_MAX_SKEW = 10**9
+    compared: list[tuple[str, str]] = []
+    compare_digest = hmac.compare_digest
+
+    def recording(a, b):
+        compared.append((a, b))
+        return compare_digest(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", recording)
+    case = CASE["get-token-empty-object"]
+    meta = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in case["headers"].items()
+    }
+
+    def verify(signature: str) -> str:
+        request = RequestFactory().generic(
+            case["method"],
+            case["target"],
+            case["body_utf8"].encode(),
+            content_type="application/json",
+            **dict(meta, HTTP_X_SIGNATURE=signature),
+        )
+        return server_signing.verify_signed_request(request, lambda kid: (case["key"], kid))
+
+    assert verify(case["signature"]) == case["headers"]["X-Key-Id"]
+    with pytest.raises(SignatureInvalid):
+        verify("0" * 64)
+    pairs = {frozenset(pair) for pair in compared}  # in either order
+    assert {frozenset({case["signature"]}), frozenset({case["signature"], "0" * 64})} <= pairs

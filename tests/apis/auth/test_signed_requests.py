@@ -12,7 +12,8 @@ from deviceauth.signing import sign_request
 from django.core.cache import caches
 from django_redis.cache import RedisCache
 
-from api.apis.auth.services import device_revoke, user_deactivate
+from api.apis.auth import views
+from api.apis.auth.services import device_revoke, token_issue, user_deactivate
 from api.models import Device, User
 from api.signature import NONCE_TTL_MARGIN
 from tests.asserts import assert_problem
@@ -467,3 +468,61 @@ def test_under_asgi_a_signed_body_without_content_length_is_read(device):
     )
     assert status == 200, content
     assert Device.objects.get(pk=device.id).push_token == "token-from-an-http2-client"
+
+
+def test_a_key_id_longer_than_128_characters_is_signature_invalid(client):
+    # 128 characters are a well-formed key id (unknown here); one more is not looked up at all.
+    longest = signed(client, GET_TOKEN, {}, key_id="k" * 128, secret="x" * 43)
+    assert_problem(longest, 401, "device_unknown")
+    response = signed(client, GET_TOKEN, {}, key_id="k" * 129, secret="x" * 43)
+    problem = assert_problem(response, 401, "signature_invalid")
+    assert "X-Key-Id must be 1-128 characters" in problem["detail"]
+
+
+def test_a_body_of_exactly_64_kib_is_accepted_and_one_byte_more_is_413(client, device, settings):
+    limit = settings.SIGNED_BODY_MAX_BYTES
+    assert limit == 64 * 1024
+    # "{}" and whitespace: valid JSON of any length.
+    response = device_signed(client, device, GET_TOKEN, b"{}" + b" " * (limit - 2))
+    assert response.status_code == 200, response.content[:500]
+    chain = Device.objects.get(pk=device.id).token_chain
+    over = device_signed(client, device, GET_TOKEN, b"{}" + b" " * (limit - 1))
+    assert_problem(over, 413, "payload_too_large")
+    assert Device.objects.get(pk=device.id).token_chain == chain
+
+
+# Committed for real, as staff commit it while the request runs (tests/apis/auth/
+# test_races_with_staff.py does the same for other changes).
+@pytest.mark.django_db(transaction=True)
+def test_a_get_token_racing_a_change_of_master_key_publishes_nothing_of_the_old_key(
+    client, device, settings, monkeypatch
+):
+    settings.DEVICE_SECRET_KEYS = {
+        **settings.DEVICE_SECRET_KEYS,
+        "k2027": "a-brand-new-master-key-0123456789abcdef",
+    }
+
+    def rekeyed_first(**kwargs):
+        row = Device.objects.get(pk=device.id)
+        row.secret_kid = "k2027"
+        row.save(update_fields=["secret_kid"])
+        return token_issue(**kwargs)
+
+    monkeypatch.setattr(views, "token_issue", rekeyed_first)
+    refused = device_signed(client, device, GET_TOKEN, {})
+    monkeypatch.undo()
+    assert_problem(refused, 503, "service_unavailable")
+    assert_nothing_issued(device.id)
+    assert caches["security"].get(f"auth:device:{device.id}")["secret_kid"] == "k2027"
+    # The secret derived from the old master key signs nothing any more.
+    assert_problem(device_signed(client, device, GET_TOKEN, {}), 401, "signature_invalid")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/json", "application/jsonp", "application/x-json", "application/json-seq"]
+)
+def test_a_type_that_merely_mentions_json_is_415(client, device, content_type):
+    for body in (b"", b"{}"):
+        response = device_signed(client, device, GET_TOKEN, body, content_type=content_type)
+        assert_problem(response, 415, "unsupported_media_type")
+    assert_nothing_issued(device.id)

@@ -16,8 +16,10 @@ from django.core.cache import caches
 
 from api.exceptions import TokenInvalid
 from api.models import Device
+from api.signature import derive_device_secret
 from api.tokens import MAX_TOKEN_LENGTH, decode_refresh
 from tests.asserts import assert_problem
+from tests.factories import DeviceFactory, UserFactory
 from tests.keys import pem_pair, private_key
 from tests.processes import DJANGO_SETUP, run_manage, run_python
 from tests.signing import (
@@ -31,6 +33,7 @@ from tests.signing import (
     get_token,
     register,
 )
+from tests.signing import Device as SignedDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -362,3 +365,53 @@ def test_rs256_without_a_public_key_refuses_to_start():
     result = run_manage("check", env={"JWT_ALGORITHM": "RS256"})
     assert result.returncode != 0
     assert "JWT_VERIFYING_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("scheme", ["Token", "JWT", "Basic"])
+def test_a_valid_access_token_under_another_scheme_is_token_invalid(client, tokens, scheme):
+    response = client.get(ME, HTTP_AUTHORIZATION=f"{scheme} {tokens['access']}")
+    problem = assert_problem(response, 401, "token_invalid")
+    assert "Bearer <access token>" in problem["detail"]
+
+
+def test_a_refresh_token_of_another_device_of_the_same_user_is_token_invalid(
+    client, device, tokens, settings
+):
+    # Same user, another device: the token's `did` decides, not its `sub`.
+    user = Device.objects.get(pk=device.id).user
+    row = DeviceFactory(user=user, secret_kid="k2026")
+    secret = derive_device_secret(settings.DEVICE_SECRET_KEYS["k2026"], str(row.id))
+    sibling = SignedDevice(str(row.id), secret, user.pk)
+    get_token(client, sibling)
+    response = device_signed(client, sibling, REFRESH, {"refresh": tokens["refresh"]})
+    problem = assert_problem(response, 401, "token_invalid")
+    assert "another device" in problem["detail"]
+    assert device_signed(client, device, REFRESH, {"refresh": tokens["refresh"]}).status_code == 200
+
+
+def test_after_a_change_of_owner_the_previous_owners_refresh_token_is_token_invalid(
+    client, device, tokens
+):
+    # Staff give the device to another user (the admin's device form): the chain lives on, but
+    # a refresh token naming the previous owner must not be rotated into the new owner's tokens.
+    row = Device.objects.get(pk=device.id)
+    row.user = UserFactory()
+    row.save(update_fields=["user"])
+    response = device_signed(client, device, REFRESH, {"refresh": tokens["refresh"]})
+    assert_problem(response, 401, "token_invalid")
+    assert Device.objects.get(pk=device.id).refresh_jti == claims_of(tokens["refresh"])["jti"]
+
+
+def test_a_token_expired_long_ago_is_token_expired_not_token_invalid(
+    client, device, tokens, settings
+):
+    # Past simplejwt's leeway, its own check refuses the token first: still token_expired, which
+    # sends the app to refresh (an access token) or to get-token (a refresh token).
+    key, long_ago = settings.JWT_SIGNING_KEY, int(time.time()) - 3600
+    for kind in ("access", "refresh"):
+        claims = dict(claims_of(tokens[kind]), iat=long_ago - 60, exp=long_ago)
+        if kind == "access":
+            response = bearer(client, forge(claims, key), "GET", ME)
+        else:
+            response = device_signed(client, device, REFRESH, {"refresh": forge(claims, key)})
+        assert_problem(response, 401, "token_expired")

@@ -7,7 +7,15 @@ import pytest
 from api.models import Device, User
 from api.signature import derive_device_secret
 from tests.asserts import assert_problem
-from tests.signing import GET_TOKEN, REGISTER, app_signed, device_signed, register, signed
+from tests.signing import (
+    APP_KEY_ID,
+    GET_TOKEN,
+    REGISTER,
+    app_signed,
+    device_signed,
+    register,
+    signed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +145,19 @@ def test_an_unsigned_registration_is_signature_missing(client):
     response = client.post(REGISTER, {"platform": "ios"}, format="json")
     assert_problem(response, 401, "signature_missing")
     assert Device.objects.count() == 0
+
+
+@pytest.mark.parametrize("key_id", ["android-9", APP_KEY_ID])
+def test_an_empty_secret_never_signs_a_registration(client, key_id):
+    # An unknown key id has no secret, not an empty one: were it looked up with "" as its
+    # default, anyone could register by signing with the empty key.
+    response = signed(client, REGISTER, {"platform": "ios"}, key_id=key_id, secret="")
+    assert_problem(response, 401, "signature_invalid")
+    assert Device.objects.count() == 0
+    assert User.objects.count() == 0
+
+
+def test_a_timezone_alone_is_kept_on_the_profile(client):
+    body = app_signed(client, REGISTER, {"platform": "ios", "timezone": "Europe/Amsterdam"}).json()
+    profile = Device.objects.select_related("user__profile").get(pk=body["device_id"]).user.profile
+    assert (profile.locale, profile.timezone) == ("", "Europe/Amsterdam")
