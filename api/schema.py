@@ -185,14 +185,14 @@ FORMAT_NAMES = {"email": "An email address", "uri": "A URL"}
 def _one_string(schema: dict[str, Any], direction: str) -> dict[str, Any]:
     """One string where drf-spectacular wrote a `oneOf` of a formatted string and the empty one.
     Generated clients cannot use that `oneOf`: Kotlin's is an empty class (the client can then
-    neither read the field nor send it), Swift's encodes it as base64 JSON. A body's field keeps
+    neither read the field nor send it), Swift's a one-case enum. A body's field keeps
     its format, which documents what to send (and what Schemathesis generates); a response's
     loses it, since it is "" when there is none, which no `email` or `uri` is."""
     formatted, _ = schema.pop("oneOf")  # what drf-spectacular writes: [formatted, BLANK_STRING]
     kind = FORMAT_NAMES.get(formatted.get("format"), "A string")
     description = " ".join(filter(None, (schema.get("description"), f"{kind}, or empty for none.")))
     if direction == "response":
-        formatted = {"type": "string", **{k: v for k, v in formatted.items() if k == "maxLength"}}
+        formatted = {key: formatted[key] for key in ("type", "maxLength") if key in formatted}
     return {**schema, **formatted, "description": description}
 
 
